@@ -1,0 +1,192 @@
+"""The tabular-oracle interface shared by every benchmark.
+
+A benchmark is a table: one row per architecture of its space (canonical key + the space's
+structure arrays) and named metric columns. Column names are ``"<dataset>/<metric>@<epochs>"``
+for results of a training run and ``"<dataset>/<metric>"`` for static costs (params, FLOPs).
+Accuracies are **percent** everywhere; missing values are NaN in columns and an error in
+:meth:`Benchmark.query`.
+"""
+
+from __future__ import annotations
+
+import abc
+import logging
+import os
+import time
+from collections.abc import Callable, Iterator, Sequence
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lightning_nas.benchmarks.cache import cache_dir, read_cache, source_fingerprint, write_cache
+from lightning_nas.errors import BenchmarkFileError, InvalidArchitecture, UnknownMetric
+from lightning_nas.spaces.base import SearchSpace
+
+log = logging.getLogger(__name__)
+
+_KEYS = "keys"
+_STRUCT = "structure:"
+_COL = "column:"
+
+
+def resolve_data_root(root: str | os.PathLike | None = None) -> Path:
+    """Benchmark data folder: explicit ``root``, else ``$LIGHTNING_NAS_DATA``, else ``./data``."""
+    if root is not None:
+        return Path(root)
+    return Path(os.environ.get("LIGHTNING_NAS_DATA", "data"))
+
+
+def column_name(dataset: str, metric: str, epochs: int | None = None) -> str:
+    return f"{dataset}/{metric}" if epochs is None else f"{dataset}/{metric}@{epochs}"
+
+
+class Table:
+    """Rows of a benchmark: canonical keys, structure arrays, metric columns and notes."""
+
+    def __init__(
+        self,
+        keys: np.ndarray,
+        structure: dict[str, np.ndarray],
+        columns: dict[str, np.ndarray],
+        meta: dict[str, Any],
+    ) -> None:
+        n = len(keys)
+        for name, a in {**structure, **columns}.items():
+            if len(a) != n:
+                raise ValueError(f"table column {name!r} has {len(a)} rows, keys have {n}")
+        self.keys, self.structure, self.columns, self.meta = keys, structure, columns, meta
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        return {
+            _KEYS: self.keys,
+            **{_STRUCT + k: v for k, v in self.structure.items()},
+            **{_COL + k: v for k, v in self.columns.items()},
+        }
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> Table:
+        def strip(prefix: str) -> dict[str, np.ndarray]:
+            return {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
+
+        return cls(arrays[_KEYS], strip(_STRUCT), strip(_COL), meta)
+
+
+def load_or_build(name: str, sources: Sequence[Path], build: Callable[[], Table]) -> Table:
+    """Return the cached table for ``sources``, building and caching it on first use.
+
+    A stale or corrupt cache is rebuilt (with a warning), never trusted."""
+    path = cache_dir() / f"{name}-{source_fingerprint(*sources)}.npz"
+    if path.exists():
+        try:
+            arrays, meta = read_cache(path)
+            return Table.from_arrays(arrays, meta)
+        except BenchmarkFileError as exc:
+            log.warning("%s; rebuilding from %s", exc, ", ".join(map(str, sources)))
+    start = time.perf_counter()
+    table = build()
+    table.meta.update(sources=[str(s) for s in sources], build_seconds=time.perf_counter() - start)
+    write_cache(path, table.to_arrays(), table.meta)
+    return table
+
+
+class Benchmark(abc.ABC):
+    """A read-only oracle: architecture -> trained metrics.
+
+    ``len(bench)``, ``iter(bench)`` (architectures in row order), ``bench.query(arch, ...)``
+    for one value and ``bench.column(...)`` for a whole vectorised column.
+    """
+
+    space: SearchSpace
+    #: Datasets the benchmark covers; the first is the default.
+    datasets: tuple[str, ...]
+    #: Epoch budget used when ``epochs`` is not given (the benchmark's full training).
+    default_epochs: int
+
+    def __init__(self, table: Table) -> None:
+        self.table = table
+
+    # -- rows ---------------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.table)
+
+    def __iter__(self) -> Iterator[Any]:
+        return (self.arch(i) for i in range(len(self)))
+
+    @property
+    def keys(self) -> np.ndarray:
+        """Canonical key of every row (NB101 module hash, NB201 arch string, ...)."""
+        return self.table.keys
+
+    @property
+    def structure(self) -> dict[str, np.ndarray]:
+        """The space's batched structure arrays, row-aligned with the table."""
+        return self.table.structure
+
+    @abc.abstractmethod
+    def arch(self, index: int) -> Any:
+        """The architecture stored at row ``index``."""
+
+    @cached_property
+    def _row_of_key(self) -> dict[str, int]:
+        return {k: i for i, k in enumerate(self.keys.tolist())}
+
+    def index(self, arch: Any) -> int:
+        """Row of ``arch`` (any form the space's ``validate`` accepts)."""
+        key = self.space.key(self.space.validate(arch))
+        try:
+            return self._row_of_key[key]
+        except KeyError:
+            raise InvalidArchitecture(f"{self.space.name} arch {key!r} is not in {self!r}") from None
+
+    # -- metrics ------------------------------------------------------------------------------
+    @property
+    def metrics(self) -> list[str]:
+        """Every column name, ``dataset/metric[@epochs]``."""
+        return sorted(self.table.columns)
+
+    def _resolve(self, dataset: str | None, metric: str, epochs: int | None) -> str:
+        dataset = dataset or self.datasets[0]
+        if dataset not in self.datasets:
+            raise UnknownMetric(f"{self!r} has no dataset {dataset!r}; datasets: {list(self.datasets)}")
+        candidates = [column_name(dataset, metric, epochs or self.default_epochs)]
+        if epochs is None:
+            candidates.append(column_name(dataset, metric))
+        for name in candidates:
+            if name in self.table.columns:
+                return name
+        have = [m for m in self.metrics if m.startswith(dataset + "/")]
+        raise UnknownMetric(f"{self!r} has no column {candidates[0]!r}; {dataset} has: {have}")
+
+    def column(self, metric: str = "test_acc", dataset: str | None = None, epochs: int | None = None) -> np.ndarray:
+        """A whole metric column (read-only view, NaN where a row has no value)."""
+        values = self.table.columns[self._resolve(dataset, metric, epochs)].view()
+        values.setflags(write=False)
+        return values
+
+    def query(self, arch: Any, dataset: str | None = None, metric: str = "test_acc", epochs: int | None = None) -> float:
+        """One metric of one architecture. Accuracies are in percent."""
+        name = self._resolve(dataset, metric, epochs)
+        row = self.index(arch)
+        value = self.table.columns[name][row]
+        if value.dtype.kind == "f" and np.isnan(value):
+            raise UnknownMetric(f"{self!r}: {name!r} is not available for arch {self.keys[row]!r} (row {row})")
+        return value.item()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({len(self)} archs, {self.table.meta.get('source_kind', '?')})"
+
+    def summary(self) -> str:
+        """Human-readable summary: rows, columns with coverage, provenance notes."""
+        lines = [repr(self)]
+        for name in self.metrics:
+            col = self.table.columns[name]
+            ok = ~np.isnan(col) if col.dtype.kind == "f" else np.ones(len(col), bool)
+            lines.append(f"  {name:<40} {int(ok.sum()):>8} rows")
+        for note in self.table.meta.get("notes", []):
+            lines.append(f"  note: {note}")
+        return "\n".join(lines)

@@ -1,0 +1,192 @@
+"""NAS-Bench-101 as a tabular oracle, from the official tfrecord or the compact ``.npz`` table.
+
+Two sources, one cache format (:mod:`lightning_nas.benchmarks.cache`):
+
+* the official ``nasbench_only108.tfrecord`` (or ``nasbench_full.tfrecord``), read without
+  TensorFlow: per epoch budget the mean over the 3 runs (``train_acc``, ``val_acc``,
+  ``test_acc``, ``train_time``) and every run (``test_acc_run0`` ... ``_run2``), plus ``params``;
+* the compact ``nb101_full_space.npz`` (every cell: ``test_acc_run0`` = **one** training run's
+  test accuracy, ``params``, ``flops``) joined with ``nb101_subset30k_val_by_epoch.npz`` when
+  present (``val_acc_single_run`` at 4/12/36/108 epochs and ``train_time_single_run`` for 30,001
+  cells; NaN elsewhere). The compact table has no mean-of-3 accuracy, so ``test_acc`` is absent
+  there on purpose: ask for ``test_acc_run0`` and know it is a single, noisier run.
+
+Rows are in ``module_hash`` order (the tfrecord's record order); accuracies are percent.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import zipfile
+from collections import defaultdict
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+
+from lightning_nas.benchmarks.base import Benchmark, Table, column_name, load_or_build, resolve_data_root
+from lightning_nas.benchmarks.tfrecord import ModelMetrics, read_records
+from lightning_nas.errors import BenchmarkFileError
+from lightning_nas.progress import progress_bar
+from lightning_nas.spaces.nb101 import MAX_VERTICES, OP_IDS, NB101Arch, NB101Space
+
+TFRECORD_NAMES = ("nasbench_only108.tfrecord", "nasbench_full.tfrecord")
+FULL_SPACE_NPZ = "nb101_full_space.npz"
+SUBSET_NPZ = "nb101_subset30k_val_by_epoch.npz"
+DATASET = "cifar10"
+NUM_RUNS = 3
+
+
+class NB101Benchmark(Benchmark):
+    """NAS-Bench-101 (CIFAR-10, 423,624 cells).
+
+    ``source`` may point at a tfrecord or at ``nb101_full_space.npz``; otherwise
+    ``<root>/nb101/`` is searched, preferring the official tfrecord.
+    """
+
+    space = NB101Space()
+    datasets = (DATASET,)
+    default_epochs = 108
+
+    def __init__(self, root: str | os.PathLike | None = None, source: str | os.PathLike | None = None, progress: bool = False) -> None:
+        sources = find_sources(root, source)
+        if sources[0].suffix == ".tfrecord":
+            table = load_or_build("nb101-tfrecord", sources, partial(table_from_tfrecord, sources[0], progress))
+        else:
+            table = load_or_build("nb101-npz", sources, partial(table_from_npz, *sources))
+        super().__init__(table)
+
+    def arch(self, index: int) -> NB101Arch:
+        return self.space.from_arrays(self.structure["adjacency"][index], self.structure["ops"][index])
+
+
+def find_sources(root: str | os.PathLike | None, source: str | os.PathLike | None) -> list[Path]:
+    """The files to build the table from: a tfrecord, or the full-space npz (+ 30k subset)."""
+    if source is not None:
+        path = Path(source)
+        if not path.is_file():
+            raise BenchmarkFileError(f"NB101 source {path} does not exist")
+        subset = path.with_name(SUBSET_NPZ)
+        return [path, subset] if path.suffix == ".npz" and subset.is_file() else [path]
+    folder = resolve_data_root(root) / "nb101"
+    for name in TFRECORD_NAMES:
+        if (folder / name).is_file():
+            return [folder / name]
+    if (folder / FULL_SPACE_NPZ).is_file():
+        subset = folder / SUBSET_NPZ
+        return [folder / FULL_SPACE_NPZ] + ([subset] if subset.is_file() else [])
+    raise BenchmarkFileError(
+        f"no NAS-Bench-101 data in {folder}: expected one of {[*TFRECORD_NAMES, FULL_SPACE_NPZ]}. "
+        "Pass root=..., set LIGHTNING_NAS_DATA, or see data/README.md to obtain the files."
+    )
+
+
+def _load_npz(path: Path, required: dict[str, tuple[int, ...]]) -> dict[str, np.ndarray]:
+    """Load ``required`` fields, checking presence and trailing shapes."""
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            missing = sorted(set(required) - set(npz.files))
+            if missing:
+                raise BenchmarkFileError(f"{path}: missing field(s) {missing}; has {sorted(npz.files)}")
+            arrays = {k: npz[k] for k in required}
+    except BenchmarkFileError:
+        raise
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
+        raise BenchmarkFileError(f"{path}: not a readable .npz ({exc}); is the file truncated?") from exc
+    n = len(next(iter(arrays.values())))
+    for k, tail in required.items():
+        if len(arrays[k]) != n or arrays[k].shape[1:] != tail:
+            raise BenchmarkFileError(f"{path}: field {k!r} has shape {arrays[k].shape}, expected ({n}, *{tail})")
+    return arrays
+
+
+def table_from_npz(path: Path, subset_path: Path | None = None) -> Table:
+    full = _load_npz(
+        path,
+        {"module_hash": (), "adjacency": (MAX_VERTICES, MAX_VERTICES), "ops": (MAX_VERTICES,), "params": (), "test_acc_run0": (), "flops_thop": ()},
+    )
+    keys = full["module_hash"].astype(str)
+    n = len(keys)
+    columns = {
+        column_name(DATASET, "test_acc_run0", 108): full["test_acc_run0"].astype(np.float32) * np.float32(100),
+        column_name(DATASET, "params"): full["params"].astype(np.int64),
+        column_name(DATASET, "flops"): full["flops_thop"].astype(np.int64),
+    }
+    notes = [
+        "test_acc_run0: CIFAR-10 test accuracy of ONE training run (run 0 of 3), not the mean of 3",
+        "flops: multiply-accumulates counted by thop on a PyTorch re-implementation (input 1x3x32x32)",
+    ]
+    if subset_path is not None:
+        sub = _load_npz(
+            subset_path,
+            {"index": (), "module_hash": (), "val_acc_e4": (), "val_acc_e12": (), "val_acc_e36": (), "val_acc_e108": (), "train_time_e108": ()},
+        )
+        rows = sub["index"]
+        if rows.min() < 0 or rows.max() >= n or not np.array_equal(keys[rows], sub["module_hash"].astype(str)):
+            raise BenchmarkFileError(f"{subset_path}: 'index'/'module_hash' do not match the rows of {path}")
+        for epochs in (4, 12, 36, 108):
+            col = np.full(n, np.nan, dtype=np.float32)
+            col[rows] = sub[f"val_acc_e{epochs}"] * np.float32(100)
+            columns[column_name(DATASET, "val_acc_single_run", epochs)] = col
+        col = np.full(n, np.nan, dtype=np.float32)
+        col[rows] = sub["train_time_e108"]
+        columns[column_name(DATASET, "train_time_single_run", 108)] = col
+        notes.append(f"val_acc_single_run / train_time_single_run: one training run, {len(rows):,} cells only (NaN elsewhere)")
+    structure = {"adjacency": full["adjacency"].astype(np.uint8), "ops": full["ops"].astype(np.int8)}
+    return Table(keys, structure, columns, {"source_kind": "compact npz", "notes": notes})
+
+
+def table_from_tfrecord(path: Path, progress: bool = False) -> Table:
+    """Parse every record of an official NAS-Bench-101 tfrecord into a table."""
+    cells: dict[str, tuple[np.ndarray, np.ndarray, int]] = {}
+    runs: dict[tuple[str, int], list[tuple[float, float, float, float]]] = defaultdict(list)
+    with progress_bar(f"reading {path.name}", total=path.stat().st_size, enabled=progress) as advance:
+        for i, data in enumerate(read_records(path, on_bytes=advance)):
+            try:
+                module_hash, epochs, raw_adjacency, raw_ops, raw_metrics = json.loads(data)
+                metrics = ModelMetrics.FromString(base64.b64decode(raw_metrics))
+                final = metrics.evaluation_data[2]  # [0] at init, [1] halfway, [2] end of training
+                if module_hash not in cells:
+                    cells[module_hash] = (*_pad_cell(raw_adjacency, raw_ops), metrics.trainable_parameters)
+            except (ValueError, TypeError, KeyError, IndexError) as exc:
+                raise BenchmarkFileError(f"{path}: record {i} is not a NAS-Bench-101 row ({exc!r})") from exc
+            runs[module_hash, int(epochs)].append(
+                (final.train_accuracy, final.validation_accuracy, final.test_accuracy, final.training_time)
+            )
+    if not cells:
+        raise BenchmarkFileError(f"{path}: no records")
+    keys = np.array(sorted(cells))
+    row = {k: i for i, k in enumerate(keys.tolist())}
+    n = len(keys)
+    columns: dict[str, np.ndarray] = {column_name(DATASET, "params"): np.array([cells[k][2] for k in keys], dtype=np.int64)}
+    for epochs in sorted({e for _, e in runs}):
+        values = np.full((n, NUM_RUNS, 4), np.nan)
+        for (k, e), rs in runs.items():
+            if e == epochs:
+                values[row[k], : len(rs)] = rs[:NUM_RUNS]
+        values[..., :3] *= 100
+        for j, metric in enumerate(("train_acc", "val_acc", "test_acc", "train_time")):
+            columns[column_name(DATASET, metric, epochs)] = np.nanmean(values[..., j], axis=1).astype(np.float32)
+            for r in range(NUM_RUNS):
+                columns[column_name(DATASET, f"{metric}_run{r}", epochs)] = values[:, r, j].astype(np.float32)
+    structure = {
+        "adjacency": np.stack([cells[k][0] for k in keys]),
+        "ops": np.stack([cells[k][1] for k in keys]),
+    }
+    notes = ["train/val/test_acc and train_time: mean over the runs in the file; *_run<k>: run k"]
+    return Table(keys, structure, columns, {"source_kind": "official tfrecord", "notes": notes})
+
+
+def _pad_cell(raw_adjacency: str, raw_ops: str) -> tuple[np.ndarray, np.ndarray]:
+    """Official record strings -> padded table-layout arrays."""
+    ops = raw_ops.split(",")
+    v = len(ops)
+    if v > MAX_VERTICES or len(raw_adjacency) != v * v:
+        raise ValueError(f"adjacency of length {len(raw_adjacency)} does not fit {v} ops")
+    adjacency = np.zeros((MAX_VERTICES, MAX_VERTICES), dtype=np.uint8)
+    adjacency[:v, :v] = np.frombuffer(raw_adjacency.encode(), dtype=np.uint8).reshape(v, v) - ord("0")
+    codes = np.full(MAX_VERTICES, -1, dtype=np.int8)
+    codes[:v] = [OP_IDS[o] for o in ops]
+    return adjacency, codes

@@ -1,0 +1,24 @@
+"""Exceptions raised by lightning_nas.
+
+Every error names the file or architecture at fault and says what to do, so a user never has
+to read a numpy traceback to find out which input was bad.
+"""
+
+
+class LightningNASError(Exception):
+    """Base class of every error lightning_nas raises on purpose."""
+
+
+class InvalidArchitecture(LightningNASError, ValueError):
+    """An architecture is not a member of its search space (cycle, too many edges, bad op, ...)."""
+
+
+class BenchmarkFileError(LightningNASError, OSError):
+    """A benchmark source or cache file is missing, truncated, corrupt or has the wrong fields."""
+
+
+class UnknownMetric(LightningNASError, KeyError):
+    """A benchmark was asked for a dataset/metric/epoch budget it does not have."""
+
+    def __str__(self) -> str:  # KeyError quotes its message; keep it readable
+        return str(self.args[0])

@@ -1,0 +1,73 @@
+"""The interface every search space implements.
+
+A search space knows what an architecture *is*: its canonical form, validity, a hashable key,
+how to sample one uniformly and how to mutate one (the neighbourhood regularized evolution
+walks). It knows nothing of benchmarks, so the same space serves every benchmark built on it.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Hashable, Iterator
+from typing import Any, Generic, TypeVar
+
+import numpy as np
+
+Arch = TypeVar("Arch", bound=Hashable)
+
+
+class SearchSpace(abc.ABC, Generic[Arch]):
+    """A set of architectures with sampling and mutation.
+
+    Randomness always comes from an explicit ``numpy.random.Generator`` so that a search is
+    reproducible from one seed.
+    """
+
+    name: str
+
+    @abc.abstractmethod
+    def validate(self, arch: Any) -> Arch:
+        """Return the canonical form of ``arch`` or raise :class:`InvalidArchitecture`."""
+
+    @abc.abstractmethod
+    def key(self, arch: Arch) -> str:
+        """A canonical, hashable string key; isomorphic/equal archs share it."""
+
+    @abc.abstractmethod
+    def sample(self, rng: np.random.Generator) -> Arch:
+        """Draw one valid architecture."""
+
+    @abc.abstractmethod
+    def mutate(self, arch: Arch, rng: np.random.Generator) -> Arch:
+        """Return a valid neighbour of ``arch`` that differs from it."""
+
+    def is_valid(self, arch: Any) -> bool:
+        """Whether ``arch`` is a member of the space."""
+        from lightning_nas.errors import InvalidArchitecture
+
+        try:
+            self.validate(arch)
+        except InvalidArchitecture:
+            return False
+        return True
+
+
+class FiniteSearchSpace(SearchSpace[Arch]):
+    """A space small enough to enumerate, with a fixed official index order."""
+
+    @abc.abstractmethod
+    def __len__(self) -> int: ...
+
+    @abc.abstractmethod
+    def arch(self, index: int) -> Arch:
+        """The architecture at official ``index``."""
+
+    @abc.abstractmethod
+    def index(self, arch: Arch) -> int:
+        """The official index of ``arch``."""
+
+    def __iter__(self) -> Iterator[Arch]:
+        return (self.arch(i) for i in range(len(self)))
+
+    def sample(self, rng: np.random.Generator) -> Arch:
+        return self.arch(int(rng.integers(len(self))))

@@ -1,0 +1,73 @@
+"""NATS-Bench size space (NATS-sss): channel counts ``C1:C2:C3:C4:C5`` of a fixed-topology network.
+
+Each of the 5 positions takes one of :data:`CHANNELS` = {8, 16, ..., 64}: 8^5 = 32,768 configs.
+Index order is the product order with the first position varying slowest
+(``8:8:8:8:8`` = 0, ``8:8:8:8:16`` = 1, ..., ``64:64:64:64:64`` = 32,767). The NATS benchmark
+checks this order against the archive's own arch list when it loads one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from lightning_nas.errors import InvalidArchitecture
+from lightning_nas.spaces.base import FiniteSearchSpace
+
+CHANNELS: tuple[int, ...] = (8, 16, 24, 32, 40, 48, 56, 64)
+NUM_LAYERS = 5
+NUM_ARCHS = len(CHANNELS) ** NUM_LAYERS
+
+NATSSizeArch = str
+"""Canonical form: the config string, e.g. ``'64:32:16:48:8'``."""
+
+
+class NATSSizeSpace(FiniteSearchSpace[NATSSizeArch]):
+    name = "nats_sss"
+
+    def __len__(self) -> int:
+        return NUM_ARCHS
+
+    def channels(self, arch: Any) -> tuple[int, ...]:
+        """The 5 channel counts of ``arch`` (a config string, a sequence of ints or an index)."""
+        if isinstance(arch, (int, np.integer)):
+            return self.channels(self.arch(int(arch)))
+        if isinstance(arch, str):
+            try:
+                values = tuple(int(c) for c in arch.split(":"))
+            except ValueError:
+                raise InvalidArchitecture(f"NATS-sss arch {arch!r}: expected 'C1:C2:C3:C4:C5' integers") from None
+        else:
+            try:
+                values = tuple(int(c) for c in arch)
+            except (TypeError, ValueError):
+                raise InvalidArchitecture(f"NATS-sss arch {arch!r}: expected 5 channel counts") from None
+        if len(values) != NUM_LAYERS or any(c not in CHANNELS for c in values):
+            raise InvalidArchitecture(f"NATS-sss arch {arch!r}: need {NUM_LAYERS} channel counts from {CHANNELS}")
+        return values
+
+    def validate(self, arch: Any) -> NATSSizeArch:
+        return ":".join(map(str, self.channels(arch)))
+
+    def key(self, arch: NATSSizeArch) -> str:
+        return self.validate(arch)
+
+    def arch(self, index: int) -> NATSSizeArch:
+        if not 0 <= index < NUM_ARCHS:
+            raise InvalidArchitecture(f"NATS-sss index {index} out of range 0..{NUM_ARCHS - 1}")
+        digits = [(index // len(CHANNELS) ** p) % len(CHANNELS) for p in range(NUM_LAYERS - 1, -1, -1)]
+        return ":".join(str(CHANNELS[d]) for d in digits)
+
+    def index(self, arch: Any) -> int:
+        index = 0
+        for c in self.channels(arch):
+            index = index * len(CHANNELS) + CHANNELS.index(c)
+        return index
+
+    def mutate(self, arch: NATSSizeArch, rng: np.random.Generator) -> NATSSizeArch:
+        """Change the channel count of one random layer (NATS-Bench's size-space REA mutation)."""
+        values = list(self.channels(arch))
+        layer = int(rng.integers(NUM_LAYERS))
+        values[layer] = int(rng.choice([c for c in CHANNELS if c != values[layer]]))
+        return ":".join(map(str, values))

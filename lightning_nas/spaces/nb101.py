@@ -1,0 +1,255 @@
+"""NAS-Bench-101: cells as 7x7 upper-triangular DAGs with an op per vertex.
+
+An :class:`NB101Arch` is always stored *pruned* (no vertex off an input→output path), which is
+the form the official ``nasbench_only108.tfrecord`` stores, and is keyed by the benchmark's own
+graph hash (``module_hash``): an iterated md5 over vertex degrees and op labels that is invariant
+to vertex order. The implementation follows NAS-Bench-101's ``graph_util.hash_module`` exactly
+(same md5 inputs, same string formatting), so a hand-built cell finds its benchmark record.
+
+Array layout (shared with the benchmark tables and the encodings): ``adjacency`` uint8 [7, 7]
+with a V-vertex cell in the top-left VxV block, ``ops`` int8 [7] with :data:`OP_IDS` codes and
+``-1`` past V; the output vertex therefore sits at index ``V - 1``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from lightning_nas.errors import InvalidArchitecture
+from lightning_nas.spaces.base import SearchSpace
+
+INPUT, CONV1X1, CONV3X3, MAXPOOL3X3, OUTPUT = (
+    "input",
+    "conv1x1-bn-relu",
+    "conv3x3-bn-relu",
+    "maxpool3x3",
+    "output",
+)
+#: Op vocabulary of the array layout; position = integer code (``-1`` = padding).
+OP_NAMES: tuple[str, ...] = (INPUT, CONV1X1, CONV3X3, MAXPOOL3X3, OUTPUT)
+OP_IDS: dict[str, int] = {name: i for i, name in enumerate(OP_NAMES)}
+#: Ops an interior vertex may take.
+INTERIOR_OPS: tuple[str, ...] = (CONV1X1, CONV3X3, MAXPOOL3X3)
+#: Labels used inside the official hash (NAS-Bench-101's ``available_ops`` order).
+_HASH_LABEL = {CONV3X3: 0, CONV1X1: 1, MAXPOOL3X3: 2, INPUT: -1, OUTPUT: -2}
+
+MAX_VERTICES = 7
+MAX_EDGES = 9
+
+
+def module_hash(matrix: np.ndarray, ops: Sequence[str]) -> str:
+    """NAS-Bench-101's graph fingerprint of a (pruned) cell: a 32-hex md5 string."""
+    num_vertices = len(ops)
+    labels = [_HASH_LABEL[op] for op in ops]
+    in_edges = matrix.sum(axis=0).tolist()
+    out_edges = matrix.sum(axis=1).tolist()
+    hashes = [
+        hashlib.md5(str((out_edges[v], in_edges[v], labels[v])).encode("utf-8")).hexdigest()
+        for v in range(num_vertices)
+    ]
+    preds = [np.flatnonzero(matrix[:, v]).tolist() for v in range(num_vertices)]
+    succs = [np.flatnonzero(matrix[v, :]).tolist() for v in range(num_vertices)]
+    for _ in range(num_vertices):
+        hashes = [
+            hashlib.md5(
+                (
+                    "".join(sorted(hashes[w] for w in preds[v]))
+                    + "|"
+                    + "".join(sorted(hashes[w] for w in succs[v]))
+                    + "|"
+                    + hashes[v]
+                ).encode("utf-8")
+            ).hexdigest()
+            for v in range(num_vertices)
+        ]
+    return hashlib.md5(str(sorted(hashes)).encode("utf-8")).hexdigest()
+
+
+def _on_io_path(matrix: np.ndarray) -> np.ndarray:
+    """Boolean mask of vertices reachable from the input and reaching the output."""
+    n = matrix.shape[0]
+    from_input = np.zeros(n, dtype=bool)
+    from_input[0] = True
+    for v in range(1, n):  # upper-triangular: one forward sweep is a full DFS
+        from_input[v] = bool((matrix[:v, v].astype(bool) & from_input[:v]).any())
+    to_output = np.zeros(n, dtype=bool)
+    to_output[n - 1] = True
+    for v in range(n - 2, -1, -1):
+        to_output[v] = bool((matrix[v, v + 1 :].astype(bool) & to_output[v + 1 :]).any())
+    return from_input & to_output
+
+
+@dataclass(frozen=True, eq=False)
+class NB101Arch:
+    """A pruned NAS-Bench-101 cell. Equality and hashing follow the official ``module_hash``,
+    so isomorphic cells compare equal. Build one with :meth:`NB101Space.validate`."""
+
+    matrix: np.ndarray = field(repr=False)
+    ops: tuple[str, ...]
+
+    @cached_property
+    def module_hash(self) -> str:
+        return module_hash(self.matrix, self.ops)
+
+    @property
+    def num_vertices(self) -> int:
+        return len(self.ops)
+
+    @property
+    def num_edges(self) -> int:
+        return int(self.matrix.sum())
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, NB101Arch) and other.module_hash == self.module_hash
+
+    def __hash__(self) -> int:
+        return hash(self.module_hash)
+
+    def __repr__(self) -> str:
+        rows = ",".join("".join(map(str, r)) for r in self.matrix.tolist())
+        return f"NB101Arch(matrix={rows!r}, ops={list(self.ops)!r}, hash={self.module_hash!r})"
+
+    def to_arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """Padded (adjacency uint8 [7,7], ops int8 [7]) in the table layout."""
+        adjacency = np.zeros((MAX_VERTICES, MAX_VERTICES), dtype=np.uint8)
+        v = self.num_vertices
+        adjacency[:v, :v] = self.matrix
+        ops = np.full(MAX_VERTICES, -1, dtype=np.int8)
+        ops[:v] = [OP_IDS[o] for o in self.ops]
+        return adjacency, ops
+
+
+class NB101Space(SearchSpace[NB101Arch]):
+    """The NAS-Bench-101 cell space: ≤ 7 vertices, ≤ 9 edges, 3 interior ops.
+
+    Whole-space iteration is not offered here: enumerating the 423,624 unique cells means
+    hashing ~10^8 labelled graphs. The benchmark tables carry the enumeration
+    (``NB101Benchmark.archs()``).
+    """
+
+    name = "nb101"
+
+    def validate(self, arch: Any) -> NB101Arch:
+        """Accept an :class:`NB101Arch`, a ``(matrix, ops)`` pair or a ``{"matrix", "ops"}``
+        dict (ops as names or integer codes); return the pruned canonical cell."""
+        if isinstance(arch, NB101Arch):
+            matrix, ops = arch.matrix, arch.ops
+        elif isinstance(arch, dict):
+            matrix, ops = arch.get("matrix"), arch.get("ops")
+        else:
+            try:
+                matrix, ops = arch
+            except (TypeError, ValueError):
+                raise InvalidArchitecture(
+                    f"NB101 arch must be (matrix, ops) or NB101Arch, got {type(arch).__name__}"
+                ) from None
+        return self._canonical(matrix, ops)
+
+    def _canonical(self, matrix: Any, ops: Any) -> NB101Arch:
+        try:
+            m = np.asarray(matrix)
+        except Exception as exc:  # ragged lists etc.
+            raise InvalidArchitecture(f"NB101 matrix is not a 2-D 0/1 array: {matrix!r}") from exc
+        where = f"NB101 arch (matrix={m.tolist()!r}, ops={list(ops) if ops is not None else None!r})"
+        if m.ndim != 2 or m.shape[0] != m.shape[1] or m.shape[0] < 2:
+            raise InvalidArchitecture(f"{where}: matrix must be square VxV with V>=2")
+        if not np.isin(m, (0, 1)).all():
+            raise InvalidArchitecture(f"{where}: matrix entries must be 0 or 1")
+        m = m.astype(np.uint8)
+        if np.tril(m).any():
+            raise InvalidArchitecture(
+                f"{where}: matrix must be strictly upper-triangular (an edge j->i with j>=i "
+                "makes a self-loop or cycle)"
+            )
+        names = _op_names(ops, where)
+        if len(names) != m.shape[0]:
+            raise InvalidArchitecture(f"{where}: {len(names)} ops for {m.shape[0]} vertices")
+        if names[0] != INPUT or names[-1] != OUTPUT:
+            raise InvalidArchitecture(f"{where}: first op must be 'input' and last 'output'")
+        bad = [o for o in names[1:-1] if o not in INTERIOR_OPS]
+        if bad:
+            raise InvalidArchitecture(f"{where}: unknown interior op(s) {bad}; allowed {INTERIOR_OPS}")
+        if m.shape[0] > MAX_VERTICES:
+            raise InvalidArchitecture(f"{where}: {m.shape[0]} vertices > {MAX_VERTICES}")
+        keep = _on_io_path(m)
+        if not keep[0]:
+            raise InvalidArchitecture(f"{where}: no path from input to output")
+        pruned = m[np.ix_(keep, keep)]
+        if pruned.sum() > MAX_EDGES:
+            raise InvalidArchitecture(f"{where}: {int(pruned.sum())} edges > {MAX_EDGES}")
+        pruned.setflags(write=False)
+        return NB101Arch(pruned, tuple(n for n, k in zip(names, keep) if k))
+
+    def key(self, arch: NB101Arch) -> str:
+        return arch.module_hash
+
+    def from_arrays(self, adjacency: np.ndarray, ops: np.ndarray) -> NB101Arch:
+        """Inverse of :meth:`NB101Arch.to_arrays` (a padded table row)."""
+        v = int((np.asarray(ops) >= 0).sum())
+        return self._canonical(adjacency[:v, :v], ops[:v])
+
+    def sample(self, rng: np.random.Generator) -> NB101Arch:
+        """NAS-Bench-101's ``random_spec``: a random 7-vertex DAG and ops, redrawn until valid."""
+        while True:
+            matrix = np.triu(rng.integers(0, 2, size=(MAX_VERTICES, MAX_VERTICES)), k=1)
+            ops = [INPUT, *rng.choice(INTERIOR_OPS, size=MAX_VERTICES - 2).tolist(), OUTPUT]
+            try:
+                return self._canonical(matrix, ops)
+            except InvalidArchitecture:
+                continue
+
+    def mutate(self, arch: NB101Arch, rng: np.random.Generator) -> NB101Arch:
+        """NAS-Bench-101's ``mutate_spec`` (mutation rate 1): on the 7-vertex form, flip each
+        edge with probability 1/7 and resample each interior op with probability 1/5, until
+        the result is valid and a different cell."""
+        matrix, ops = _expand_to_seven(arch)
+        iu = np.triu_indices(MAX_VERTICES, k=1)
+        while True:
+            m = matrix.copy()
+            flip = rng.random(len(iu[0])) < 1.0 / MAX_VERTICES
+            m[iu[0][flip], iu[1][flip]] ^= 1
+            new_ops = list(ops)
+            for i in range(1, MAX_VERTICES - 1):
+                if rng.random() < 1.0 / (MAX_VERTICES - 2):
+                    new_ops[i] = rng.choice([o for o in INTERIOR_OPS if o != new_ops[i]]).item()
+            try:
+                child = self._canonical(m, new_ops)
+            except InvalidArchitecture:
+                continue
+            if child != arch:
+                return child
+
+
+def _op_names(ops: Any, where: str) -> list[str]:
+    if ops is None:
+        raise InvalidArchitecture(f"{where}: ops missing")
+    names = []
+    for op in ops:
+        if isinstance(op, (int, np.integer)):
+            if not 0 <= int(op) < len(OP_NAMES):
+                raise InvalidArchitecture(f"{where}: unknown op code {int(op)}")
+            names.append(OP_NAMES[int(op)])
+        else:
+            names.append(str(op))
+    unknown = [n for n in names if n not in OP_IDS]
+    if unknown:
+        raise InvalidArchitecture(f"{where}: unknown op(s) {unknown}; known {OP_NAMES}")
+    return names
+
+
+def _expand_to_seven(arch: NB101Arch) -> tuple[np.ndarray, list[str]]:
+    """Pad a pruned cell to 7 vertices by inserting isolated interior vertices before the output
+    (they are pruned again), so mutation always acts on the full 7-vertex neighbourhood."""
+    v = arch.num_vertices
+    pad = MAX_VERTICES - v
+    matrix = np.zeros((MAX_VERTICES, MAX_VERTICES), dtype=np.uint8)
+    matrix[: v - 1, : v - 1] = arch.matrix[: v - 1, : v - 1]
+    matrix[: v - 1, MAX_VERTICES - 1] = arch.matrix[: v - 1, v - 1]
+    ops = [*arch.ops[:-1], *([CONV3X3] * pad), OUTPUT]
+    return matrix, ops
