@@ -41,6 +41,10 @@ class SearchSpace(abc.ABC, Generic[Arch]):
     def mutate(self, arch: Arch, rng: np.random.Generator) -> Arch:
         """Return a valid neighbour of ``arch`` that differs from it."""
 
+    @abc.abstractmethod
+    def to_structure(self, archs: list[Arch]) -> dict[str, np.ndarray]:
+        """Batched structure arrays of canonical ``archs``, in the layout benchmark tables use."""
+
     def is_valid(self, arch: Any) -> bool:
         """Whether ``arch`` is a member of the space."""
         from lightning_nas.errors import InvalidArchitecture

@@ -53,6 +53,9 @@ class NATSSizeSpace(FiniteSearchSpace[NATSSizeArch]):
     def key(self, arch: NATSSizeArch) -> str:
         return self.validate(arch)
 
+    def to_structure(self, archs: list[NATSSizeArch]) -> dict[str, np.ndarray]:
+        return {"channels": np.array([self.channels(a) for a in archs], dtype=np.int16).reshape(-1, NUM_LAYERS)}
+
     def arch(self, index: int) -> NATSSizeArch:
         if not 0 <= index < NUM_ARCHS:
             raise InvalidArchitecture(f"NATS-sss index {index} out of range 0..{NUM_ARCHS - 1}")

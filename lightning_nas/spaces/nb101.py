@@ -189,6 +189,10 @@ class NB101Space(SearchSpace[NB101Arch]):
     def key(self, arch: NB101Arch) -> str:
         return arch.module_hash
 
+    def to_structure(self, archs: list[NB101Arch]) -> dict[str, np.ndarray]:
+        pairs = [a.to_arrays() for a in archs]
+        return {"adjacency": np.stack([p[0] for p in pairs]), "ops": np.stack([p[1] for p in pairs])}
+
     def from_arrays(self, adjacency: np.ndarray, ops: np.ndarray) -> NB101Arch:
         """Inverse of :meth:`NB101Arch.to_arrays` (a padded table row)."""
         v = int((np.asarray(ops) >= 0).sum())

@@ -112,6 +112,9 @@ class NB201Space(FiniteSearchSpace[NB201Arch]):
     def ops(self, arch: Any) -> tuple[str, ...]:
         return str_to_ops(self.validate(arch))
 
+    def to_structure(self, archs: list[NB201Arch]) -> dict[str, np.ndarray]:
+        return {"ops": np.array([[OP_IDS[o] for o in str_to_ops(a)] for a in archs], dtype=np.int8).reshape(-1, NUM_EDGES)}
+
     def arch(self, index: int) -> NB201Arch:
         if not 0 <= index < NUM_ARCHS:
             raise InvalidArchitecture(f"NB201 index {index} out of range 0..{NUM_ARCHS - 1}")

@@ -1,0 +1,30 @@
+"""Benchmarks: read-only tabular oracles, ``query(arch) -> metric``."""
+
+from __future__ import annotations
+
+import os
+
+from lightning_nas.benchmarks.base import Benchmark, Table, resolve_data_root
+from lightning_nas.benchmarks.nb101 import NB101Benchmark
+from lightning_nas.benchmarks.nb201 import NATSSizeBenchmark, NB201Benchmark
+
+BENCHMARKS: dict[str, type[Benchmark]] = {
+    "nb101": NB101Benchmark,
+    "nb201": NB201Benchmark,
+    "nats_sss": NATSSizeBenchmark,
+}
+
+
+def create(space: str, root: str | os.PathLike | None = None, source: str | os.PathLike | None = None, progress: bool = False) -> Benchmark:
+    """The benchmark of ``space`` (``nb101``, ``nb201``, ``nats_sss``), like ``nats_bench.create``.
+
+    Data is found from ``source`` (a file or archive), else ``root``, else ``$LIGHTNING_NAS_DATA``,
+    else ``./data``; the first load builds a cache, later loads read it."""
+    try:
+        cls = BENCHMARKS[space]
+    except KeyError:
+        raise ValueError(f"unknown benchmark space {space!r}; choose one of {sorted(BENCHMARKS)}") from None
+    return cls(root=root, source=source, progress=progress)
+
+
+__all__ = ["BENCHMARKS", "Benchmark", "NATSSizeBenchmark", "NB101Benchmark", "NB201Benchmark", "Table", "create", "resolve_data_root"]

@@ -1,0 +1,114 @@
+"""``ArchDataModule``: benchmark rows paired with their encoding and a target metric.
+
+Splits follow the predictor literature (ReNAS, PINAT, TNASP): ``num_train`` labelled archs (or
+``train_ratio`` of the space), a small validation set for checkpointing, and **test = every arch
+not used for training** (the validation archs are a random subset of it). Only archs that have
+the target metric take part (e.g. NB101 ``val_acc_single_run`` exists for 30,001 cells).
+The same ``seed`` gives the same split.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import lightning as L
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+
+from lightning_nas.benchmarks import Benchmark, create
+from lightning_nas.encodings import DenseGraphs, encode, get_encoding
+
+
+class ArchDataModule(L.LightningDataModule):
+    """Batches are dicts: ``x`` (tensor or PyG ``Batch``), ``y`` (target, percent for
+    accuracies), ``index`` (benchmark row) and, when ``extra_features`` is set, ``extra``
+    (float32 [B, k] raw values; the model normalises them)."""
+
+    def __init__(
+        self,
+        space: str = "nb101",
+        metric: str = "test_acc",
+        dataset: str | None = None,
+        epochs: int | None = None,
+        encoding: str = "renas",
+        num_train: int | None = None,
+        train_ratio: float | None = None,
+        num_val: int = 200,
+        extra_features: list[str] | None = None,
+        batch_size: int = 64,
+        eval_batch_size: int = 4096,
+        seed: int = 0,
+        root: str | os.PathLike | None = None,
+        num_workers: int = 0,
+    ) -> None:
+        super().__init__()
+        if (num_train is None) == (train_ratio is None):
+            raise ValueError("give exactly one of num_train (e.g. 424) or train_ratio (e.g. 0.01)")
+        if train_ratio is not None and not 0 < train_ratio < 1:
+            raise ValueError(f"train_ratio must be in (0, 1), got {train_ratio}")
+        self.save_hyperparameters()
+        self.benchmark: Benchmark | None = None
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.benchmark is not None:
+            return
+        hp = self.hparams
+        bench = create(hp.space, root=hp.root, progress=True)
+        target = bench.column(hp.metric, hp.dataset, hp.epochs).astype(np.float32)
+        eligible = np.flatnonzero(~np.isnan(target))
+        num_train = hp.num_train if hp.num_train is not None else max(1, round(hp.train_ratio * len(eligible)))
+        if not 0 < num_train < len(eligible):
+            raise ValueError(f"num_train={num_train} must be between 1 and {len(eligible) - 1} (archs with {hp.metric!r})")
+        order = np.random.default_rng(hp.seed).permutation(eligible)
+        self.train_rows = np.sort(order[:num_train])
+        self.test_rows = np.sort(order[num_train:])
+        self.val_rows = np.sort(order[num_train : num_train + hp.num_val])
+        self.benchmark = bench
+        self.targets = torch.from_numpy(target)
+        self.features = encode(get_encoding(hp.encoding), bench.space, bench.structure)
+        self.extra = None
+        if hp.extra_features:
+            columns = [bench.column(name, hp.dataset).astype(np.float32) for name in hp.extra_features]
+            self.extra = torch.from_numpy(np.stack(columns, axis=1))
+
+    @property
+    def is_graph(self) -> bool:
+        return isinstance(self.features, DenseGraphs)
+
+    def collate(self, rows: list[int]) -> dict[str, Any]:
+        """Gather a batch from the pre-encoded table (one vectorised gather, no per-item work)."""
+        index = torch.as_tensor(rows, dtype=torch.long)
+        batch = {
+            "x": self.features.batch(index) if self.is_graph else self.features[index],
+            "y": self.targets[index],
+            "index": index,
+        }
+        if self.extra is not None:
+            batch["extra"] = self.extra[index]
+        return batch
+
+    def _loader(self, rows: np.ndarray, shuffle: bool, batch_size: int) -> DataLoader:
+        generator = torch.Generator().manual_seed(self.hparams.seed) if shuffle else None
+        return DataLoader(
+            rows.tolist(),
+            batch_size=batch_size,
+            shuffle=shuffle,
+            generator=generator,
+            collate_fn=self.collate,
+            num_workers=self.hparams.num_workers,
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader(self.train_rows, True, self.hparams.batch_size)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader(self.val_rows, False, self.hparams.eval_batch_size)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader(self.test_rows, False, self.hparams.eval_batch_size)
+
+    def predict_dataloader(self) -> DataLoader:
+        """Every arch of the benchmark, in row order."""
+        return self._loader(np.arange(len(self.benchmark)), False, self.hparams.eval_batch_size)

@@ -1,0 +1,64 @@
+"""The encoding interface and its cache.
+
+An encoding turns a space's batched structure arrays into what a model sees. It works in two
+steps so that caches stay small: :meth:`Encoding.compute` does the real work once per table and
+returns compact numpy arrays (cached on disk by :func:`encode`), and :meth:`Encoding.materialize`
+turns them into the model-ready form (a tensor, or :class:`~lightning_nas.encodings.graph.DenseGraphs`)
+by cheap broadcasting.
+"""
+
+from __future__ import annotations
+
+import abc
+import hashlib
+from typing import Any
+
+import numpy as np
+
+from lightning_nas.benchmarks.cache import BenchmarkFileError, cache_dir, read_cache, write_cache
+from lightning_nas.spaces.base import SearchSpace
+
+
+class Encoding(abc.ABC):
+    """Space structure -> model input. Subclasses list the spaces they support."""
+
+    name: str
+    version: int = 1
+    spaces: tuple[str, ...]
+
+    def check_space(self, space: SearchSpace) -> None:
+        if space.name not in self.spaces:
+            raise ValueError(f"encoding {self.name!r} supports spaces {self.spaces}, not {space.name!r}")
+
+    @abc.abstractmethod
+    def compute(self, space: SearchSpace, structure: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Compact arrays for every row of ``structure`` (vectorised, no per-arch Python loop)."""
+
+    @abc.abstractmethod
+    def materialize(self, arrays: dict[str, np.ndarray]) -> Any:
+        """Model-ready form of :meth:`compute`'s arrays."""
+
+    def __call__(self, space: SearchSpace, structure: dict[str, np.ndarray]) -> Any:
+        """Encode without caching (e.g. a handful of new architectures)."""
+        self.check_space(space)
+        return self.materialize(self.compute(space, structure))
+
+    def encode_archs(self, space: SearchSpace, archs: list[Any]) -> Any:
+        """Encode architectures given in any form the space's ``validate`` accepts."""
+        return self(space, space.to_structure([space.validate(a) for a in archs]))
+
+
+def encode(encoding: Encoding, space: SearchSpace, structure: dict[str, np.ndarray]) -> Any:
+    """Encode every row, reusing the on-disk cache of :meth:`Encoding.compute` when present."""
+    encoding.check_space(space)
+    h = hashlib.sha256(f"{encoding.name}|v{encoding.version}|{space.name}".encode())
+    for k in sorted(structure):
+        h.update(k.encode())
+        h.update(np.ascontiguousarray(structure[k]).data)
+    path = cache_dir() / f"encoding-{encoding.name}-{space.name}-{h.hexdigest()[:16]}.npz"
+    try:
+        arrays, _ = read_cache(path)
+    except BenchmarkFileError:
+        arrays = encoding.compute(space, structure)
+        write_cache(path, arrays, {"encoding": encoding.name, "space": space.name})
+    return encoding.materialize(arrays)

@@ -1,0 +1,49 @@
+"""Cost model of the NAS-Bench-201 network and its ops-on-nodes cell graph.
+
+The network is a 3x3 conv stem (16 channels), then 3 stages of 5 identical cells (16, 32, 64
+channels at 32x32, 16x16, 8x8) joined by residual reduction blocks, then global pooling and a
+linear classifier. Inside a cell, ``nor_conv_kxk`` is ReLU-Conv(k x k, no bias)-BN (2 trainable
+parameters per channel); pooling, skip and none have no parameters.
+
+The *ops-on-nodes* graph moves each of the 6 edge ops onto a node: node 0 is the cell input,
+nodes 1..6 the edges in :data:`EDGES` order, node 7 the cell output (sum of node 3's inputs).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lightning_nas.spaces.nb201 import EDGES, OP_IDS
+
+STEM_CHANNELS = 16
+NUM_STAGES = 3
+IMAGE_SIZE = 32
+NUM_NODES = len(EDGES) + 2
+OUTPUT_NODE = NUM_NODES - 1
+
+
+def node_adjacency() -> np.ndarray:
+    """The fixed 8x8 adjacency of the ops-on-nodes cell graph."""
+    adj = np.zeros((NUM_NODES, NUM_NODES), dtype=np.uint8)
+    for e, (src, dst) in enumerate(EDGES, start=1):
+        if src == 0:
+            adj[0, e] = 1
+        for f, (src2, _) in enumerate(EDGES, start=1):
+            if src2 == dst:
+                adj[e, f] = 1
+        if dst == 3:
+            adj[e, OUTPUT_NODE] = 1
+    return adj
+
+
+def op_costs(op_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-edge-op (params, FLOPs) in each stage: two float64 arrays [N, 3, 6]."""
+    kernel_sq = np.select([op_ids == OP_IDS["nor_conv_3x3"], op_ids == OP_IDS["nor_conv_1x1"]], [9, 1], 0)
+    params = np.zeros((len(op_ids), NUM_STAGES, op_ids.shape[1]))
+    flops = np.zeros_like(params)
+    for s in range(NUM_STAGES):
+        c = STEM_CHANNELS * 2**s
+        hw = (IMAGE_SIZE // 2**s) ** 2
+        params[:, s] = np.where(kernel_sq > 0, kernel_sq * c * c + 2 * c, 0)
+        flops[:, s] = hw * kernel_sq * c * c
+    return params, flops

@@ -1,0 +1,196 @@
+import base64
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from lightning_nas.benchmarks import NB101Benchmark, NB201Benchmark, NATSSizeBenchmark, create
+from lightning_nas.benchmarks import cache
+from lightning_nas.benchmarks.tfrecord import ModelMetrics, write_records
+from lightning_nas.errors import BenchmarkFileError, InvalidArchitecture, UnknownMetric
+from lightning_nas.spaces import NB101Space
+
+from test_spaces import INCEPTION
+
+
+def test_nb101_full_space(nb101):
+    assert len(nb101) == 423_624
+    assert nb101.metrics == sorted(nb101.metrics)
+    acc = nb101.column("test_acc_run0")
+    assert 0 < np.nanmin(acc) and np.nanmax(acc) < 100  # percent, not fraction
+    assert np.isfinite(nb101.column("val_acc_single_run")).sum() == 30_001
+    # the compact table has no mean-of-3 test accuracy: asking for it is an error, not a guess
+    with pytest.raises(UnknownMetric, match="test_acc"):
+        nb101.query(INCEPTION, metric="test_acc")
+
+
+def test_nb101_missing_value_is_an_error_not_nan(nb101):
+    row = int(np.flatnonzero(np.isnan(nb101.column("val_acc_single_run")))[0])
+    with pytest.raises(UnknownMetric, match="not available"):
+        nb101.query(nb101.arch(row), metric="val_acc_single_run")
+
+
+def test_nb201_optima(nb201):
+    assert len(nb201) == 15_625
+    best = {ds: nb201.column("test_acc", ds).max() for ds in ("cifar10", "cifar100", "ImageNet16-120")}
+    assert best == pytest.approx({"cifar10": 94.37, "cifar100": 73.51, "ImageNet16-120": 47.31}, abs=0.005)
+    assert nb201.query("|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|", "cifar10") == pytest.approx(94.37, abs=0.01)
+    assert nb201.query(6111, "cifar10-valid", "val_acc") == pytest.approx(91.6067, abs=1e-3)
+    assert nb201.query(6111, "cifar10", "test_acc", epochs=12) < 90  # the 12-epoch schedule
+    with pytest.raises(UnknownMetric, match="cifar10"):
+        nb201.query(0, "cifar10", "val_acc")  # NATS trains 'cifar10' on train+valid: no val set
+    with pytest.raises(UnknownMetric, match="mnist"):
+        nb201.query(0, "mnist")
+
+
+def test_nb201_index_and_iteration(nb201):
+    archs = list(nb201)
+    assert len(archs) == 15_625 and nb201.index(archs[123]) == 123
+    with pytest.raises(InvalidArchitecture):
+        nb201.index("|bogus~0|")
+
+
+def test_create_names_the_missing_folder(tmp_path):
+    with pytest.raises(BenchmarkFileError, match=str(tmp_path / "nb101")):
+        create("nb101", root=tmp_path)
+    with pytest.raises(BenchmarkFileError, match="no NATS-sss archive"):
+        NATSSizeBenchmark(root=tmp_path)
+    with pytest.raises(ValueError, match="unknown benchmark"):
+        create("nb301")
+
+
+def _copy_nb101(data_root, tmp_path, name="nb101_full_space.npz"):
+    (tmp_path / "nb101").mkdir()
+    return shutil.copy(data_root / "nb101" / "nb101_sample2000.npz", tmp_path / "nb101" / name)
+
+
+def test_small_npz_source_loads(data_root, tmp_path):
+    _copy_nb101(data_root, tmp_path)
+    bench = NB101Benchmark(root=tmp_path)
+    assert len(bench) == 2000
+    assert bench.query(bench.arch(0), metric="params") == 8_555_530
+
+
+def test_truncated_npz_is_a_clear_error(data_root, tmp_path):
+    path = _copy_nb101(data_root, tmp_path)
+    data = open(path, "rb").read()
+    open(path, "wb").write(data[: len(data) // 2])
+    with pytest.raises(BenchmarkFileError, match="nb101_full_space.npz"):
+        NB101Benchmark(root=tmp_path)
+
+
+def test_npz_with_wrong_fields_names_them(tmp_path):
+    (tmp_path / "nb101").mkdir()
+    np.savez(tmp_path / "nb101" / "nb101_full_space.npz", module_hash=np.array([b"x"]), adjacency=np.zeros((1, 7, 7)))
+    with pytest.raises(BenchmarkFileError, match="missing field.*ops"):
+        NB101Benchmark(root=tmp_path)
+
+
+def test_csv_with_wrong_columns_names_them(data_root, tmp_path):
+    (tmp_path / "nb201").mkdir()
+    src = (data_root / "nb201" / "nb201_acc_200ep.csv").read_text().splitlines()
+    header = src[0].replace("cifar10_test_acc", "c10_test")
+    (tmp_path / "nb201" / "nb201_acc_200ep.csv").write_text("\n".join([header, *src[1:]]))
+    with pytest.raises(BenchmarkFileError, match="missing column 'cifar10_test_acc'"):
+        NB201Benchmark(root=tmp_path)
+
+
+def test_csv_in_wrong_order_is_rejected(data_root, tmp_path):
+    (tmp_path / "nb201").mkdir()
+    lines = (data_root / "nb201" / "nb201_acc_200ep.csv").read_text().splitlines()
+    a, b = lines[1].split(",", 1), lines[2].split(",", 1)
+    lines[1], lines[2] = f"{a[0]},{b[1]}", f"{b[0]},{a[1]}"  # swap the arch rows, keep the index
+    (tmp_path / "nb201" / "nb201_acc_200ep.csv").write_text("\n".join(lines))
+    with pytest.raises(BenchmarkFileError, match="official NAS-Bench-201 index order"):
+        NB201Benchmark(root=tmp_path)
+
+
+# -- caches ------------------------------------------------------------------------------------
+
+def test_interrupted_cache_write_leaves_no_file(tmp_path, monkeypatch):
+    def savez_then_die(f, **arrays):
+        f.write(b"PK\x03\x04 partial")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cache.np, "savez", savez_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        cache.write_cache(tmp_path / "t.npz", {"a": np.arange(3)}, {})
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_corrupt_cache_is_detected_and_rebuilt(data_root, tmp_path, monkeypatch):
+    monkeypatch.setenv("LIGHTNING_NAS_CACHE", str(tmp_path / "cache"))
+    _copy_nb101(data_root, tmp_path)
+    first = NB101Benchmark(root=tmp_path)
+    (path,) = (tmp_path / "cache").iterdir()
+    arrays, meta = cache.read_cache(path)
+    arrays["column:cifar10/params"][0] += 1  # silently wrong value...
+    np.savez(path, **arrays, __meta__=np.frombuffer(json.dumps(meta).encode(), np.uint8))
+    with pytest.raises(BenchmarkFileError, match="checksum"):
+        cache.read_cache(path)  # ...is caught by the checksum
+    rebuilt = NB101Benchmark(root=tmp_path)
+    assert np.array_equal(rebuilt.column("params"), first.column("params"))
+    cache.read_cache(path)  # and the rebuilt cache verifies
+
+
+# -- the official tfrecord, written in its exact format ----------------------------------------
+
+def _record(arch, epochs, run, params):
+    metrics = ModelMetrics(trainable_parameters=params, total_time=100.0)
+    for frac in (0.0, 0.5, 1.0):  # init, halfway, final
+        metrics.evaluation_data.add(
+            current_epoch=frac * epochs, training_time=1000 * frac + run, train_accuracy=0.5 + 0.4 * frac,
+            validation_accuracy=0.4 + 0.5 * frac - 0.01 * run, test_accuracy=0.4 + 0.5 * frac - 0.02 * run,
+        )
+    return json.dumps([
+        arch.module_hash, epochs, "".join(str(b) for b in arch.matrix.ravel().tolist()), ",".join(arch.ops),
+        base64.b64encode(metrics.SerializeToString()).decode(),
+    ]).encode()
+
+
+@pytest.fixture
+def tfrecord(tmp_path):
+    space = NB101Space()
+    archs = [space.validate(INCEPTION), space.sample(np.random.default_rng(3))]
+    path = tmp_path / "nb101" / "nasbench_only108.tfrecord"
+    path.parent.mkdir()
+    write_records(path, [_record(a, 108, run, 1000 + i) for i, a in enumerate(archs) for run in range(3)])
+    return path, archs
+
+
+def test_tfrecord_means_and_runs(tfrecord, tmp_path):
+    path, archs = tfrecord
+    bench = NB101Benchmark(root=tmp_path)
+    assert len(bench) == 2 and set(bench.keys) == {a.module_hash for a in archs}
+    assert bench.query(archs[0], metric="test_acc") == pytest.approx(90 - 2, abs=1e-4)  # mean of 90, 88, 86
+    assert bench.query(archs[0], metric="test_acc_run2") == pytest.approx(86, abs=1e-4)
+    assert bench.query(archs[0], metric="val_acc") == pytest.approx(89, abs=1e-4)
+    assert bench.query(archs[1], metric="params") == 1001
+    assert bench.query(archs[0], metric="train_time") == pytest.approx(1001)
+    assert bench.arch(bench.index(archs[1])) == archs[1]
+
+
+def test_truncated_tfrecord_is_a_clear_error(tfrecord, tmp_path):
+    path, _ = tfrecord
+    data = path.read_bytes()
+    path.write_bytes(data[:-7])
+    with pytest.raises(BenchmarkFileError, match=r"nasbench_only108.tfrecord: truncated record at byte \d+"):
+        NB101Benchmark(root=tmp_path)
+
+
+def test_corrupt_tfrecord_fails_its_crc(tfrecord, tmp_path):
+    path, _ = tfrecord
+    data = bytearray(path.read_bytes())
+    data[40] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(BenchmarkFileError, match="CRC mismatch"):
+        NB101Benchmark(root=tmp_path)
+
+
+def test_tfrecord_with_foreign_payload_names_the_record(tmp_path):
+    path = tmp_path / "nb101" / "nasbench_only108.tfrecord"
+    path.parent.mkdir()
+    write_records(path, [b'{"not": "a nasbench row"}'])
+    with pytest.raises(BenchmarkFileError, match="record 0 is not a NAS-Bench-101 row"):
+        NB101Benchmark(root=tmp_path)

@@ -1,0 +1,63 @@
+import numpy as np
+import pytest
+import torch
+from torch_geometric.data import Batch
+
+from lightning_nas.datamodules import ArchDataModule
+
+
+@pytest.fixture(scope="module")
+def dm101():
+    dm = ArchDataModule("nb101", metric="test_acc_run0", num_train=424, extra_features=["params", "flops"], seed=3)
+    dm.setup()
+    return dm
+
+
+def test_split_is_renas_protocol(dm101):
+    assert len(dm101.train_rows) == 424 and len(dm101.test_rows) == 423_200
+    assert len(np.intersect1d(dm101.train_rows, dm101.test_rows)) == 0
+    assert np.isin(dm101.val_rows, dm101.test_rows).all() and len(dm101.val_rows) == 200
+
+
+def test_same_seed_same_split_other_seed_other_split(dm101):
+    again = ArchDataModule("nb101", metric="test_acc_run0", num_train=424, seed=3)
+    again.setup()
+    other = ArchDataModule("nb101", metric="test_acc_run0", num_train=424, seed=4)
+    other.setup()
+    assert np.array_equal(again.train_rows, dm101.train_rows)
+    assert not np.array_equal(other.train_rows, dm101.train_rows)
+
+
+def test_batches_carry_encoding_target_and_extra_features(dm101):
+    batch = next(iter(dm101.train_dataloader()))
+    assert batch["x"].shape == (64, 19, 7, 7)
+    rows = batch["index"].numpy()
+    assert np.isin(rows, dm101.train_rows).all()
+    bench = dm101.benchmark
+    assert torch.allclose(batch["y"], torch.from_numpy(bench.column("test_acc_run0")[rows]))
+    assert torch.equal(batch["extra"][:, 0], torch.from_numpy(bench.column("params")[rows].astype(np.float32)))
+    assert sum(len(b["index"]) for b in dm101.predict_dataloader()) == 423_624
+
+
+def test_target_restricts_to_archs_that_have_it():
+    dm = ArchDataModule("nb101", metric="val_acc_single_run", num_train=100)
+    dm.setup()
+    assert len(dm.train_rows) + len(dm.test_rows) == 30_001
+
+
+def test_nb201_graph_batches_and_ratio():
+    dm = ArchDataModule("nb201", dataset="cifar10", encoding="graph", train_ratio=0.01, batch_size=16)
+    dm.setup()
+    assert len(dm.train_rows) == 156 and len(dm.test_rows) == 15_625 - 156
+    batch = next(iter(dm.test_dataloader()))
+    assert isinstance(batch["x"], Batch) and batch["x"].num_graphs == len(batch["y"])
+
+
+def test_bad_arguments_are_explained():
+    with pytest.raises(ValueError, match="exactly one of num_train"):
+        ArchDataModule("nb201")
+    with pytest.raises(ValueError, match="train_ratio"):
+        ArchDataModule("nb201", train_ratio=2.0)
+    dm = ArchDataModule("nb201", dataset="cifar10", num_train=20_000)
+    with pytest.raises(ValueError, match="num_train=20000"):
+        dm.setup()
