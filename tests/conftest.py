@@ -11,6 +11,8 @@ import pytest
 _SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 if "LIGHTNING_NAS_DATA" not in os.environ and _SHARED.is_dir():
     os.environ["LIGHTNING_NAS_DATA"] = str(_SHARED)
+if "LIGHTNING_NAS_DATA" in os.environ:  # absolute, so subprocesses may run in other folders
+    os.environ["LIGHTNING_NAS_DATA"] = str(Path(os.environ["LIGHTNING_NAS_DATA"]).resolve())
 os.environ.setdefault("WANDB_MODE", "offline")
 
 

@@ -1,7 +1,15 @@
+import csv
 import subprocess
 import sys
+from pathlib import Path
 
-from lightning_nas.cli import main
+from lightning_nas.cli import main, resolve_config_paths
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _run(*args, cwd=ROOT):
+    return subprocess.run([sys.executable, "-m", "lightning_nas", *args], capture_output=True, text=True, cwd=cwd)
 
 
 def test_prepare_prints_a_summary(capsys):
@@ -11,9 +19,42 @@ def test_prepare_prints_a_summary(capsys):
 
 
 def test_prepare_reports_missing_data_without_a_traceback(tmp_path):
-    proc = subprocess.run(
-        [sys.executable, "-m", "lightning_nas", "prepare", "--space", "nb101", "--root", str(tmp_path)],
-        capture_output=True, text=True,
-    )
+    proc = _run("prepare", "--space", "nb101", "--root", str(tmp_path))
     assert proc.returncode == 1
     assert "error: no NAS-Bench-101 data in" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_bare_config_names_are_found_in_configs():
+    assert resolve_config_paths(["fit", "--config", "gnn_201.yaml"])[2].endswith("configs/gnn_201.yaml")
+    assert resolve_config_paths(["fit", "--config=nope.yaml"]) == ["fit", "--config=nope.yaml"]
+
+
+def test_fit_help_lists_model_and_data_options():
+    proc = _run("fit", "--help")
+    assert proc.returncode == 0
+    assert "--data.num_train" in proc.stdout and "--model" in proc.stdout
+
+
+def test_bad_config_is_a_clear_error(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text((ROOT / "configs" / "gnn_201.yaml").read_text().replace("num_train: 156", "num_trian: 156"))
+    proc = _run("fit", "--config", str(bad))
+    assert proc.returncode != 0
+    assert "num_trian" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_fit_then_predict_end_to_end(tmp_path):
+    """The user's day on a small budget: fit with W&B offline, checkpoint, test, then predict."""
+    common = ["--config", "gnn_201.yaml", "--model.init_args.ensemble_size", "1", "--trainer.max_epochs", "2",
+              "--trainer.check_val_every_n_epoch", "1"]
+    proc = _run("fit", *common, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "test/ktau" in proc.stdout
+    (ckpt,) = (tmp_path / "checkpoints").glob("gnn_201-*.ckpt")
+    assert list((tmp_path / "logs" / "wandb").glob("offline-run-*"))
+    assert (tmp_path / "logs" / "config.yaml").is_file()  # the exact config of the run
+    assert list((tmp_path / "plots").glob("*/predicted_vs_true.png"))
+    proc = _run("predict", *common, "--ckpt_path", str(ckpt), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = list(csv.DictReader(open(tmp_path / "predictions" / "gnn_201.csv")))
+    assert len(rows) == 15_625 and rows[6111]["key"].startswith("|nor_conv_3x3~0|")

@@ -16,7 +16,8 @@ Costs come from NAS-Bench-101's own vertex-channel rule
 so the same op costs differently in different cells — the information ReNAS adds over a plain
 adjacency + ops encoding.
 
-NB201 -> float32 [7, 8, 8] on the ops-on-nodes graph (:mod:`lightning_nas.spaces.nb201_network`):
+NB201 -> float32 [7, 8, 8] on the ops-on-nodes graph (:mod:`lightning_nas.spaces.nb201_network`,
+without edges that only carry ``none`` outputs):
 channel 0 type (input 1, ops 2..6 in ``OPS`` order, output 7), channels 1-3 FLOPs (1e8) and
 4-6 params (millions) of each op node in each of the 3 stages (all 5 cells of a stage are equal).
 """
@@ -38,6 +39,7 @@ _CHUNK = 65536
 
 class ReNASEncoding(Encoding):
     name = "renas"
+    version = 2
     spaces = ("nb101", "nb201")
 
     def compute(self, space: SearchSpace, structure: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -48,7 +50,7 @@ class ReNASEncoding(Encoding):
         else:
             op_ids = structure["ops"]
             n = len(op_ids)
-            adjacency = np.broadcast_to(nb201_network.node_adjacency(), (n, 8, 8))
+            adjacency = nb201_network.effective_adjacency(op_ids)
             node_type = np.concatenate([np.ones((n, 1)), op_ids + 2, np.full((n, 1), len(OPS) + 2)], axis=1)
             p, f = nb201_network.op_costs(op_ids)
             pad = ((0, 0), (0, 0), (1, 1))

@@ -36,6 +36,27 @@ def node_adjacency() -> np.ndarray:
     return adj
 
 
+def effective_adjacency(op_ids: np.ndarray) -> np.ndarray:
+    """Per-cell ops-on-nodes adjacency [N, 8, 8] keeping only nodes on an input→output path
+    that does not pass through ``none`` (a ``none`` edge outputs zeros, so anything that only
+    flows through it cannot affect the result). Functionally equivalent cells thus get the same
+    graph, e.g. every cell whose input cannot reach its output becomes an empty graph."""
+    n = len(op_ids)
+    adj = np.broadcast_to(node_adjacency().astype(bool), (n, NUM_NODES, NUM_NODES))
+    alive = np.ones((n, NUM_NODES), dtype=bool)
+    alive[:, 1:OUTPUT_NODE] = op_ids != OP_IDS["none"]
+    forward = np.zeros_like(alive)
+    forward[:, 0] = True
+    for v in range(1, NUM_NODES):  # node order is topological
+        forward[:, v] = alive[:, v] & (adj[:, :v, v] & forward[:, :v]).any(1)
+    backward = np.zeros_like(alive)
+    backward[:, OUTPUT_NODE] = True
+    for v in range(OUTPUT_NODE - 1, -1, -1):
+        backward[:, v] = alive[:, v] & (adj[:, v, v + 1 :] & backward[:, v + 1 :]).any(1)
+    keep = forward & backward
+    return (adj & keep[:, :, None] & keep[:, None, :]).astype(np.uint8)
+
+
 def op_costs(op_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per-edge-op (params, FLOPs) in each stage: two float64 arrays [N, 3, 6]."""
     kernel_sq = np.select([op_ids == OP_IDS["nor_conv_3x3"], op_ids == OP_IDS["nor_conv_1x1"]], [9, 1], 0)

@@ -1,0 +1,8 @@
+"""Performance predictors (LightningModules) and their ranking losses."""
+
+from lightning_nas.models.base import RankingPredictor
+from lightning_nas.models.gnn import GNNPredictor
+from lightning_nas.models.losses import MSELoss, PairwiseLogisticLoss, ReNASLoss
+from lightning_nas.models.renas import ReNASPredictor
+
+__all__ = ["GNNPredictor", "MSELoss", "PairwiseLogisticLoss", "RankingPredictor", "ReNASLoss", "ReNASPredictor"]

@@ -1,0 +1,154 @@
+"""``RankingPredictor``: the Lightning logic shared by every performance predictor.
+
+A predictor maps a batch from :class:`~lightning_nas.datamodules.ArchDataModule` to one score
+per architecture; only the order of the scores matters. Subclasses build one network
+(:meth:`RankingPredictor.build_member`); this class handles ensembles of independently
+initialised members, optional extra features (params, FLOPs, proxy scores: signed-log,
+standardised with whole-space statistics kept in the checkpoint), the ranking loss, Kendall tau /
+Spearman / top-1 % precision for validation and test, a predicted-vs-true plot at test end, and
+the optimiser.
+"""
+
+from __future__ import annotations
+
+import abc
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import numpy as np
+import torch
+from torch import nn
+from torchmetrics import MetricCollection, SpearmanCorrCoef
+
+from lightning_nas.models.losses import ReNASLoss
+from lightning_nas.models.metrics import KendallTau, TopKPrecision
+
+
+def _ranking_metrics() -> MetricCollection:
+    return MetricCollection({"ktau": KendallTau(), "spearman": SpearmanCorrCoef(), "top1pct_precision": TopKPrecision(0.01)})
+
+
+def signed_log(x: torch.Tensor) -> torch.Tensor:
+    """sign(x) * log(1 + |x|): tames params/FLOPs/proxy scores spanning orders of magnitude."""
+    return torch.sign(x) * torch.log1p(x.abs())
+
+
+class RankingPredictor(L.LightningModule, abc.ABC):
+    def __init__(
+        self,
+        space: str = "nb101",
+        encoding: str = "renas",
+        extra_features: list[str] | None = None,
+        loss: nn.Module | None = None,
+        lr: float = 1e-3,
+        weight_decay: float = 1e-4,
+        ensemble_size: int = 1,
+    ) -> None:
+        super().__init__()
+        self.save_hyperparameters(ignore=["loss"])
+        self.loss_fn = loss if loss is not None else ReNASLoss()
+        self.num_extra = len(extra_features or [])
+        self.register_buffer("extra_mean", torch.zeros(self.num_extra))
+        self.register_buffer("extra_std", torch.ones(self.num_extra))
+        self.register_buffer("extra_ready", torch.tensor(False))
+        self.members = nn.ModuleList(self.build_member() for _ in range(ensemble_size))
+        self.val_metrics = _ranking_metrics().clone(prefix="val/")
+        self.test_metrics = _ranking_metrics().clone(prefix="test/")
+        self._test_outputs: list[tuple[torch.Tensor, torch.Tensor]] = []
+
+    @abc.abstractmethod
+    def build_member(self) -> nn.Module:
+        """One network: ``member(x, extra) -> scores [B]`` (``extra`` is None or [B, k])."""
+
+    # -- extra features -------------------------------------------------------------------------
+    def setup(self, stage: str) -> None:
+        """Fix the extra-feature statistics from the whole space (no labels involved) once;
+        afterwards they live in the checkpoint."""
+        datamodule = getattr(self.trainer, "datamodule", None)
+        if self.num_extra and not bool(self.extra_ready) and datamodule is not None:
+            values = signed_log(datamodule.extra.double())
+            self.extra_mean.copy_(values.mean(0))
+            self.extra_std.copy_(values.std(0).clamp_min(1e-8))
+            self.extra_ready.fill_(True)
+
+    def _extra(self, batch: dict[str, Any]) -> torch.Tensor | None:
+        if not self.num_extra:
+            return None
+        if "extra" not in batch:
+            raise ValueError(f"this predictor was trained with extra features {self.hparams.extra_features}; the batch has none")
+        return (signed_log(batch["extra"]) - self.extra_mean) / self.extra_std
+
+    # -- forward / steps ------------------------------------------------------------------------
+    def member_scores(self, batch: dict[str, Any]) -> torch.Tensor:
+        extra = self._extra(batch)
+        return torch.stack([member(batch["x"], extra) for member in self.members])
+
+    def forward(self, batch: dict[str, Any]) -> torch.Tensor:
+        """Ensemble score per architecture: the mean of the members' scores."""
+        return self.member_scores(batch).mean(0)
+
+    def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
+        scores = self.member_scores(batch)
+        loss = torch.stack([self.loss_fn(s, batch["y"]) for s in scores]).mean()
+        self.log("train/loss", loss, prog_bar=True, batch_size=len(batch["y"]))
+        return loss
+
+    def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+        self.val_metrics.update(self(batch), batch["y"])
+
+    def on_validation_epoch_end(self) -> None:
+        self.log_dict(self.val_metrics.compute(), prog_bar=True)
+        self.val_metrics.reset()
+
+    def test_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+        scores = self(batch)
+        self.test_metrics.update(scores, batch["y"])
+        self._test_outputs.append((scores.detach().cpu(), batch["y"].detach().cpu()))
+
+    def on_test_epoch_end(self) -> None:
+        self.log_dict(self.test_metrics.compute())
+        self.test_metrics.reset()
+        scores, targets = (torch.cat(t) for t in zip(*self._test_outputs))
+        self._test_outputs.clear()
+        self._log_scatter(scores.numpy(), targets.numpy())
+
+    @torch.no_grad()
+    def score(self, archs: list[Any], extra: torch.Tensor | np.ndarray | None = None) -> torch.Tensor:
+        """Scores of architectures given in any form the space accepts (e.g. NB201 strings,
+        NB101 ``(matrix, ops)``), encoded exactly as in training; ``extra`` [len(archs), k] is
+        needed when the predictor was trained with extra features."""
+        from lightning_nas.encodings import get_encoding
+        from lightning_nas.spaces import get_space
+
+        x = get_encoding(self.hparams.encoding).encode_archs(get_space(self.hparams.space), archs)
+        if hasattr(x, "batch"):
+            x = x.batch(range(len(archs)))
+        batch: dict[str, Any] = {"x": x.to(self.device)}
+        if extra is not None:
+            batch["extra"] = torch.as_tensor(extra, dtype=torch.float32, device=self.device)
+        was_training = self.training
+        self.eval()
+        try:
+            return self(batch).cpu()
+        finally:
+            self.train(was_training)
+
+    def predict_step(self, batch: dict[str, Any], batch_idx: int) -> dict[str, torch.Tensor]:
+        return {"index": batch["index"], "score": self(batch)}
+
+    def _log_scatter(self, scores: np.ndarray, targets: np.ndarray) -> None:
+        from lightning_nas.viz import predicted_vs_true
+
+        logger = self.trainer.logger
+        run = f"{logger.name}-{logger.version}" if logger is not None else "run"
+        path = Path(self.trainer.default_root_dir) / "plots" / run / "predicted_vs_true.png"
+        predicted_vs_true(scores, targets, path, title=type(self).__name__)
+        for logger in self.loggers:
+            if hasattr(logger, "log_image"):
+                logger.log_image(key="test/predicted_vs_true", images=[str(path)])
+
+    def configure_optimizers(self) -> Any:
+        optimizer = torch.optim.AdamW(self.parameters(), lr=self.hparams.lr, weight_decay=self.hparams.weight_decay)
+        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, self.trainer.estimated_stepping_batches))
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}

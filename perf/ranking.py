@@ -1,0 +1,83 @@
+"""Kendall tau of the shipped predictor configs over seeds. Prints JSON lines.
+
+    python perf/ranking.py [--seeds 5] [--only gnn_201,...]
+
+Each run is ``python -m lightning_nas fit --config <config>`` in-process (same config, with
+``seed_everything``/``data.seed`` = seed and no logger/checkpoints), then ``test`` on every arch
+not used for training. One line per run (``figure: ktau``) and a mean/std line per setting.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import time
+import warnings
+
+import numpy as np
+
+# (label, config, overrides): the settings the predictor issue asks for
+SETTINGS = [
+    ("gnn", "gnn_201.yaml", {}),
+    ("gnn", "gnn_201.yaml", {"data.num_train": 1563, "trainer.max_epochs": 60}),
+    ("renas", "renas_201.yaml", {}),
+    ("renas", "renas_201.yaml", {"data.num_train": 1563, "trainer.max_epochs": 60}),
+    ("gnn", "gnn_101.yaml", {}),
+    ("renas", "renas_101.yaml", {}),
+    ("gnn", "gnn_101.yaml", {"data.num_train": 4236, "trainer.max_epochs": 40}),
+    ("renas", "renas_101_4236.yaml", {}),
+]
+ANCHORS = {
+    ("nb101", 424): "ReNAS 0.657, PINAT 0.772; untuned GIN here 0.732; target >= 0.77",
+    ("nb101", 4236): "ReNAS 0.816, PINAT 0.846; untuned GIN here 0.811; target >= 0.84",
+    ("nb201", 156): "untuned GIN here 0.730; target >= 0.77",
+    ("nb201", 1563): "untuned GIN here 0.880; target >= 0.90",
+}
+
+
+def run(config: str, overrides: dict, seed: int) -> tuple[dict, float]:
+    from lightning_nas.cli import make_cli
+
+    args = ["--config", config]
+    args += ["--seed_everything", str(seed), "--data.seed", str(seed), "--trainer.logger", "false",
+             "--trainer.enable_checkpointing", "false", "--trainer.enable_progress_bar", "false",
+             "--trainer.enable_model_summary", "false", "--trainer.callbacks", "null"]
+    for key, value in overrides.items():
+        args += [f"--{key}", str(value)]
+    start = time.perf_counter()
+    cli = make_cli(args, run=False, save_config_callback=None)
+    cli.trainer.fit(cli.model, datamodule=cli.datamodule)
+    (metrics,) = cli.trainer.test(cli.model, datamodule=cli.datamodule, verbose=False)
+    hp = cli.datamodule.hparams
+    return {"space": hp.space, "n_train": len(cli.datamodule.train_rows), "n_test": len(cli.datamodule.test_rows),
+            "ktau": metrics["test/ktau"], "extra_features": hp.extra_features}, time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--only", help="comma-separated settings 'config:num_train' to run, e.g. 'gnn_201:,gnn_201:1563'")
+    args = parser.parse_args()
+    warnings.filterwarnings("ignore")
+    logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
+    os.environ.setdefault("WANDB_MODE", "offline")
+    for label, config, overrides in SETTINGS:
+        if args.only and f"{config.removesuffix('.yaml')}:{overrides.get('data.num_train', '')}" not in args.only.split(","):
+            continue
+        values = []
+        for seed in range(args.seeds):
+            info, seconds = run(config, overrides, seed)
+            values.append(info["ktau"])
+            print(json.dumps({"figure": "ktau", "space": info["space"], "model": label, "config": config,
+                              "n_train": info["n_train"], "n_test": info["n_test"], "extra_features": info["extra_features"],
+                              "seed": seed, "value": round(info["ktau"], 4), "seconds": round(seconds, 1)}), flush=True)
+        print(json.dumps({"figure": "ktau", "space": info["space"], "model": label, "config": config,
+                          "n_train": info["n_train"], "extra_features": info["extra_features"], "seeds": args.seeds,
+                          "mean": round(float(np.mean(values)), 4), "std": round(float(np.std(values)), 4),
+                          "anchors": ANCHORS.get((info["space"], info["n_train"]))}), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,97 @@
+import subprocess
+import sys
+
+import lightning as L
+import numpy as np
+import pytest
+import torch
+from scipy.stats import kendalltau, spearmanr
+from torchmetrics import KendallRankCorrCoef, SpearmanCorrCoef
+
+from lightning_nas.datamodules import ArchDataModule
+from lightning_nas.models import GNNPredictor, MSELoss, PairwiseLogisticLoss, ReNASLoss, ReNASPredictor
+from lightning_nas.models.metrics import KendallTau, TopKPrecision
+
+
+@pytest.mark.parametrize("loss", [ReNASLoss(), PairwiseLogisticLoss(), MSELoss()])
+def test_ordered_scores_cost_less_than_reversed(loss):
+    targets = torch.tensor([91.0, 85.0, 93.5, 70.0, 88.0, 90.2])
+    ordered = (targets - targets.mean()) / targets.std()
+    assert loss(ordered, targets) < loss(-ordered, targets)
+    assert loss(ordered, targets) < loss(torch.zeros(6), targets) or isinstance(loss, MSELoss)
+
+
+def test_pairwise_losses_ignore_ties_and_have_gradients():
+    scores = torch.tensor([0.3, -0.2, 0.9], requires_grad=True)
+    loss = PairwiseLogisticLoss()(scores, torch.tensor([1.0, 1.0, 2.0]))
+    loss.backward()
+    # the tied pair (0, 1) contributes nothing; of the 2 remaining pairs, (0, 2) pushes s0 down
+    assert scores.grad[0] == pytest.approx(float(torch.sigmoid(torch.tensor(-0.6))) / 2, rel=1e-5)
+    assert ReNASLoss()(torch.zeros(3), torch.ones(3)) == 0
+
+
+def test_kendall_and_spearman_match_scipy_and_torchmetrics():
+    rng = np.random.default_rng(0)
+    y = rng.normal(size=300)
+    p = y + rng.normal(scale=0.8, size=300)
+    p[:20] = p[0]  # ties in the predictions
+    ours = KendallTau()
+    ours.update(torch.tensor(p[:150]), torch.tensor(y[:150]))
+    ours.update(torch.tensor(p[150:]), torch.tensor(y[150:]))
+    reference = KendallRankCorrCoef()(torch.tensor(p), torch.tensor(y))
+    assert ours.compute().item() == pytest.approx(kendalltau(p, y).statistic, abs=1e-6)
+    assert ours.compute().item() == pytest.approx(reference.item(), abs=1e-5)
+    sp = SpearmanCorrCoef()(torch.tensor(p, dtype=torch.float32), torch.tensor(y, dtype=torch.float32))
+    assert sp.item() == pytest.approx(spearmanr(p, y).statistic, abs=1e-4)
+
+
+def test_top_k_precision_known_case():
+    metric = TopKPrecision(fraction=0.2)  # top 2 of 10
+    target = torch.arange(10.0)
+    metric.update(torch.tensor([0, 1, 2, 3, 4, 5, 6, 7, 99, -5.0]), target)
+    assert metric.compute().item() == 0.5  # predicted top-2 = {8, 7}; true top-2 = {9, 8}
+
+
+def _fit(model, dm, steps=20):
+    trainer = L.Trainer(max_steps=steps, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                        enable_model_summary=False, limit_val_batches=1, check_val_every_n_epoch=1)
+    trainer.fit(model, dm)
+    return trainer
+
+
+def test_fit_a_few_steps_on_real_data_and_reload_in_a_new_process(tmp_path):
+    L.seed_everything(0)
+    dm = ArchDataModule("nb201", dataset="cifar10", encoding="graph", num_train=156, extra_features=["params"], batch_size=32)
+    model = GNNPredictor(space="nb201", extra_features=["params"], ensemble_size=2, loss=PairwiseLogisticLoss())
+    trainer = _fit(model, dm, steps=40)
+    (metrics,) = trainer.test(model, dm, verbose=False)
+    assert metrics["test/ktau"] > 0.3  # 40 steps from 156 archs already rank far above chance
+
+    ckpt = tmp_path / "gnn.ckpt"
+    trainer.save_checkpoint(ckpt)
+    archs = [dm.benchmark.keys[i] for i in (0, 1, 6111, 42)]
+    extra = dm.extra[[0, 1, 6111, 42]]
+    expected = model.score(archs, extra)
+    np.save(tmp_path / "extra.npy", extra.numpy())
+    code = (
+        "import sys, numpy as np, torch; from lightning_nas.models import GNNPredictor;"
+        f"m = GNNPredictor.load_from_checkpoint({str(ckpt)!r});"
+        f"print(repr(m.score({archs!r}, np.load({str(tmp_path / 'extra.npy')!r})).tolist()))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert eval(out.strip().splitlines()[-1]) == expected.tolist()
+
+
+def test_renas_predictor_trains_on_nb101():
+    L.seed_everything(0)
+    dm = ArchDataModule("nb101", metric="test_acc_run0", num_train=424, num_val=100, batch_size=64, eval_batch_size=512)
+    model = ReNASPredictor(space="nb101")
+    trainer = _fit(model, dm, steps=30)
+    assert np.isfinite(trainer.callback_metrics["val/ktau"].item())
+    scores = model.score([dm.benchmark.arch(0), dm.benchmark.arch(1)])
+    assert scores.shape == (2,) and torch.isfinite(scores).all()
+
+
+def test_predictor_refuses_a_mismatched_encoding():
+    with pytest.raises(ValueError, match="needs the 'graph' encoding"):
+        GNNPredictor(encoding="renas")
