@@ -47,7 +47,7 @@ def test_encode_archs_matches_the_table_encoding(nb101):
 
 
 def test_graph_batches_match_single_graphs(nb101, nb201):
-    for bench, features in ((nb101, 5), (nb201, 7)):
+    for bench, features in ((nb101, 5 + 6), (nb201, 7 + 6)):  # op one-hot + per-stack params/FLOPs
         graphs = encode(GraphEncoding(), bench.space, bench.structure)
         rows = [3, 1000, 42]
         batch = graphs.batch(rows)

@@ -1,0 +1,73 @@
+"""The official NATS-Bench archive path, on a tiny archive written in the exact format
+``nats_bench`` reads (a bz2 pickle of ``meta_archs`` / ``arch2infos`` / ``evaluated_indexes``,
+with ``ArchResults`` / ``ResultsCount`` state dicts), since the real archives are gigabytes."""
+
+import bz2
+import pickle
+
+import pytest
+from nats_bench.api_utils import ArchResults, ResultsCount
+
+from lightning_nas.benchmarks import NB201Benchmark
+from lightning_nas.errors import BenchmarkFileError
+from lightning_nas.spaces import NB201Space
+
+EPOCHS = {"12": 3, "200": 4}  # epochs stored per run; few, so that reading 15,625 archs stays fast
+EVAL_SETS = {"cifar10-valid": ("x-valid", "ori-test"), "cifar10": ("ori-test",),
+             "cifar100": ("x-valid", "x-test", "ori-test"), "ImageNet16-120": ("x-valid", "x-test", "ori-test")}
+
+
+def _arch_results(index: int, arch: str, hp: str, acc: float) -> dict:
+    results = ArchResults(index, arch)
+    epochs = EPOCHS[hp]
+    for dataset, sets in EVAL_SETS.items():
+        results.dataset_seed[dataset] = [777, 888]
+        for seed in (777, 888):
+            run = ResultsCount(dataset, None, {e: 50.0 for e in range(epochs)}, {e: 1.0 for e in range(epochs)},
+                               params=0.5 + index / 1e4, flop=80.0, arch_config={"arch_str": arch, "channel": 16,
+                               "num_cells": 5, "class_num": 10}, seed=seed, epochs=epochs, latency=[0.01])
+            run.update_train_info(run.train_acc1es, None, run.train_losses, {e: 2.0 for e in range(epochs)})
+            shift = {"x-valid": 0.0, "x-test": -1.0, "ori-test": -0.5}
+            keys = [f"{s}@{e}" for s in sets for e in range(epochs)]
+            run.update_eval({k: acc + shift[k.split("@")[0]] + (seed == 888) for k in keys},
+                            {k: 0.1 for k in keys}, {k: 1.0 for k in keys})
+            results.all_results[(dataset, seed)] = run
+    return results.state_dict()
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory):
+    space = NB201Space()
+    archs = [space.arch(i) for i in range(len(space))]
+    shared = {hp: _arch_results(0, archs[0], hp, 80.0) for hp in EPOCHS}  # pickled once, referenced 15,625 times
+    arch2infos = {i: shared for i in range(len(archs))}
+    arch2infos[6111] = {hp: _arch_results(6111, archs[6111], hp, 94.0 if hp == "200" else 88.0) for hp in EPOCHS}
+    path = tmp_path_factory.mktemp("nats") / "NATS-tss-v1_0-3ffb9-simple.pickle.pbz2"
+    with bz2.open(path, "wb") as f:
+        pickle.dump({"meta_archs": archs, "arch2infos": arch2infos, "evaluated_indexes": list(range(len(archs)))}, f)
+    return path
+
+
+def test_reads_official_archive_through_nats_bench(archive):
+    bench = NB201Benchmark(source=archive)
+    assert len(bench) == 15_625 and bench.table.meta["source_kind"] == "NATS-Bench archive"
+    # means over seeds 777/888: x-valid 94 / 94+1 -> 94.5, ori-test 93.5 / 94.5 -> 94.0
+    assert bench.query(6111, "cifar10-valid", "val_acc") == pytest.approx(94.5)
+    assert bench.query(6111, "cifar10-valid", "test_acc") == pytest.approx(94.0)
+    assert bench.query(6111, "cifar100", "test_acc") == pytest.approx(93.5)  # x-test
+    assert bench.query(6111, "cifar100", "valtest_acc") == pytest.approx(94.0)  # ori-test
+    assert bench.query(6111, "cifar10", "test_acc", epochs=12) == pytest.approx(88.0)
+    assert bench.query(0, "cifar10", "test_acc") == pytest.approx(80.0)
+    assert bench.query(6111, "cifar10", "params") == 1_111_100  # 0.5 + 6111 / 1e4 million
+    assert bench.query(6111, "cifar10-valid", "train_time") == pytest.approx(8.0)  # 4 epochs x 2 s
+
+
+def test_archive_in_another_order_is_rejected(tmp_path):
+    space = NB201Space()
+    archs = [space.arch(i) for i in range(len(space))]
+    archs[0], archs[1] = archs[1], archs[0]
+    path = tmp_path / "NATS-tss-v1_0-3ffb9-simple.pickle.pbz2"
+    with bz2.open(path, "wb") as f:
+        pickle.dump({"meta_archs": archs, "arch2infos": {}, "evaluated_indexes": []}, f)
+    with pytest.raises(BenchmarkFileError, match="not the nb201 space in official order"):
+        NB201Benchmark(source=path)
