@@ -7,6 +7,7 @@ import os
 from lightning_nas.benchmarks.base import Benchmark, Table, resolve_data_root
 from lightning_nas.benchmarks.nb101 import NB101Benchmark
 from lightning_nas.benchmarks.nb201 import NATSSizeBenchmark, NB201Benchmark
+from lightning_nas.registry import lookup
 
 BENCHMARKS: dict[str, type[Benchmark]] = {
     "nb101": NB101Benchmark,
@@ -20,11 +21,7 @@ def create(space: str, root: str | os.PathLike | None = None, source: str | os.P
 
     Data is found from ``source`` (a file or archive), else ``root``, else ``$LIGHTNING_NAS_DATA``,
     else ``./data``; the first load builds a cache, later loads read it."""
-    try:
-        cls = BENCHMARKS[space]
-    except KeyError:
-        raise ValueError(f"unknown benchmark space {space!r}; choose one of {sorted(BENCHMARKS)}") from None
-    return cls(root=root, source=source, progress=progress)
+    return lookup(BENCHMARKS, space, "benchmark space")(root=root, source=source, progress=progress)
 
 
 __all__ = ["BENCHMARKS", "Benchmark", "NATSSizeBenchmark", "NB101Benchmark", "NB201Benchmark", "Table", "create", "resolve_data_root"]

@@ -86,15 +86,13 @@ class GraphEncoding(Encoding):
             x = np.concatenate([onehot, np.log1p(costs) / 10], axis=2)
             return {"x": x.astype(np.float32), "adjacency": structure["adjacency"], "num_nodes": v[:, 0]}
         op_ids = structure["ops"]
-        n = len(op_ids)
-        node_type = np.concatenate([np.zeros((n, 1), np.int64), op_ids + 1, np.full((n, 1), len(OPS) + 1)], axis=1)
-        onehot = node_type[..., None] == np.arange(len(OPS) + 2)
+        onehot = nb201_network.node_types(op_ids)[..., None] == np.arange(len(OPS) + 2)
         params, flops = nb201_network.op_costs(op_ids)
         costs = np.pad(np.concatenate([params, flops], axis=1), ((0, 0), (0, 0), (1, 1))).transpose(0, 2, 1)
         return {
             "x": np.concatenate([onehot, np.log1p(costs) / 10], axis=2).astype(np.float32),
             "adjacency": nb201_network.effective_adjacency(op_ids),
-            "num_nodes": np.full(n, nb201_network.NUM_NODES),
+            "num_nodes": np.full(len(op_ids), nb201_network.NUM_NODES),
         }
 
     def materialize(self, arrays: dict[str, np.ndarray]) -> DenseGraphs:

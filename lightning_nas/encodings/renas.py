@@ -30,7 +30,6 @@ import torch
 from lightning_nas.encodings.base import Encoding
 from lightning_nas.spaces import nb101_network, nb201_network
 from lightning_nas.spaces.base import SearchSpace
-from lightning_nas.spaces.nb201 import OPS
 
 FLOPS_UNIT = 1e8
 PARAMS_UNIT = 1e6
@@ -49,9 +48,8 @@ class ReNASEncoding(Encoding):
             node_type = np.where(ops >= 0, ops + 1, 0)
         else:
             op_ids = structure["ops"]
-            n = len(op_ids)
             adjacency = nb201_network.effective_adjacency(op_ids)
-            node_type = np.concatenate([np.ones((n, 1)), op_ids + 2, np.full((n, 1), len(OPS) + 2)], axis=1)
+            node_type = nb201_network.node_types(op_ids) + 1
             p, f = nb201_network.op_costs(op_ids)
             pad = ((0, 0), (0, 0), (1, 1))
             params, flops = np.pad(p, pad), np.pad(f, pad)

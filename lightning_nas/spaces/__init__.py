@@ -1,5 +1,6 @@
 """Search spaces: what an architecture is, independent of any benchmark."""
 
+from lightning_nas.registry import lookup
 from lightning_nas.spaces.base import FiniteSearchSpace, SearchSpace
 from lightning_nas.spaces.nats_sss import NATSSizeSpace
 from lightning_nas.spaces.nb101 import NB101Arch, NB101Space
@@ -14,10 +15,7 @@ SPACES: dict[str, type[SearchSpace]] = {
 
 def get_space(name: str) -> SearchSpace:
     """The search space registered as ``name`` (``nb101``, ``nb201``, ``nats_sss``)."""
-    try:
-        return SPACES[name]()
-    except KeyError:
-        raise ValueError(f"unknown search space {name!r}; choose one of {sorted(SPACES)}") from None
+    return lookup(SPACES, name, "search space")()
 
 
 __all__ = ["SPACES", "FiniteSearchSpace", "NATSSizeSpace", "NB101Arch", "NB101Space", "NB201Space", "SearchSpace", "get_space"]

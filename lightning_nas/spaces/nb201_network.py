@@ -13,13 +13,20 @@ from __future__ import annotations
 
 import numpy as np
 
-from lightning_nas.spaces.nb201 import EDGES, OP_IDS
+from lightning_nas.spaces.nb201 import EDGES, OP_IDS, OPS
 
 STEM_CHANNELS = 16
 NUM_STAGES = 3
 IMAGE_SIZE = 32
 NUM_NODES = len(EDGES) + 2
 OUTPUT_NODE = NUM_NODES - 1
+
+
+def node_types(op_ids: np.ndarray) -> np.ndarray:
+    """Type of every node of the ops-on-nodes graph [N, 8]: 0 input, 1..5 the ops in ``OPS``
+    order, 6 output."""
+    n = len(op_ids)
+    return np.concatenate([np.zeros((n, 1), np.int64), op_ids + 1, np.full((n, 1), len(OPS) + 1)], axis=1)
 
 
 def node_adjacency() -> np.ndarray:
