@@ -49,22 +49,10 @@ class _GINNet(nn.Module):
 class GNNPredictor(RankingPredictor):
     """Bidirectional GIN predictor; see :class:`RankingPredictor` for the shared arguments."""
 
-    def __init__(
-        self,
-        space: str = "nb101",
-        encoding: str = "graph",
-        extra_features: list[str] | None = None,
-        loss: nn.Module | None = None,
-        lr: float = 1e-3,
-        weight_decay: float = 1e-4,
-        ensemble_size: int = 1,
-        hidden: int = 64,
-        num_layers: int = 3,
-        dropout: float = 0.1,
-    ) -> None:
+    def __init__(self, encoding: str = "graph", hidden: int = 64, num_layers: int = 3, dropout: float = 0.1, **kwargs) -> None:
         if encoding != "graph":
             raise ValueError(f"GNNPredictor needs the 'graph' encoding, got {encoding!r}")
-        super().__init__(space, encoding, extra_features, loss, lr, weight_decay, ensemble_size)
+        super().__init__(encoding=encoding, **kwargs)
 
     def build_member(self) -> nn.Module:
         hp = self.hparams

@@ -40,20 +40,15 @@ class ReNASPredictor(RankingPredictor):
 
     def __init__(
         self,
-        space: str = "nb101",
         encoding: str = "renas",
-        extra_features: list[str] | None = None,
-        loss: nn.Module | None = None,
-        lr: float = 1e-3,
-        weight_decay: float = 1e-4,
-        ensemble_size: int = 1,
         channels: list[int] = [32, 64, 64],  # noqa: B006 - a YAML-friendly default, never mutated
         hidden: int = 128,
         dropout: float = 0.1,
+        **kwargs,
     ) -> None:
         if encoding != "renas":
             raise ValueError(f"ReNASPredictor needs the 'renas' encoding, got {encoding!r}")
-        super().__init__(space, encoding, extra_features, loss, lr, weight_decay, ensemble_size)
+        super().__init__(encoding=encoding, **kwargs)
 
     def build_member(self) -> nn.Module:
         hp = self.hparams
