@@ -24,15 +24,15 @@ CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 
 def prepare(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m lightning_nas prepare", description="Build the benchmark and encoding caches.")
-    parser.add_argument("--space", required=True, choices=["nb101", "nb201", "nats_sss"])
+    from lightning_nas.benchmarks import BENCHMARKS, create
+    from lightning_nas.encodings import ENCODINGS, encode
+    from lightning_nas.progress import progress_bar
+
+    parser.add_argument("--space", required=True, choices=sorted(BENCHMARKS))
     parser.add_argument("--source", help="benchmark file or archive (default: found under --root)")
     parser.add_argument("--root", help="data folder (default: $LIGHTNING_NAS_DATA, else ./data)")
     parser.add_argument("--no-encodings", action="store_true", help="only cache the benchmark table")
     args = parser.parse_args(argv)
-
-    from lightning_nas.benchmarks import create
-    from lightning_nas.encodings import ENCODINGS, encode
-    from lightning_nas.progress import progress_bar
 
     start = time.perf_counter()
     bench = create(args.space, root=args.root, source=args.source, progress=True)

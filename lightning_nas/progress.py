@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 
 @contextmanager
-def progress_bar(description: str, total: float | None, enabled: bool = True) -> Iterator[callable]:
+def progress_bar(description: str, total: float | None, enabled: bool = True) -> Iterator[Callable[..., None]]:
     """Yield ``advance(n)``; draws a rich bar on the terminal when ``enabled``."""
     if not enabled:
         yield lambda n=1: None
