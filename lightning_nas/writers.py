@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import csv
-import os
 from pathlib import Path
 from typing import Any
 
 import lightning as L
 import torch
 from lightning.pytorch.callbacks import BasePredictionWriter
+
+from lightning_nas.atomic import atomic_open
 
 
 class ScoreWriter(BasePredictionWriter):
@@ -24,15 +25,8 @@ class ScoreWriter(BasePredictionWriter):
         rows = torch.cat([p["index"] for p in predictions]).tolist()
         scores = torch.cat([p["score"] for p in predictions]).tolist()
         keys = trainer.datamodule.benchmark.keys
-        self.output.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.output.with_name(f".{self.output.name}.{os.getpid()}.tmp")
-        try:
-            with open(tmp, "w", newline="") as f:
-                writer = csv.writer(f)
-                writer.writerow(["row", "key", "score"])
-                writer.writerows((r, keys[r], f"{s:.6g}") for r, s in zip(rows, scores))
-            os.replace(tmp, self.output)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+        with atomic_open(self.output, "w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(["row", "key", "score"])
+            writer.writerows((r, keys[r], f"{s:.6g}") for r, s in zip(rows, scores))
         print(f"wrote {len(rows):,} scores to {self.output}")

@@ -2,7 +2,8 @@
 
 A cache is one uncompressed ``.npz`` holding named arrays plus a JSON header (``__meta__``) with
 the format version, the source it was built from and a sha256 over every array. Writes go to a
-temporary file in the same folder and are ``os.replace``d into place only when complete, so an
+temporary file in the same folder and are ``os.replace``d into place only when complete
+(:func:`~lightning_nas.atomic.atomic_open`), so an
 interrupted ``prepare`` (Ctrl-C, kill, full disk) never leaves a half-written cache behind.
 """
 
@@ -18,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from lightning_nas.atomic import atomic_open
 from lightning_nas.errors import BenchmarkFileError
 
 CACHE_VERSION = 1
@@ -52,20 +54,10 @@ def _checksum(arrays: Mapping[str, np.ndarray]) -> str:
 
 def write_cache(path: Path, arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]) -> None:
     """Write ``arrays`` and ``meta`` to ``path`` atomically (all or nothing)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     header = {**meta, "version": CACHE_VERSION, "sha256": _checksum(arrays)}
     payload = {**arrays, _META: np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)}
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            np.savez(f, **payload)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:  # includes KeyboardInterrupt: never leave a partial file
-        tmp.unlink(missing_ok=True)
-        raise
+    with atomic_open(path, "wb") as f:
+        np.savez(f, **payload)
 
 
 def read_cache(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
