@@ -5,6 +5,8 @@
   ``configs/renas_101.yaml``. ``fit`` tests the best checkpoint on every arch not trained on.
 * ``prepare``: builds the benchmark cache (and the encoding caches) once, with progress and a
   summary, so later loads take about a second.
+* ``search``: random search, regularized evolution or REINFORCE against a benchmark with a query
+  budget, optionally ranked by a predictor checkpoint; resumable (same ``--output``).
 
 W&B runs offline unless ``WANDB_MODE`` says otherwise (``wandb sync`` uploads them later).
 """
@@ -48,7 +50,41 @@ def prepare(argv: list[str]) -> int:
     return 0
 
 
-COMMANDS = {"prepare": prepare}
+def search(argv: list[str]) -> int:
+    """``search --config configs/search_rea_201.yaml [--predictor CKPT]``: a search against a
+    benchmark, optionally guided by a trained predictor (its training archs count as queries)."""
+    from jsonargparse import ActionConfigFile, ArgumentParser
+
+    from lightning_nas.benchmarks import BENCHMARKS, create
+    from lightning_nas.search import SearchStrategy, load_predictor
+    from lightning_nas.search.callback import search_with_predictor, training_rows_of
+
+    parser = ArgumentParser(prog="python -m lightning_nas search", description=search.__doc__, default_config_files=[])
+    parser.add_argument("--config", action=ActionConfigFile, help="YAML with any of the options below")
+    parser.add_subclass_arguments(SearchStrategy, "strategy", required=True, help="e.g. lightning_nas.search.RegularizedEvolution")
+    parser.add_argument("--space", choices=sorted(BENCHMARKS), required=True)
+    parser.add_argument("--dataset", type=str | None, default=None, help="benchmark dataset (default: the benchmark's first)")
+    parser.add_argument("--budget", type=int, required=True, help="distinct archs whose accuracy may be read")
+    parser.add_argument("--predictor", type=str | None, default=None, help="checkpoint written by fit; its scores rank candidates")
+    parser.add_argument("--seeds", type=list[int], default=[0])
+    parser.add_argument("--output", type=str, default="search", help="folder for state, trajectories, best.json, plot")
+    parser.add_argument("--save_every", type=int, default=10, help="queries between state saves")
+    parser.add_argument("--root", type=str | None, default=None, help="data folder (default: $LIGHTNING_NAS_DATA, else ./data)")
+    cfg = parser.instantiate_classes(parser.parse_args(resolve_config_paths(argv)))
+
+    bench = create(cfg.space, root=cfg.root, progress=True)
+    model = rows = None
+    if cfg.predictor:
+        model = load_predictor(cfg.predictor)
+        rows = training_rows_of(cfg.predictor)
+        if rows is None:
+            print(f"warning: {cfg.predictor} does not record its training archs; they are not counted as queries", file=sys.stderr)
+    search_with_predictor(cfg.strategy, bench, model, cfg.budget, cfg.dataset, cfg.seeds, rows, cfg.output, cfg.save_every)
+    print(f"results in {cfg.output}/ (best.json, trajectory.csv per seed; trajectory.png)")
+    return 0
+
+
+COMMANDS = {"prepare": prepare, "search": search}
 
 
 def resolve_config_paths(argv: list[str]) -> list[str]:

@@ -1,4 +1,4 @@
-"""Plots a person can read: predicted-vs-true scatter (more to come: curves, search trajectories)."""
+"""Plots a person can read: predicted-vs-true scatter, search trajectories."""
 
 from __future__ import annotations
 
@@ -30,6 +30,38 @@ def predicted_vs_true(scores: np.ndarray, targets: np.ndarray, path: str | Path,
     ax.set_ylim(lo - 1, targets.max() + 0.5)
     ax.set_title(f"{title}  Kendall tau = {tau:.3f}  (n = {len(scores):,})")
     ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def search_trajectories(curves: dict[str, np.ndarray], path: str | Path, title: str = "", reference: float | None = None) -> Path:
+    """Best-so-far test accuracy vs queries, one mean ± std band per strategy.
+
+    ``curves[name]`` is [seeds, queries] (best-so-far reported accuracy after each query);
+    ``reference`` draws a dashed line (e.g. the test accuracy of the best-validation arch).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig, ax = plt.subplots(figsize=(6, 4.2), dpi=120)
+    low = []
+    for name, runs in curves.items():
+        runs = np.asarray(runs, dtype=float)
+        queries = np.arange(1, runs.shape[1] + 1)
+        mean, std = runs.mean(0), runs.std(0)
+        ax.plot(queries, mean, label=f"{name} ({mean[-1]:.2f})")
+        ax.fill_between(queries, mean - std, mean + std, alpha=0.2)
+        low.append(mean[len(mean) // 10])
+    if reference is not None:
+        ax.axhline(reference, color="k", ls="--", lw=0.8, label=f"best-val arch ({reference:.2f})")
+    top = max(np.asarray(r).max() for r in curves.values())
+    ax.set_ylim(min(low) - 0.5, top + 0.3)
+    ax.set_xlabel("queries (distinct archs evaluated)")
+    ax.set_ylabel("best-so-far test accuracy (%)")
+    ax.set_title(f"{title}  (n = {len(next(iter(curves.values())))} seeds)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

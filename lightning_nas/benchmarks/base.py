@@ -107,6 +107,10 @@ class Benchmark(abc.ABC):
     #: Epoch budget used when ``epochs`` is not given (the benchmark's full training).
     default_epochs: int
 
+    #: Datasets whose validation accuracy lives under another dataset name (NATS-Bench trains
+    #: on the CIFAR-10 train split for ``cifar10-valid`` and on train+valid for ``cifar10``).
+    validation_dataset: dict[str, str] = {}
+
     def __init__(self, table: Table) -> None:
         self.table = table
 
@@ -176,6 +180,27 @@ class Benchmark(abc.ABC):
         if value.dtype.kind == "f" and np.isnan(value):
             raise UnknownMetric(f"{self!r}: {name!r} is not available for arch {self.keys[row]!r} (row {row})")
         return value.item()
+
+    def search_columns(self, dataset: str | None = None) -> tuple[str, str]:
+        """``(select, report)`` column names for a search on ``dataset``: select on what a real
+        user would have (validation accuracy where every arch has it, else test accuracy),
+        report test accuracy. NB201 CIFAR-10 selects on ``cifar10-valid`` validation accuracy."""
+        dataset = dataset or self.datasets[0]
+        val_dataset = self.validation_dataset.get(dataset, dataset)
+        select = [(val_dataset, "val_acc"), (dataset, "test_acc"), (dataset, "test_acc_run0")]
+        report = [(dataset, "test_acc"), (dataset, "test_acc_run0")]
+
+        def first_complete(candidates: list[tuple[str, str]]) -> str:
+            for ds, metric in candidates:
+                try:
+                    name = self._resolve(ds, metric, None)
+                except UnknownMetric:
+                    continue
+                if not np.isnan(self.table.columns[name]).any():
+                    return name
+            raise UnknownMetric(f"{self!r} has no complete accuracy column for {dataset!r} to search on; columns: {self.metrics}")
+
+        return first_complete(select), first_complete(report)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({len(self)} archs, {self.table.meta.get('source_kind', '?')})"

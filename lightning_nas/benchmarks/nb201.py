@@ -80,6 +80,7 @@ class NB201Benchmark(Benchmark):
     space = NB201Space()
     datasets = DATASETS
     default_epochs = 200
+    validation_dataset = {"cifar10": "cifar10-valid"}
 
     def __init__(self, root: str | os.PathLike | None = None, source: str | os.PathLike | None = None, progress: bool = False) -> None:
         folder = Path(source) if source is not None else resolve_data_root(root) / "nb201"
@@ -106,6 +107,7 @@ class NATSSizeBenchmark(Benchmark):
     space = NATSSizeSpace()
     datasets = DATASETS
     default_epochs = 90
+    validation_dataset = {"cifar10": "cifar10-valid"}
 
     def __init__(self, root: str | os.PathLike | None = None, source: str | os.PathLike | None = None, progress: bool = False) -> None:
         folder = Path(source) if source is not None else resolve_data_root(root) / "nats_sss"

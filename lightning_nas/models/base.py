@@ -35,6 +35,9 @@ def signed_log(x: torch.Tensor) -> torch.Tensor:
 
 
 class RankingPredictor(L.LightningModule, abc.ABC):
+    #: Checkpoint entry naming the predictor class, so a search can rebuild any predictor.
+    CLASS_KEY = "lightning_nas_predictor"
+
     def __init__(
         self,
         space: str = "nb101",
@@ -147,6 +150,9 @@ class RankingPredictor(L.LightningModule, abc.ABC):
         for logger in self.loggers:
             if hasattr(logger, "log_image"):
                 logger.log_image(key="test/predicted_vs_true", images=[str(path)])
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint[self.CLASS_KEY] = type(self).__name__
 
     def configure_optimizers(self) -> Any:
         optimizer = torch.optim.AdamW(self.parameters(), lr=self.hparams.lr, weight_decay=self.hparams.weight_decay)

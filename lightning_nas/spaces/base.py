@@ -8,7 +8,7 @@ walks). It knows nothing of benchmarks, so the same space serves every benchmark
 from __future__ import annotations
 
 import abc
-from collections.abc import Hashable, Iterator
+from collections.abc import Hashable, Iterator, Sequence
 from typing import Any, Generic, TypeVar
 
 import numpy as np
@@ -44,6 +44,17 @@ class SearchSpace(abc.ABC, Generic[Arch]):
     @abc.abstractmethod
     def to_structure(self, archs: list[Arch]) -> dict[str, np.ndarray]:
         """Batched structure arrays of canonical ``archs``, in the layout benchmark tables use."""
+
+    @property
+    @abc.abstractmethod
+    def decisions(self) -> tuple[int, ...]:
+        """Number of options of each categorical decision that spells an architecture (what a
+        REINFORCE policy samples): e.g. NB201 = six edges with 5 ops each."""
+
+    @abc.abstractmethod
+    def from_decisions(self, choices: Sequence[int]) -> Arch:
+        """The architecture a vector of choices spells (one int per decision), or
+        :class:`InvalidArchitecture` if those choices do not make a valid one."""
 
     def is_valid(self, arch: Any) -> bool:
         """Whether ``arch`` is a member of the space."""

@@ -41,6 +41,7 @@ _HASH_LABEL = {CONV3X3: 0, CONV1X1: 1, MAXPOOL3X3: 2, INPUT: -1, OUTPUT: -2}
 
 MAX_VERTICES = 7
 MAX_EDGES = 9
+_UPPER = np.triu_indices(MAX_VERTICES, k=1)
 
 
 def module_hash(matrix: np.ndarray, ops: Sequence[str]) -> str:
@@ -208,12 +209,27 @@ class NB101Space(SearchSpace[NB101Arch]):
             except InvalidArchitecture:
                 continue
 
+    @property
+    def decisions(self) -> tuple[int, ...]:
+        """21 upper-triangle edges of the 7-vertex DAG (absent/present), then the op of each of
+        the 5 interior vertices (:data:`INTERIOR_OPS`), as NAS-Bench-101's REINFORCE baseline."""
+        return (2,) * len(_UPPER[0]) + (len(INTERIOR_OPS),) * (MAX_VERTICES - 2)
+
+    def from_decisions(self, choices: Sequence[int]) -> NB101Arch:
+        num_edges = len(_UPPER[0])
+        if len(choices) != len(self.decisions) or not all(0 <= int(c) < n for c, n in zip(choices, self.decisions)):
+            raise InvalidArchitecture(f"NB101 choices {list(choices)!r}: need {num_edges} bits and {MAX_VERTICES - 2} op ids in 0..2")
+        matrix = np.zeros((MAX_VERTICES, MAX_VERTICES), dtype=np.uint8)
+        matrix[_UPPER] = np.asarray(choices[:num_edges], dtype=np.uint8)
+        ops = [INPUT, *(INTERIOR_OPS[int(c)] for c in choices[num_edges:]), OUTPUT]
+        return self._canonical(matrix, ops)
+
     def mutate(self, arch: NB101Arch, rng: np.random.Generator) -> NB101Arch:
         """NAS-Bench-101's ``mutate_spec`` (mutation rate 1): on the 7-vertex form, flip each
         edge with probability 1/7 and resample each interior op with probability 1/5, until
         the result is valid and a different cell."""
         matrix, ops = _expand_to_seven(arch)
-        iu = np.triu_indices(MAX_VERTICES, k=1)
+        iu = _UPPER
         while True:
             m = matrix.copy()
             flip = rng.random(len(iu[0])) < 1.0 / MAX_VERTICES

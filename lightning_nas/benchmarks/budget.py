@@ -1,0 +1,116 @@
+"""``QueryBudget``: the one place where search cost is counted.
+
+A *query* is one distinct architecture whose benchmark accuracy was read. Asking again for an arch
+already queried is free (a real user would have written the number down), so every strategy
+reports cost the same way. Each new query records the selection value (what the search may look
+at: validation accuracy where the benchmark has it), the reported value (test accuracy, never
+shown to the strategy) and the best-so-far arch by selection value: that is the trajectory search
+plots are drawn from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from lightning_nas.benchmarks.base import Benchmark
+from lightning_nas.errors import LightningNASError
+
+
+class BudgetExhausted(LightningNASError):
+    """A strategy asked for a new architecture after the query budget was spent."""
+
+
+@dataclass(frozen=True)
+class Query:
+    """One row of a search trajectory (accuracies in percent)."""
+
+    queries: int
+    key: str
+    #: benchmark row (the official index on NB201 / NATS)
+    row: int
+    select: float
+    report: float
+    best_key: str
+    best_row: int
+    best_select: float
+    best_report: float
+
+
+class QueryBudget:
+    """Counts and limits distinct-architecture queries to ``benchmark``.
+
+    ``query(arch)`` returns the selection value; ``history`` is the trajectory, one
+    :class:`Query` per distinct arch in query order.
+    """
+
+    def __init__(self, benchmark: Benchmark, budget: int, dataset: str | None = None) -> None:
+        if budget < 1:
+            raise ValueError(f"query budget must be at least 1, got {budget}")
+        self.benchmark = benchmark
+        self.space = benchmark.space
+        self.budget = budget
+        self.dataset = dataset or benchmark.datasets[0]
+        self.select_column, self.report_column = benchmark.search_columns(self.dataset)
+        self._select = benchmark.table.columns[self.select_column]
+        self._report = benchmark.table.columns[self.report_column]
+        self.history: list[Query] = []
+        self._value: dict[str, float] = {}
+
+    @property
+    def used(self) -> int:
+        return len(self.history)
+
+    @property
+    def remaining(self) -> int:
+        return self.budget - self.used
+
+    @property
+    def exhausted(self) -> bool:
+        return self.used >= self.budget
+
+    def seen(self, arch: Any) -> bool:
+        """Whether ``arch`` was already queried (so asking again costs nothing)."""
+        return self.space.key(self.space.validate(arch)) in self._value
+
+    def query(self, arch: Any) -> float:
+        """Selection accuracy (percent) of ``arch``; a new arch costs one query."""
+        key = self.space.key(self.space.validate(arch))
+        if key in self._value:
+            return self._value[key]
+        if self.exhausted:
+            raise BudgetExhausted(f"query budget of {self.budget} spent; {key!r} was not queried")
+        row = self.benchmark.index(arch)
+        select, report = float(self._select[row]), float(self._report[row])
+        best = self.best
+        if best is None or select > best.best_select:
+            best_fields = (key, row, select, report)
+        else:
+            best_fields = (best.best_key, best.best_row, best.best_select, best.best_report)
+        self._value[key] = select
+        self.history.append(Query(self.used + 1, key, row, select, report, *best_fields))
+        return select
+
+    @property
+    def best(self) -> Query | None:
+        """The last trajectory row (its ``best_*`` fields are the best arch so far)."""
+        return self.history[-1] if self.history else None
+
+    def trajectory(self) -> np.ndarray:
+        """Best-so-far reported accuracy after each query, [used]."""
+        return np.array([q.best_report for q in self.history])
+
+    # -- resumable state --------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        return {"budget": self.budget, "dataset": self.dataset, "history": [asdict(q) for q in self.history]}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if (state["budget"], state["dataset"]) != (self.budget, self.dataset):
+            raise ValueError(
+                f"saved search state is for budget {state['budget']} on {state['dataset']!r}, "
+                f"not {self.budget} on {self.dataset!r}"
+            )
+        self.history = [Query(**q) for q in state["history"]]
+        self._value = {q.key: q.select for q in self.history}

@@ -1,0 +1,24 @@
+"""Search: strategies, scorers, the resumable search loop and the Lightning callback."""
+
+from lightning_nas.search.base import Scorer, SearchResult, SearchStrategy, run_search
+from lightning_nas.search.evolution import RegularizedEvolution
+from lightning_nas.search.random import RandomSearch
+from lightning_nas.search.reinforce import Reinforce
+from lightning_nas.search.callback import SearchCallback
+from lightning_nas.search.scorers import PredictorScorer, load_predictor
+
+STRATEGIES: dict[str, type[SearchStrategy]] = {"random": RandomSearch, "rea": RegularizedEvolution, "reinforce": Reinforce}
+
+__all__ = [
+    "STRATEGIES",
+    "PredictorScorer",
+    "RandomSearch",
+    "RegularizedEvolution",
+    "Reinforce",
+    "Scorer",
+    "SearchCallback",
+    "SearchResult",
+    "SearchStrategy",
+    "load_predictor",
+    "run_search",
+]

@@ -1,0 +1,219 @@
+"""The search loop shared by every strategy: scoring candidates, counting queries, saving state.
+
+A :class:`SearchStrategy` proposes architectures through the space's ``sample`` / ``mutate`` /
+``from_decisions`` interface only, so one strategy runs on NB101, NB201 and NATS-sss. When a
+*scorer* (a trained predictor, a zero-cost proxy) is given, each step draws ``num_candidates``
+proposals, the scorer ranks them and only the best one costs a benchmark query.
+
+:func:`run_search` drives a strategy against a :class:`~lightning_nas.benchmarks.QueryBudget`
+and makes it resumable: every ``save_every`` queries the whole state (strategy, queried archs,
+trajectory, RNG) is written atomically, and a run started with the same ``output`` folder continues
+from it, ending exactly as an uninterrupted run with the same seed would.
+"""
+
+from __future__ import annotations
+
+import abc
+import csv
+import json
+import os
+import pickle
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lightning_nas.atomic import atomic_open
+from lightning_nas.benchmarks.base import Benchmark
+from lightning_nas.benchmarks.budget import BudgetExhausted, Query, QueryBudget
+from lightning_nas.errors import LightningNASError
+from lightning_nas.progress import progress_bar
+from lightning_nas.spaces import SearchSpace
+
+Scorer = Callable[[list[Any]], np.ndarray]
+"""Ranks candidate archs: ``scorer(archs) -> scores`` (higher = predicted better)."""
+
+STATE_VERSION = 1
+#: Steps in a row without a new query after which a search stops (the space is used up).
+MAX_STALLED_STEPS = 10_000
+
+
+class SearchStrategy(abc.ABC):
+    """A search strategy; subclasses implement :meth:`step` (at most one new query per step).
+
+    Args:
+        num_candidates: proposals drawn per step when a scorer is given; the scorer's favourite
+            unqueried one is queried. Without a scorer every step queries its single proposal.
+    """
+
+    def __init__(self, num_candidates: int = 100) -> None:
+        if num_candidates < 1:
+            raise ValueError(f"num_candidates must be at least 1, got {num_candidates}")
+        self.num_candidates = num_candidates
+        self.space: SearchSpace
+        self.budget: QueryBudget
+        self.rng: np.random.Generator
+        self.scorer: Scorer | None = None
+
+    def bind(self, budget: QueryBudget, rng: np.random.Generator, scorer: Scorer | None) -> None:
+        self.space, self.budget, self.rng, self.scorer = budget.space, budget, rng, scorer
+
+    def reset(self, seen: Sequence[tuple[Any, float]]) -> None:
+        """Start fresh; ``seen`` are (arch, selection accuracy) pairs queried before the search
+        (e.g. the archs a predictor was trained on)."""
+
+    @abc.abstractmethod
+    def step(self) -> None:
+        """Propose and query (at most one new arch)."""
+
+    def state_dict(self) -> dict[str, Any]:
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        pass
+
+    def config(self) -> dict[str, Any]:
+        """Hyperparameters that must match for a saved state to be resumed."""
+        return {"strategy": type(self).__name__, "num_candidates": self.num_candidates if self.scorer else 1}
+
+    # -- helpers for subclasses -----------------------------------------------------------------
+    def propose(self, draw: Callable[[], Any]) -> Any:
+        """One arch from ``draw()``: without a scorer the first draw; with one, the best-scored
+        of ``num_candidates`` distinct draws, preferring archs not yet queried."""
+        if self.scorer is None:
+            return draw()
+        candidates: dict[str, Any] = {}
+        for _ in range(self.num_candidates):
+            arch = draw()
+            candidates.setdefault(self.space.key(arch), arch)
+        archs = list(candidates.values())
+        fresh = [a for a in archs if not self.budget.seen(a)]
+        archs = fresh or archs
+        scores = np.asarray(self.scorer(archs), dtype=np.float64)
+        return archs[int(np.argmax(scores))]
+
+
+@dataclass
+class SearchResult:
+    """Outcome of one search: the best arch by selection accuracy and the whole trajectory."""
+
+    strategy: str
+    seed: int
+    space: str
+    dataset: str
+    select_column: str
+    report_column: str
+    history: list[Query]
+    #: Every benchmark column of the best arch (reporting only; not a query).
+    best_metrics: dict[str, float]
+
+    @property
+    def best(self) -> Query:
+        return self.history[-1]
+
+    @property
+    def queries(self) -> int:
+        return len(self.history)
+
+    def trajectory(self) -> np.ndarray:
+        """Best-so-far reported (test) accuracy after each query."""
+        return np.array([q.best_report for q in self.history])
+
+    def save(self, folder: str | os.PathLike) -> Path:
+        """``trajectory.csv`` (one row per query) and ``best.json`` (the chosen arch, its
+        benchmark metrics, the search's settings) in ``folder``, each written atomically."""
+        folder = Path(folder)
+        with atomic_open(folder / "trajectory.csv", "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(Query.__dataclass_fields__))
+            writer.writeheader()
+            writer.writerows(asdict(q) for q in self.history)
+        summary = {
+            "strategy": self.strategy, "seed": self.seed, "space": self.space, "dataset": self.dataset,
+            "queries": self.queries, "selected_on": self.select_column, "reported": self.report_column,
+            "best_arch": self.best.best_key, "best_select": self.best.best_select, "best_report": self.best.best_report,
+            "best_metrics": self.best_metrics,
+        }
+        with atomic_open(folder / "best.json", "w") as f:
+            json.dump(summary, f, indent=2)
+        return folder
+
+
+def run_search(
+    strategy: SearchStrategy,
+    benchmark: Benchmark,
+    budget: int,
+    dataset: str | None = None,
+    scorer: Scorer | None = None,
+    seed: int = 0,
+    initial: Sequence[Any] = (),
+    output: str | os.PathLike | None = None,
+    save_every: int = 10,
+    progress: bool = False,
+) -> SearchResult:
+    """Run ``strategy`` until ``budget`` distinct archs have been queried.
+
+    ``initial`` archs are queried first and count against the budget (a predictor's training
+    set). With an ``output`` folder the search saves its state there (``state.pkl``) every
+    ``save_every`` queries, resumes from it if present, and ends by writing the result
+    (:meth:`SearchResult.save`).
+    """
+    oracle = QueryBudget(benchmark, budget, dataset)
+    if len(initial) > budget:
+        raise ValueError(f"{len(initial)} initial archs exceed the query budget of {budget}")
+    rng = np.random.default_rng(seed)
+    strategy.bind(oracle, rng, scorer)
+    header = {"version": STATE_VERSION, "space": oracle.space.name, "dataset": oracle.dataset, "budget": budget, "seed": seed, **strategy.config()}
+    state_path = Path(output) / "state.pkl" if output is not None else None
+
+    if state_path is not None and state_path.exists():
+        _load_state(state_path, header, oracle, rng, strategy)
+    else:
+        seen = [(arch, oracle.query(arch)) for arch in initial]
+        strategy.reset(seen)
+
+    def save() -> None:
+        if state_path is not None:
+            state = {"header": header, "budget": oracle.state_dict(), "rng": rng.bit_generator.state, "strategy": strategy.state_dict()}
+            with atomic_open(state_path, "wb") as f:
+                pickle.dump(state, f, protocol=pickle.HIGHEST_PROTOCOL)
+
+    last_saved, stalled = oracle.used, 0
+    with progress_bar(f"{header['strategy']} on {oracle.space.name}/{oracle.dataset}", total=budget, enabled=progress) as advance:
+        advance(oracle.used)
+        while not oracle.exhausted and stalled < MAX_STALLED_STEPS:
+            before = oracle.used
+            try:
+                strategy.step()
+            except BudgetExhausted:
+                break
+            stalled = 0 if oracle.used > before else stalled + 1
+            advance(oracle.used - before)
+            if oracle.used - last_saved >= save_every:
+                save()
+                last_saved = oracle.used
+    save()
+    if not oracle.history:
+        raise LightningNASError(f"{header['strategy']} queried no architecture")
+    row = oracle.history[-1].best_row
+    best_metrics = {name: float(benchmark.table.columns[name][row]) for name in benchmark.metrics}
+    result = SearchResult(header["strategy"], seed, oracle.space.name, oracle.dataset, oracle.select_column, oracle.report_column, list(oracle.history), best_metrics)
+    if output is not None:
+        result.save(output)
+    return result
+
+
+def _load_state(path: Path, header: dict[str, Any], oracle: QueryBudget, rng: np.random.Generator, strategy: SearchStrategy) -> None:
+    try:
+        with open(path, "rb") as f:
+            state = pickle.load(f)
+        saved = state["header"]
+    except Exception as exc:
+        raise LightningNASError(f"search state {path} is unreadable ({exc}); delete it to start over") from exc
+    if saved != header:
+        diff = {k: (saved.get(k), v) for k, v in header.items() if saved.get(k) != v}
+        raise LightningNASError(f"search state {path} belongs to a different search (saved, now): {diff}; use another state path or delete it")
+    oracle.load_state_dict(state["budget"])
+    rng.bit_generator.state = state["rng"]
+    strategy.load_state_dict(state["strategy"])

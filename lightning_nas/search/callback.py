@@ -1,0 +1,119 @@
+"""``SearchCallback``: predictor-guided search right after ``fit``, and the same search from a
+saved checkpoint (:func:`search_with_predictor`, behind ``python -m lightning_nas search``).
+
+The archs the predictor was trained on (and validated on, when validation ran: their labels
+picked the checkpoint) count as queries: they cost a training run each, like any other query.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import numpy as np
+from lightning.pytorch.utilities import rank_zero_info
+
+from lightning_nas.benchmarks.base import Benchmark
+from lightning_nas.errors import LightningNASError
+from lightning_nas.models import RankingPredictor
+from lightning_nas.search.base import SearchResult, SearchStrategy, run_search
+from lightning_nas.search.scorers import PredictorScorer, load_predictor
+
+def labelled_rows(datamodule: Any, validated: bool) -> np.ndarray:
+    """Benchmark rows whose labels the predictor saw: training rows, plus validation rows when
+    validation ran (they chose the checkpoint)."""
+    rows = [datamodule.train_rows] + ([datamodule.val_rows] if validated else [])
+    return np.unique(np.concatenate(rows))
+
+
+def search_with_predictor(
+    strategy: SearchStrategy,
+    benchmark: Benchmark,
+    model: RankingPredictor | None,
+    budget: int,
+    dataset: str | None = None,
+    seeds: list[int] = (0,),
+    initial_rows: np.ndarray | None = None,
+    output: str | os.PathLike = "search",
+    save_every: int = 10,
+    progress: bool = True,
+) -> list[SearchResult]:
+    """One search per seed in ``output/seed<k>`` (resumable), plus ``output/trajectory.png``."""
+    from lightning_nas.viz import search_trajectories
+
+    scorer = PredictorScorer(model, benchmark, dataset) if model is not None else None
+    initial = [benchmark.arch(int(r)) for r in (initial_rows if initial_rows is not None else [])]
+    if len(initial) > budget:
+        raise LightningNASError(f"the predictor saw {len(initial)} labelled archs, more than the query budget of {budget}; raise the budget")
+    results = []
+    for seed in seeds:
+        folder = Path(output) / f"seed{seed}"
+        results.append(run_search(strategy, benchmark, budget, dataset, scorer, seed, initial, folder, save_every, progress))
+        r = results[-1]
+        rank_zero_info(f"search seed {seed}: {r.queries} queries, best {r.best.best_key} "
+                       f"{r.select_column} {r.best.best_select:.2f}, {r.report_column} {r.best.best_report:.2f}")
+    label = results[0].strategy + (f" + {type(model).__name__}" if model is not None else "")
+    curves = {label: np.stack([r.trajectory() for r in results if r.queries == budget] or [results[0].trajectory()])}
+    search_trajectories(curves, Path(output) / "trajectory.png", title=f"{benchmark.space.name} {results[0].dataset}")
+    return results
+
+
+def training_rows_of(checkpoint: str | os.PathLike) -> np.ndarray | None:
+    """Rows a ``fit`` checkpoint's predictor saw, rebuilt from its saved datamodule settings."""
+    import torch
+
+    from lightning_nas.datamodules import ArchDataModule
+
+    hp = torch.load(checkpoint, map_location="cpu", weights_only=False).get("datamodule_hyper_parameters")
+    if not hp:
+        return None
+    datamodule = ArchDataModule(**{k: v for k, v in hp.items() if not k.startswith("_")})  # drop LightningCLI's _instantiator
+    datamodule.setup()
+    return labelled_rows(datamodule, validated=True)
+
+
+class SearchCallback(L.Callback):
+    """Runs ``strategy`` with the freshly trained predictor as scorer when ``fit`` ends.
+
+    Uses the best checkpoint when a ``ModelCheckpoint`` kept one. Results go to
+    ``<default_root_dir>/<output>/<run>/seed<k>``; best-so-far accuracy vs queries is logged to
+    every logger (W&B: against ``search/queries``) and the trajectory PNG as an image.
+    """
+
+    def __init__(self, strategy: SearchStrategy, budget: int, dataset: str | None = None, seeds: list[int] | None = None, output: str = "search", save_every: int = 10) -> None:
+        self.strategy = strategy
+        self.budget = budget
+        self.dataset = dataset
+        self.seeds = seeds or [0]
+        self.output = output
+        self.save_every = save_every
+        self.results: list[SearchResult] = []
+
+    def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        datamodule = trainer.datamodule
+        if datamodule is None or not hasattr(datamodule, "train_rows"):
+            raise LightningNASError("SearchCallback needs fit to run with an ArchDataModule (it knows which archs were labelled)")
+        checkpoint = getattr(trainer.checkpoint_callback, "best_model_path", "")
+        model = load_predictor(checkpoint) if checkpoint else pl_module
+        validated = trainer.limit_val_batches != 0 and len(datamodule.val_rows) > 0
+        run = f"{trainer.logger.name}-{trainer.logger.version}" if trainer.logger is not None else "run"
+        folder = Path(trainer.default_root_dir) / self.output / str(run)
+        self.results = search_with_predictor(
+            self.strategy, datamodule.benchmark, model, self.budget, self.dataset, self.seeds,
+            labelled_rows(datamodule, validated), folder, self.save_every, progress=trainer.progress_bar_callback is not None,
+        )
+        self._log(trainer, folder / "trajectory.png")
+
+    def _log(self, trainer: L.Trainer, plot: Path) -> None:
+        for logger in trainer.loggers:
+            experiment = getattr(logger, "experiment", None)
+            if hasattr(experiment, "define_metric"):  # W&B: plot search curves against queries
+                experiment.define_metric("search/best*", step_metric="search/queries")
+            for q in self.results[0].history:
+                logger.log_metrics({"search/queries": q.queries, "search/best_select_acc": q.best_select, "search/best_test_acc": q.best_report})
+            best = [r.best.best_report for r in self.results]
+            logger.log_metrics({"search/final_best_test_acc": float(np.mean(best))})
+            if hasattr(logger, "log_image"):
+                logger.log_image(key="search/trajectory", images=[str(plot)])

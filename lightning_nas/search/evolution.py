@@ -1,0 +1,52 @@
+"""Regularized (aging) evolution, Real et al. 2019, with NATS-Bench's defaults."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Sequence
+from typing import Any
+
+from lightning_nas.search.base import SearchStrategy
+
+
+class RegularizedEvolution(SearchStrategy):
+    """Tournament selection + mutation with an aging population.
+
+    Until the population holds ``population_size`` archs, random archs are queried; then each
+    step samples ``sample_size`` members, mutates the fittest (by selection accuracy) and
+    replaces the *oldest* member with the child. With a scorer the child is the best-scored of
+    ``num_candidates`` mutations (and initial members the best-scored of as many samples).
+    Archs queried before the search (``reset(seen)``) seed the population, best youngest.
+    """
+
+    def __init__(self, population_size: int = 10, sample_size: int = 3, num_candidates: int = 100) -> None:
+        super().__init__(num_candidates)
+        if not 1 <= sample_size <= population_size:
+            raise ValueError(f"need 1 <= sample_size <= population_size, got {sample_size}, {population_size}")
+        self.population_size = population_size
+        self.sample_size = sample_size
+        self.population: deque[tuple[Any, float]] = deque()
+
+    def config(self) -> dict[str, Any]:
+        return {**super().config(), "population_size": self.population_size, "sample_size": self.sample_size}
+
+    def reset(self, seen: Sequence[tuple[Any, float]]) -> None:
+        best = sorted(seen, key=lambda pair: pair[1])[-self.population_size :]
+        self.population = deque(best)
+
+    def step(self) -> None:
+        if len(self.population) < self.population_size:
+            arch = self.propose(lambda: self.space.sample(self.rng))
+            self.population.append((arch, self.budget.query(arch)))
+            return
+        members = self.rng.choice(len(self.population), size=self.sample_size, replace=False)
+        parent = max((self.population[int(i)] for i in members), key=lambda pair: pair[1])[0]
+        child = self.propose(lambda: self.space.mutate(parent, self.rng))
+        self.population.append((child, self.budget.query(child)))
+        self.population.popleft()
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"population": list(self.population)}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.population = deque(state["population"])

@@ -1,0 +1,74 @@
+"""REINFORCE (Williams 1992) over the space's categorical decisions, as in NATS-Bench."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from lightning_nas.errors import InvalidArchitecture
+from lightning_nas.search.base import SearchStrategy
+
+
+class Reinforce(SearchStrategy):
+    """A factorised categorical policy (one softmax per decision of ``space.decisions``),
+    trained with Adam on ``-log p(arch) * (reward - baseline)``, reward = selection accuracy / 100,
+    baseline = exponential moving average of rewards (``momentum``).
+
+    Sampling uses the search's numpy generator, so the trajectory is reproducible and resumable.
+    Choice vectors that spell an invalid arch (NB101) are redrawn. With a scorer, the policy
+    proposes ``num_candidates`` archs and the best-scored one is queried and rewarded.
+    """
+
+    def __init__(self, lr: float = 0.01, momentum: float = 0.9, num_candidates: int = 100) -> None:
+        super().__init__(num_candidates)
+        self.lr = lr
+        self.momentum = momentum
+
+    def config(self) -> dict[str, Any]:
+        return {**super().config(), "lr": self.lr, "momentum": self.momentum}
+
+    def reset(self, seen: Any) -> None:
+        sizes = self.space.decisions
+        logits = torch.zeros(len(sizes), max(sizes), dtype=torch.float64)
+        self.mask = torch.tensor([[j >= n for j in range(max(sizes))] for n in sizes])
+        self.logits = torch.nn.Parameter(logits)
+        self.optimizer = torch.optim.Adam([self.logits], lr=self.lr)
+        self.baseline: float | None = None
+
+    def _probabilities(self) -> torch.Tensor:
+        return torch.softmax(self.logits.masked_fill(self.mask, -torch.inf), dim=1)
+
+    def _sample(self) -> Any:
+        probs = self._probabilities().detach().numpy()
+        while True:
+            choices = [int(self.rng.choice(len(p), p=p / p.sum())) for p in probs]
+            try:
+                arch = self.space.from_decisions(choices)
+            except InvalidArchitecture:
+                continue
+            self._drawn.setdefault(self.space.key(arch), choices)
+            return arch
+
+    def step(self) -> None:
+        self._drawn: dict[str, list[int]] = {}  # the choices that spelled each proposal
+        arch = self.propose(self._sample)
+        reward = self.budget.query(arch) / 100.0
+        self.baseline = reward if self.baseline is None else self.momentum * self.baseline + (1 - self.momentum) * reward
+        choices = torch.tensor(self._drawn[self.space.key(arch)])
+        log_prob = torch.log(self._probabilities()[torch.arange(len(choices)), choices]).sum()
+        loss = -log_prob * (reward - self.baseline)
+        self.optimizer.zero_grad()
+        loss.backward()
+        self.optimizer.step()
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"logits": self.logits.detach().clone(), "optimizer": self.optimizer.state_dict(), "baseline": self.baseline}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.reset(())
+        with torch.no_grad():
+            self.logits.copy_(state["logits"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.baseline = state["baseline"]

@@ -1,0 +1,65 @@
+"""Scorers rank candidate architectures for a search without spending benchmark queries.
+
+A scorer is any callable ``scorer(archs) -> scores`` (higher = predicted better);
+:class:`PredictorScorer` wraps a trained :class:`~lightning_nas.models.RankingPredictor`.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+import torch
+
+from lightning_nas.benchmarks.base import Benchmark
+from lightning_nas.errors import LightningNASError
+from lightning_nas.models import RankingPredictor
+
+
+def load_predictor(path: str | os.PathLike) -> RankingPredictor:
+    """A predictor from a checkpoint written by ``fit`` (any :class:`RankingPredictor` subclass;
+    the class is recorded in the checkpoint). Checkpoints are unpickled in full (they hold
+    the datamodule's settings), so load only checkpoints you trust, as with any pickle."""
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=False)
+    except (OSError, RuntimeError, EOFError) as exc:
+        raise LightningNASError(f"cannot read predictor checkpoint {path}: {exc}") from exc
+    name = checkpoint.get(RankingPredictor.CLASS_KEY)
+    classes = {cls.__name__: cls for cls in _subclasses(RankingPredictor)}
+    if name not in classes:
+        raise LightningNASError(f"{path} is not a lightning_nas predictor checkpoint (class {name!r}; known {sorted(classes)})")
+    model = classes[name].load_from_checkpoint(path, map_location="cpu", weights_only=False)
+    return model.eval()
+
+
+def _subclasses(cls: type) -> list[type]:
+    return [sub for direct in cls.__subclasses__() for sub in (direct, *_subclasses(direct))]
+
+
+class PredictorScorer:
+    """Scores archs with ``model``; extra features the model was trained with (params, FLOPs)
+    are read from ``benchmark`` on ``dataset`` — they are known without training, so they cost
+    no query. Scores are cached per arch, so a search never encodes an arch twice."""
+
+    def __init__(self, model: RankingPredictor, benchmark: Benchmark, dataset: str | None = None) -> None:
+        if model.hparams.space != benchmark.space.name:
+            raise LightningNASError(f"predictor was trained on {model.hparams.space!r}, the search runs on {benchmark.space.name!r}")
+        self.model = model
+        self.benchmark = benchmark
+        self.extra = [benchmark.column(name, dataset) for name in model.hparams.extra_features or []]
+        self._cache: dict[str, float] = {}
+
+    def __call__(self, archs: list[Any]) -> np.ndarray:
+        space = self.benchmark.space
+        keys = [space.key(space.validate(a)) for a in archs]
+        new = [i for i, k in enumerate(keys) if k not in self._cache]
+        if new:
+            fresh = [archs[i] for i in new]
+            extra = None
+            if self.extra:
+                rows = [self.benchmark.index(a) for a in fresh]
+                extra = np.stack([column[rows] for column in self.extra], axis=1)
+            for i, score in zip(new, self.model.score(fresh, extra).tolist()):
+                self._cache[keys[i]] = score
+        return np.array([self._cache[k] for k in keys])

@@ -1,0 +1,241 @@
+"""Search: honest query counting, reproducibility, resume-after-kill, the optimum of a tiny space,
+the SearchCallback inside a real fit and the ``search`` command from a checkpoint."""
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import lightning as L
+import numpy as np
+import pytest
+
+from lightning_nas import cli
+from lightning_nas.benchmarks.base import Benchmark, Table
+from lightning_nas.benchmarks.budget import BudgetExhausted, QueryBudget
+from lightning_nas.errors import InvalidArchitecture, LightningNASError
+from lightning_nas.search import PredictorScorer, RandomSearch, RegularizedEvolution, Reinforce, SearchCallback, run_search
+from lightning_nas.spaces import FiniteSearchSpace, get_space
+
+STRATEGIES = [RandomSearch, RegularizedEvolution, Reinforce]
+
+
+class TinySpace(FiniteSearchSpace[str]):
+    """4 decisions with 4 options each (256 archs), arch = 'a-b-c-d'."""
+
+    name = "tiny"
+    decisions = (4, 4, 4, 4)
+
+    def __len__(self) -> int:
+        return 4**4
+
+    def validate(self, arch: Any) -> str:
+        parts = str(arch).split("-")
+        if len(parts) != 4 or any(p not in "0123" or len(p) != 1 for p in parts):
+            raise InvalidArchitecture(f"tiny arch {arch!r}")
+        return str(arch)
+
+    def key(self, arch: str) -> str:
+        return arch
+
+    def to_structure(self, archs: list[str]) -> dict[str, np.ndarray]:
+        return {"choices": np.array([[int(p) for p in a.split("-")] for a in archs])}
+
+    def arch(self, index: int) -> str:
+        return "-".join(str(index // 4**p % 4) for p in (3, 2, 1, 0))
+
+    def index(self, arch: Any) -> int:
+        return sum(int(p) * 4 ** (3 - i) for i, p in enumerate(self.validate(arch).split("-")))
+
+    def from_decisions(self, choices: Sequence[int]) -> str:
+        return "-".join(map(str, choices))
+
+    def mutate(self, arch: str, rng: np.random.Generator) -> str:
+        parts = arch.split("-")
+        i = int(rng.integers(4))
+        parts[i] = str(rng.choice([c for c in "0123" if c != parts[i]]))
+        return "-".join(parts)
+
+
+class TinyBenchmark(Benchmark):
+    """Validation accuracy additive in the choices (unique optimum 3-3-3-3), test = val + noise."""
+
+    space = TinySpace()
+    datasets = ("toy",)
+    default_epochs = 1
+
+    def __init__(self) -> None:
+        archs = [self.space.arch(i) for i in range(len(self.space))]
+        choices = self.space.to_structure(archs)["choices"]
+        val = 80 + (choices * np.array([1.0, 2.0, 3.0, 4.0])).sum(1) / 2
+        test = val + np.random.default_rng(0).normal(scale=0.1, size=len(val))
+        super().__init__(Table(np.array(archs), {"choices": choices}, {"toy/val_acc@1": val, "toy/test_acc@1": test}, {}))
+
+    def arch(self, index: int) -> str:
+        return self.space.arch(index)
+
+
+@pytest.fixture(scope="module")
+def nb201(data_root):
+    from lightning_nas.benchmarks import NB201Benchmark
+
+    return NB201Benchmark(root=data_root)
+
+
+def test_query_budget_counts_distinct_archs_and_enforces_the_limit(nb201):
+    budget = QueryBudget(nb201, 2, "cifar10")
+    a, b, c = nb201.arch(0), nb201.arch(1), nb201.arch(2)
+    assert budget.query(a) == budget.query(a) == pytest.approx(nb201.query(a, "cifar10-valid", "val_acc"))
+    assert budget.used == 1
+    budget.query(nb201.space.ops(b))  # another form of the same arch counts as that arch
+    assert budget.used == 2 and budget.seen(b)
+    with pytest.raises(BudgetExhausted, match="budget of 2"):
+        budget.query(c)
+    assert budget.query(b) > 0  # asking again stays free
+    assert budget.best.best_report == pytest.approx(max(nb201.query(x, "cifar10", "test_acc") for x in (a, b) if budget.best.best_key == x))
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_budget_is_never_exceeded_and_queries_are_distinct(nb201, strategy):
+    result = run_search(strategy(num_candidates=5), nb201, 40, "cifar100", scorer=lambda archs: np.zeros(len(archs)), seed=0)
+    keys = [q.key for q in result.history]
+    assert len(keys) == 40 and len(set(keys)) == 40
+    assert [q.queries for q in result.history] == list(range(1, 41))
+    assert result.trajectory()[-1] == result.best.best_report
+    assert np.all(np.diff([q.best_select for q in result.history]) >= 0)
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_same_seed_same_trajectory(nb201, strategy):
+    first = run_search(strategy(), nb201, 30, "cifar10", seed=3)
+    again = run_search(strategy(), nb201, 30, "cifar10", seed=3)
+    other = run_search(strategy(), nb201, 30, "cifar10", seed=4)
+    assert first.history == again.history
+    assert [q.key for q in first.history] != [q.key for q in other.history]
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_resume_after_kill_ends_like_an_uninterrupted_run(nb201, strategy, tmp_path, monkeypatch):
+    scorer = PredictorLikeScorer(nb201)
+    uninterrupted = run_search(strategy(num_candidates=7), nb201, 60, "cifar10", scorer, seed=5, output=tmp_path / "a", save_every=5)
+
+    original = QueryBudget.query
+
+    def killed_at_37(self, arch):
+        if self.used == 37 and not self.seen(arch):
+            raise KeyboardInterrupt
+        return original(self, arch)
+
+    monkeypatch.setattr(QueryBudget, "query", killed_at_37)
+    with pytest.raises(KeyboardInterrupt):
+        run_search(strategy(num_candidates=7), nb201, 60, "cifar10", PredictorLikeScorer(nb201), seed=5, output=tmp_path / "b", save_every=5)
+    monkeypatch.setattr(QueryBudget, "query", original)
+    assert (tmp_path / "b" / "state.pkl").exists() and not (tmp_path / "b" / "best.json").exists()
+
+    resumed = run_search(strategy(num_candidates=7), nb201, 60, "cifar10", PredictorLikeScorer(nb201), seed=5, output=tmp_path / "b", save_every=5)
+    assert resumed.history == uninterrupted.history
+    assert json.loads((tmp_path / "b" / "best.json").read_text())["best_arch"] == uninterrupted.best.best_key
+
+
+class PredictorLikeScorer:
+    """A deterministic stand-in for a predictor: ranks by parameter count (no labels)."""
+
+    def __init__(self, bench):
+        self.bench, self.params = bench, bench.column("params", "cifar10")
+
+    def __call__(self, archs):
+        return np.array([self.params[self.bench.index(a)] for a in archs])
+
+
+def test_resume_refuses_a_state_from_another_search(nb201, tmp_path):
+    run_search(RegularizedEvolution(), nb201, 20, "cifar10", seed=0, output=tmp_path)
+    with pytest.raises(LightningNASError, match="different search.*seed"):
+        run_search(RegularizedEvolution(), nb201, 20, "cifar10", seed=1, output=tmp_path)
+    (tmp_path / "state.pkl").write_bytes(b"garbage")
+    with pytest.raises(LightningNASError, match="unreadable"):
+        run_search(RegularizedEvolution(), nb201, 20, "cifar10", seed=0, output=tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("strategy", "budget"),
+    [(RandomSearch(), 256), (RegularizedEvolution(population_size=8, sample_size=3), 80), (Reinforce(lr=0.3), 120)],
+)
+def test_each_strategy_finds_the_optimum_of_a_tiny_space(strategy, budget):
+    bench = TinyBenchmark()
+    found = [run_search(strategy, bench, budget, seed=seed).best.best_key for seed in range(3)]
+    assert found == ["3-3-3-3"] * 3
+
+
+def test_predictor_scorer_steers_the_search(nb201):
+    """With a scorer that knows the answer, REA must reach the optimum within a few queries."""
+    val = nb201.column("val_acc", "cifar10-valid")
+    oracle = lambda archs: np.array([val[nb201.index(a)] for a in archs])  # noqa: E731
+    guided = run_search(RegularizedEvolution(), nb201, 30, "cifar10", oracle, seed=0)
+    assert guided.best.best_key == nb201.arch(int(np.argmax(val)))
+
+
+def test_from_decisions_spells_valid_archs_or_raises():
+    nb101, nb201 = get_space("nb101"), get_space("nb201")
+    assert nb201.from_decisions([3, 3, 3, 3, 3, 3]) == "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|"
+    assert get_space("nats_sss").from_decisions([7, 0, 1, 2, 3]) == "64:8:16:24:32"
+    chain = [1 if (j == i + 1) else 0 for i in range(7) for j in range(i + 1, 7)]
+    cell = nb101.from_decisions(chain + [2, 1, 0, 0, 1])
+    assert cell.num_vertices == 7 and cell.ops[1] == "maxpool3x3"
+    with pytest.raises(InvalidArchitecture, match="no path"):
+        nb101.from_decisions([0] * 21 + [0] * 5)
+    with pytest.raises(InvalidArchitecture, match="6 op ids"):
+        nb201.from_decisions([0, 1])
+
+
+@pytest.fixture(scope="module")
+def trained_gnn(tmp_path_factory, data_root):
+    """A GIN fitted for a few steps on 20 NB201 cells with a ModelCheckpoint and SearchCallback."""
+    from lightning_nas.datamodules import ArchDataModule
+    from lightning_nas.models import GNNPredictor
+
+    root = tmp_path_factory.mktemp("fit")
+    dm = ArchDataModule(space="nb201", encoding="graph", dataset="cifar10-valid", metric="val_acc", num_train=20, num_val=10,
+                        extra_features=["params"], root=data_root, seed=0)
+    callback = SearchCallback(RegularizedEvolution(num_candidates=20), budget=50, dataset="cifar10", seeds=[0, 1])
+    trainer = L.Trainer(max_epochs=3, default_root_dir=root, logger=L.pytorch.loggers.CSVLogger(root), enable_progress_bar=False,
+                        enable_model_summary=False, callbacks=[L.pytorch.callbacks.ModelCheckpoint(root / "ckpt"), callback])
+    model = GNNPredictor(space="nb201", encoding="graph", extra_features=["params"], ensemble_size=2)
+    trainer.fit(model, dm)
+    return root, dm, callback, trainer
+
+
+def test_search_callback_runs_after_fit_and_counts_labelled_archs(trained_gnn):
+    root, dm, callback, trainer = trained_gnn
+    labelled = {dm.benchmark.keys[r] for r in np.concatenate([dm.train_rows, dm.val_rows])}
+    assert len(callback.results) == 2
+    for result in callback.results:
+        assert result.queries == 50
+        assert {q.key for q in result.history[: len(labelled)]} == labelled
+    folder = root / "search" / "lightning_logs-0"
+    assert (folder / "trajectory.png").stat().st_size > 10_000
+    assert json.loads((folder / "seed1" / "best.json").read_text())["queries"] == 50
+    logged = (root / "lightning_logs" / "version_0" / "metrics.csv").read_text()
+    assert "search/best_test_acc" in logged
+
+
+def test_search_command_from_checkpoint_matches_the_callback(trained_gnn, tmp_path, capsys):
+    root, dm, callback, trainer = trained_gnn
+    (ckpt,) = (root / "ckpt").glob("*.ckpt")
+    args = ["search", "--space", "nb201", "--dataset", "cifar10", "--budget", "50", "--strategy", "RegularizedEvolution",
+            "--strategy.num_candidates", "20", "--predictor", str(ckpt), "--seeds", "[0, 1]", "--output", str(tmp_path)]
+    assert cli.main(args) == 0
+    for seed, result in enumerate(callback.results):
+        best = json.loads((tmp_path / f"seed{seed}" / "best.json").read_text())
+        assert best["best_arch"] == result.best.best_key and best["best_report"] == result.best.best_report
+    assert "results in" in capsys.readouterr().out
+
+
+def test_search_rejects_mismatched_predictor_and_too_small_budget(trained_gnn, data_root, tmp_path):
+    from lightning_nas.benchmarks import NB101Benchmark
+    from lightning_nas.search.callback import search_with_predictor
+
+    root, dm, callback, trainer = trained_gnn
+    model = trainer.lightning_module
+    with pytest.raises(LightningNASError, match="trained on 'nb201'"):
+        PredictorScorer(model, NB101Benchmark(root=data_root))
+    with pytest.raises(LightningNASError, match="raise the budget"):
+        search_with_predictor(RandomSearch(), dm.benchmark, model, 10, "cifar10", initial_rows=dm.train_rows, output=tmp_path)
