@@ -1,6 +1,11 @@
 """Kendall tau of the shipped predictor configs over seeds. Prints JSON lines.
 
     python perf/ranking.py [--seeds 5] [--only gnn_201,...]
+    python perf/ranking.py --proxies     # with vs without zero-cost proxy features
+
+``--proxies`` compares each predictor with and without proxy features on the same pool of archs:
+the archs of a score table built by ``python -m lightning_nas score`` (tables named in
+``PROXY_TABLES``), 424 (NB101) / 156 (NB201) of them for training, the rest for test.
 
 Each run is ``python -m lightning_nas fit --config <config>`` in-process (same config, with
 ``seed_everything``/``data.seed`` = seed and no logger/checkpoints), then ``test`` on every arch
@@ -28,6 +33,14 @@ SETTINGS = [
     ("renas", "renas_101.yaml", {}),
     ("gnn", "gnn_101.yaml", {"data.num_train": 4236, "trainer.max_epochs": 40}),
     ("renas", "renas_101_4236.yaml", {}),
+]
+PROXY_TABLES = {"nb201": "scores/perf-nb201-cifar10.csv", "nb101": "scores/perf-nb101-cifar10.csv"}
+NB201_PROXIES = "[params,flops,naswot,jacov,synflow,snip,grad_norm,fisher,tenas_ntk,tenas_lr,rbflex]"
+PROXY_SETTINGS = [
+    ("gnn", "gnn_201.yaml", {"data.proxy_table": PROXY_TABLES["nb201"], "data.extra_features": "[params]"}),
+    ("gnn+proxies", "gnn_201.yaml", {"data.proxy_table": PROXY_TABLES["nb201"], "data.extra_features": NB201_PROXIES}),
+    ("gnn", "gnn_101.yaml", {"data.proxy_table": PROXY_TABLES["nb101"], "data.extra_features": "[params,flops]"}),
+    ("gnn+proxies", "gnn_101.yaml", {"data.proxy_table": PROXY_TABLES["nb101"], "data.extra_features": "[params,flops,synflow]"}),
 ]
 ANCHORS = {
     ("nb101", 424): "ReNAS 0.657, PINAT 0.772; untuned GIN here 0.732; target >= 0.77",
@@ -59,11 +72,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--only", help="comma-separated settings 'config:num_train' to run, e.g. 'gnn_201:,gnn_201:1563'")
+    parser.add_argument("--proxies", action="store_true", help="run the with/without proxy-feature comparison instead")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
     os.environ.setdefault("WANDB_MODE", "offline")
-    for label, config, overrides in SETTINGS:
+    for label, config, overrides in PROXY_SETTINGS if args.proxies else SETTINGS:
         if args.only and f"{config.removesuffix('.yaml')}:{overrides.get('data.num_train', '')}" not in args.only.split(","):
             continue
         values = []
@@ -74,7 +88,7 @@ def main() -> None:
                               "n_train": info["n_train"], "n_test": info["n_test"], "extra_features": info["extra_features"],
                               "seed": seed, "value": round(info["ktau"], 4), "seconds": round(seconds, 1)}), flush=True)
         print(json.dumps({"figure": "ktau", "space": info["space"], "model": label, "config": config,
-                          "n_train": info["n_train"], "extra_features": info["extra_features"], "seeds": args.seeds,
+                          "n_train": info["n_train"], "n_test": info["n_test"], "extra_features": info["extra_features"], "seeds": args.seeds,
                           "mean": round(float(np.mean(values)), 4), "std": round(float(np.std(values)), 4),
                           "anchors": ANCHORS.get((info["space"], info["n_train"]))}), flush=True)
 

@@ -4,6 +4,8 @@ Splits follow the predictor literature (ReNAS, PINAT, TNASP): ``num_train`` labe
 ``train_ratio`` of the space), a small validation set for checkpointing, and **test = every arch
 not used for training** (the validation archs are a random subset of it). Only archs that have
 the target metric take part (e.g. NB101 ``val_acc_single_run`` exists for 30,001 cells).
+With a ``proxy_table`` (``python -m lightning_nas score``), ``extra_features`` may name its proxy
+columns, and only archs scored in the table take part (so a subset of NB101 can be scored).
 The same ``seed`` gives the same split.
 """
 
@@ -19,6 +21,7 @@ from torch.utils.data import DataLoader
 
 from lightning_nas.benchmarks import Benchmark, create
 from lightning_nas.encodings import DenseGraphs, encode, get_encoding
+from lightning_nas.proxies.table import ScoreTable
 
 
 class ArchDataModule(L.LightningDataModule):
@@ -42,6 +45,7 @@ class ArchDataModule(L.LightningDataModule):
         seed: int = 0,
         root: str | os.PathLike | None = None,
         num_workers: int = 0,
+        proxy_table: str | None = None,
     ) -> None:
         super().__init__()
         if (num_train is None) == (train_ratio is None):
@@ -57,7 +61,13 @@ class ArchDataModule(L.LightningDataModule):
         hp = self.hparams
         bench = create(hp.space, root=hp.root, progress=True)
         target = bench.column(hp.metric, hp.dataset, hp.epochs).astype(np.float32)
-        eligible = np.flatnonzero(~np.isnan(target))
+        extra = self._extra_columns(bench)
+        usable = ~np.isnan(target)
+        if hp.proxy_table is not None:
+            usable &= ScoreTable(hp.proxy_table).contains(bench.keys)
+            if extra is not None:
+                usable &= np.isfinite(extra).all(1)
+        eligible = np.flatnonzero(usable)
         num_train = hp.num_train if hp.num_train is not None else max(1, round(hp.train_ratio * len(eligible)))
         if not 0 < num_train < len(eligible):
             raise ValueError(f"num_train={num_train} must be between 1 and {len(eligible) - 1} (archs with {hp.metric!r})")
@@ -68,10 +78,22 @@ class ArchDataModule(L.LightningDataModule):
         self.benchmark = bench
         self.targets = torch.from_numpy(target)
         self.features = encode(get_encoding(hp.encoding), bench.space, bench.structure)
-        self.extra = None
-        if hp.extra_features:
-            columns = [bench.column(name, hp.dataset).astype(np.float32) for name in hp.extra_features]
-            self.extra = torch.from_numpy(np.stack(columns, axis=1))
+        self.extra = torch.from_numpy(extra.astype(np.float32)) if extra is not None else None
+
+    def _extra_columns(self, bench: Benchmark) -> np.ndarray | None:
+        """[rows, k] extra features: proxy-table columns by name, else benchmark columns."""
+        hp = self.hparams
+        if not hp.extra_features:
+            return None
+        table = ScoreTable(hp.proxy_table) if hp.proxy_table is not None else None
+        scored = table.columns(hp.extra_features, bench.keys) if table is not None else None
+        columns = []
+        for i, name in enumerate(hp.extra_features):
+            if scored is not None and not np.isnan(scored[:, i]).all():
+                columns.append(scored[:, i])
+            else:
+                columns.append(bench.column(name, hp.dataset).astype(np.float64))
+        return np.stack(columns, axis=1)
 
     @property
     def is_graph(self) -> bool:

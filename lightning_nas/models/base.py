@@ -71,6 +71,7 @@ class RankingPredictor(L.LightningModule, abc.ABC):
         datamodule = getattr(self.trainer, "datamodule", None)
         if self.num_extra and not bool(self.extra_ready) and datamodule is not None:
             values = signed_log(datamodule.extra.double())
+            values = values[torch.isfinite(values).all(1)]  # archs without a proxy score never enter a batch
             self.extra_mean.copy_(values.mean(0))
             self.extra_std.copy_(values.std(0).clamp_min(1e-8))
             self.extra_ready.fill_(True)

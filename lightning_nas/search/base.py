@@ -37,7 +37,7 @@ Scorer = Callable[[list[Any]], np.ndarray]
 
 STATE_VERSION = 1
 #: Steps in a row without a new query after which a search stops (the space is used up).
-MAX_STALLED_STEPS = 10_000
+MAX_STALLED_STEPS = 1_000
 
 
 class SearchStrategy(abc.ABC):

@@ -1,0 +1,95 @@
+"""The proxy registry: one function per zero-cost proxy, with the protocol its paper uses.
+
+A proxy is ``compute(network, images, labels) -> float``. Its :class:`Proxy` record says which
+network it scores (the benchmark network or one of TE-NAS's small ones), how many images it
+takes, what "better" means and where it comes from. :func:`evaluate` builds a freshly
+initialised network for every (arch, proxy) from a seed derived from the arch's key, so a score
+never depends on what was scored before it or in which order.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from lightning_nas.registry import lookup
+
+
+@dataclass(frozen=True)
+class Proxy:
+    name: str
+    compute: Callable[..., float]
+    paper: str
+    #: True when a larger score predicts a better network (all registered proxies are oriented
+    #: so; ``tenas_ntk`` returns the *negative* condition number for that reason).
+    higher_is_better: bool = True
+    #: images per score (as in the authors' code); 0 = no images (params, synflow's ones).
+    batch_size: int = 64
+    #: which network: "benchmark", or TE-NAS's "tenas_ntk" / "tenas_lr".
+    network: str = "benchmark"
+
+
+PROXIES: dict[str, Proxy] = {}
+
+
+def register(name: str, *, paper: str, batch_size: int = 64, network: str = "benchmark") -> Callable:
+    """Register ``compute(network, images, labels, **options) -> float`` as proxy ``name``."""
+
+    def wrap(fn: Callable[..., float]) -> Callable[..., float]:
+        PROXIES[name] = Proxy(name, fn, paper, True, batch_size, network)
+        return fn
+
+    return wrap
+
+
+def get_proxy(name: str) -> Proxy:
+    return lookup(PROXIES, name, "proxy")
+
+
+def arch_seed(seed: int, key: str) -> int:
+    """Per-arch seed: the same arch gets the same initialisation whatever else is scored."""
+    return (seed * 1_000_003 + zlib.crc32(key.encode())) % 2**31
+
+
+@contextlib.contextmanager
+def hooks(modules: list[nn.Module], hook: Callable, kind: str = "forward") -> Iterator[None]:
+    """Register ``hook`` on ``modules`` for the duration of the block, then remove every handle
+    (no state leaks into the next proxy or arch)."""
+    register_fn = {"forward": "register_forward_hook", "forward_pre": "register_forward_pre_hook"}[kind]
+    handles = [getattr(m, register_fn)(hook) for m in modules]
+    try:
+        yield
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
+@contextlib.contextmanager
+def single_threaded_ops() -> Iterator[None]:
+    """One intra-op thread inside the block: for batch-1 and tiny networks, thread start-up
+    costs more than it saves."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def layers_of(network: nn.Module, *types: type) -> list[nn.Module]:
+    return [m for m in network.modules() if isinstance(m, types)]
+
+
+def weighted_layers(network: nn.Module) -> list[nn.Module]:
+    """Conv and linear layers: the layers zero-cost-nas sums its per-weight scores over."""
+    return layers_of(network, nn.Conv2d, nn.Linear)
+
+
+def to_float(value: Any) -> float:
+    return float(value.item() if isinstance(value, torch.Tensor) else value)

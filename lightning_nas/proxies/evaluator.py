@@ -1,0 +1,78 @@
+"""``ProxyEvaluator``: every requested proxy of one arch, on one fixed batch of real images.
+
+Everything a proxy needs besides the network is prepared once: the image batch (the largest
+any requested proxy uses; smaller ones take its first images), TE-NAS's 3x3 crops, RBFleX's
+detected gammas. Each (arch, proxy) gets a freshly built network initialised from a seed derived
+from the arch key, inside ``torch.random.fork_rng`` so the caller's RNG is untouched.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from typing import Any
+
+import numpy as np
+import torch
+
+from lightning_nas.proxies.base import PROXIES, arch_seed, get_proxy
+from lightning_nas.proxies.images import load_images
+from lightning_nas.proxies.networks import build_network
+from lightning_nas.proxies.rbflex import detect_gammas
+from lightning_nas.proxies.tenas import random_crops
+from lightning_nas.spaces import get_space
+
+#: Random archs RBFleX's hyperparameter detection looks at (N_GAMMA in its code).
+HDA_ARCHS = 10
+
+
+class ProxyEvaluator:
+    """Scores archs of ``space`` with ``proxies`` (registered names).
+
+    Args:
+        dataset: picks the classifier size and the image normalisation.
+        images: image source (see :func:`~lightning_nas.proxies.images.load_images`); default:
+            the shared CIFAR-10 sample under the data root.
+        full_network: score TE-NAS proxies on the benchmark network instead of TE-NAS's small ones.
+    """
+
+    def __init__(self, space: str, proxies: list[str], dataset: str = "cifar10", images: str | os.PathLike | None = None, seed: int = 0, root: str | os.PathLike | None = None, full_network: bool = False) -> None:
+        self.space = get_space(space)
+        self.proxies = [get_proxy(name) for name in proxies]
+        if not self.proxies:
+            raise ValueError(f"no proxies requested; registered: {sorted(PROXIES)}")
+        self.dataset, self.seed, self.full_network = dataset, seed, full_network
+        num = max(max(p.batch_size for p in self.proxies), 3)
+        self.images, self.labels = load_images(dataset, images, num=num, seed=seed, root=root)
+        self.options: dict[str, dict[str, Any]] = {}
+        names = {p.name for p in self.proxies}
+        if "tenas_lr" in names:
+            self.options["tenas_lr"] = {"crops": random_crops(self.images, torch.Generator().manual_seed(seed))}
+        if "rbflex" in names:
+            rng = np.random.default_rng(seed)
+            networks = [self._network(self.space.sample(rng), get_proxy("rbflex")) for _ in range(HDA_ARCHS)]
+            gamma_k, gamma_q = detect_gammas(networks, self.images[: get_proxy("rbflex").batch_size])
+            self.options["rbflex"] = {"gamma_k": gamma_k, "gamma_q": gamma_q}
+
+    def _network(self, arch: Any, proxy: Any, key: str | None = None) -> torch.nn.Module:
+        variant = "benchmark" if self.full_network else proxy.network
+        key = key if key is not None else self.space.key(self.space.validate(arch))
+        with torch.random.fork_rng():
+            torch.manual_seed(arch_seed(self.seed, key))
+            return build_network(self.space.name, arch, self.dataset, variant)
+
+    def score(self, arch: Any, only: list[str] | None = None) -> dict[str, float]:
+        """``{proxy: score}`` for ``arch`` (``only``: a subset of the evaluator's proxies)."""
+        canonical = self.space.validate(arch)
+        key = self.space.key(canonical)
+        scores = {}
+        for proxy in self.proxies:
+            if only is not None and proxy.name not in only:
+                continue
+            network = self._network(canonical, proxy, key)
+            batch = slice(0, max(proxy.batch_size, 1))
+            with torch.random.fork_rng():
+                torch.manual_seed(arch_seed(self.seed, key))
+                value = proxy.compute(network, self.images[batch], self.labels[batch], **self.options.get(proxy.name, {}))
+            scores[proxy.name] = value if math.isfinite(value) else float(value)
+        return scores

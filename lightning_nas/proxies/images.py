@@ -1,0 +1,84 @@
+"""Real image batches for data-dependent proxies.
+
+``load_images(dataset, source)`` reads from:
+
+* an ``.npz`` with ``images`` (N, 32, 32, 3) uint8 and ``labels`` (N,), like the shared
+  ``images/cifar10_test_sample.npz`` (500 real CIFAR-10 test images) that tests and perf use;
+* a torchvision CIFAR-10 / CIFAR-100 folder (``torchvision.datasets.CIFAR10(root)``, training
+  split, nothing downloaded);
+* an ImageNet16 folder (NATS-Bench's ``train_data_batch_*`` pickles; ImageNet16-120 keeps
+  labels 1..120).
+
+Images are normalised with the per-dataset mean/std NATS-Bench trains with.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from lightning_nas.benchmarks.base import resolve_data_root
+from lightning_nas.errors import BenchmarkFileError
+
+MEAN_STD: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
+    "cifar10": ((125.3, 123.0, 113.9), (63.0, 62.1, 66.7)),
+    "cifar100": ((129.3, 124.1, 112.4), (68.2, 65.4, 70.4)),
+    "ImageNet16-120": ((122.68, 116.66, 104.01), (63.22, 61.26, 65.09)),
+}
+SHARED_SAMPLE = Path("images") / "cifar10_test_sample.npz"
+
+
+def default_source(dataset: str, root: str | os.PathLike | None = None) -> Path:
+    """The shared CIFAR-10 sample under the data root; other datasets need an explicit path."""
+    path = resolve_data_root(root) / SHARED_SAMPLE
+    if dataset not in ("cifar10", "cifar10-valid") or not path.is_file():
+        raise BenchmarkFileError(f"no images for {dataset!r}: pass --images (a CIFAR folder, an ImageNet16 folder or an .npz); looked for {path}")
+    return path
+
+
+def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        with np.load(path) as data:
+            images, labels = data["images"], data["labels"]
+    except (OSError, ValueError, KeyError) as exc:
+        raise BenchmarkFileError(f"{path}: not an image .npz with 'images' (N,32,32,3) uint8 and 'labels' ({exc})") from exc
+    if images.ndim != 4 or images.shape[1:] != (32, 32, 3) or images.dtype != np.uint8 or len(labels) != len(images):
+        raise BenchmarkFileError(f"{path}: 'images' must be (N, 32, 32, 3) uint8 with one label each, got {images.shape} {images.dtype}")
+    return images, labels.astype(np.int64)
+
+
+def _read_folder(path: Path, dataset: str) -> tuple[np.ndarray, np.ndarray]:
+    if dataset.startswith("ImageNet16"):
+        files = sorted(path.glob("train_data_batch_*"))
+        if not files:
+            raise BenchmarkFileError(f"{path}: no ImageNet16 'train_data_batch_*' files")
+        with open(files[0], "rb") as f:
+            batch = pickle.load(f, encoding="latin1")
+        keep = np.asarray(batch["labels"]) <= 120
+        images = np.asarray(batch["data"])[keep].reshape(-1, 3, 16, 16).transpose(0, 2, 3, 1)
+        return np.ascontiguousarray(images, dtype=np.uint8), np.asarray(batch["labels"])[keep] - 1
+    from torchvision import datasets
+
+    cls = {"cifar10": datasets.CIFAR10, "cifar10-valid": datasets.CIFAR10, "cifar100": datasets.CIFAR100}[dataset]
+    try:
+        data = cls(str(path), train=True, download=False)
+    except RuntimeError as exc:
+        raise BenchmarkFileError(f"{path}: no {cls.__name__} data ({exc})") from exc
+    return np.asarray(data.data), np.asarray(data.targets, dtype=np.int64)
+
+
+def load_images(dataset: str = "cifar10", source: str | os.PathLike | None = None, num: int = 128, seed: int = 0, root: str | os.PathLike | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """``num`` images (float32 NCHW, normalised) and labels, drawn without replacement with
+    ``seed``."""
+    path = Path(source) if source is not None else default_source(dataset, root)
+    images, labels = _read_npz(path) if path.suffix == ".npz" else _read_folder(path, dataset)
+    if num > len(images):
+        raise BenchmarkFileError(f"{path}: {len(images)} images, {num} requested")
+    pick = np.random.default_rng(seed).choice(len(images), size=num, replace=False)
+    mean, std = (torch.tensor(v).view(1, 3, 1, 1) / 255 for v in MEAN_STD["cifar10" if dataset == "cifar10-valid" else dataset])
+    x = torch.from_numpy(images[pick]).permute(0, 3, 1, 2).float() / 255
+    return (x - mean) / std, torch.from_numpy(labels[pick])

@@ -1,0 +1,109 @@
+"""Score tables: a CSV of proxy scores keyed by each arch's canonical key, built resumably.
+
+``<name>.csv`` has columns ``key, row`` (benchmark row) and one per proxy. While scoring, every
+finished batch of archs is written atomically to ``<name>.csv.parts/part-<run>-r<rank>-<n>.csv``; a
+killed run loses at most the batch in flight, a resumed run skips every (arch, proxy) already in
+the table or its parts, and the final merge rewrites the CSV atomically and removes the parts.
+Each rank of a distributed run writes its own parts, so no file is shared between processes.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+import shutil
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+
+from lightning_nas.atomic import atomic_open
+from lightning_nas.errors import BenchmarkFileError
+
+Rows = dict[str, dict[str, float]]
+
+
+class ScoreTable:
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
+        self.parts = self.path.with_name(self.path.name + ".parts")
+
+    # -- reading ----------------------------------------------------------------------------------
+    @staticmethod
+    def _read(path: Path) -> tuple[Rows, dict[str, int]]:
+        rows: Rows = {}
+        index: dict[str, int] = {}
+        try:
+            with open(path, newline="") as f:
+                reader = csv.DictReader(f)
+                if reader.fieldnames is None or reader.fieldnames[:2] != ["key", "row"]:
+                    raise BenchmarkFileError(f"{path}: not a score table (header must start with key,row; got {reader.fieldnames})")
+                for line in reader:
+                    key = line.pop("key")
+                    index[key] = int(line.pop("row"))
+                    rows.setdefault(key, {}).update({k: float(v) for k, v in line.items() if v != ""})
+        except (ValueError, TypeError) as exc:
+            raise BenchmarkFileError(f"{path}: malformed score table ({exc}); delete it to rescore") from exc
+        return rows, index
+
+    def load(self) -> tuple[Rows, dict[str, int]]:
+        """Every score written so far (the table plus unmerged parts) and each key's row."""
+        rows: Rows = {}
+        index: dict[str, int] = {}
+        files = [self.path] if self.path.is_file() else []
+        if self.parts.is_dir():
+            files += sorted(self.parts.glob("part-*.csv"))
+        for file in files:
+            more, more_index = self._read(file)
+            for key, scores in more.items():
+                rows.setdefault(key, {}).update(scores)
+            index.update(more_index)
+        return rows, index
+
+    def missing(self, keys: Iterable[str], proxies: list[str]) -> list[str]:
+        rows, _ = self.load()
+        return [k for k in keys if any(p not in rows.get(k, {}) for p in proxies)]
+
+    def contains(self, keys: np.ndarray) -> np.ndarray:
+        """Which ``keys`` have a row in the table (the table must exist)."""
+        if not self.path.is_file():
+            raise BenchmarkFileError(f"score table {self.path} not found; build it with 'python -m lightning_nas score'")
+        rows, _ = self.load()
+        return np.array([k in rows for k in keys.tolist()])
+
+    def columns(self, names: list[str], keys: np.ndarray) -> np.ndarray:
+        """[len(keys), len(names)] float64, NaN where an arch has no score."""
+        rows, _ = self.load()
+        out = np.full((len(keys), len(names)), np.nan)
+        for i, key in enumerate(keys.tolist()):
+            scores = rows.get(key)
+            if scores:
+                out[i] = [scores.get(n, np.nan) for n in names]
+        return out
+
+    # -- writing ----------------------------------------------------------------------------------
+    @staticmethod
+    def _write(path: Path, rows: Rows, index: dict[str, int]) -> None:
+        names = sorted({n for scores in rows.values() for n in scores})
+        with atomic_open(path, "w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(["key", "row", *names])
+            for key in sorted(rows, key=lambda k: index.get(k, -1)):
+                writer.writerow([key, index.get(key, -1), *(_fmt(rows[key].get(n)) for n in names)])
+
+    def write_part(self, rows: Rows, index: dict[str, int], name: str) -> None:
+        """One finished batch; ``name`` must be unique across ranks and runs."""
+        self._write(self.parts / f"part-{name}.csv", rows, index)
+
+    def merge(self) -> None:
+        """Fold the parts into the table (atomically) and delete them."""
+        rows, index = self.load()
+        self._write(self.path, rows, index)
+        shutil.rmtree(self.parts, ignore_errors=True)
+
+
+def _fmt(value: float | None) -> str:
+    if value is None:
+        return ""
+    return repr(float(value)) if math.isfinite(value) else str(float(value))

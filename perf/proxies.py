@@ -1,0 +1,130 @@
+"""Zero-cost proxies on NAS-Bench-201 CIFAR-10: rank correlation with test accuracy, agreement
+with NASLib's published per-arch scores, and CPU seconds per arch against the authors' code.
+Prints JSON lines.
+
+    python perf/proxies.py [--archs 1000] [--timing-archs 20] [--table scores/perf-nb201-cifar10.csv]
+
+Scores go through ``python -m lightning_nas score``'s machinery (a resumable table), so an
+interrupted run continues where it stopped. Images: the shared real CIFAR-10 sample.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import gzip
+import json
+import logging
+import statistics
+import time
+import warnings
+
+import numpy as np
+from scipy.stats import kendalltau, spearmanr
+
+# NAS-Bench-Suite-Zero (all 15,625 NB201 archs, CIFAR-10 Spearman) and NASWOT's paper
+PUBLISHED_SPEARMAN = {"synflow": 0.737, "jacov": 0.731, "snip": 0.596, "grad_norm": 0.594, "naswot": 0.80}
+# the authors' own code run on this CPU: median seconds per NB201 arch (issue 5)
+AUTHORS_SECONDS = {"naswot": 3.1, "synflow": 0.21, "snip": 0.91, "grad_norm": 0.90, "jacov": 0.88, "tenas_ntk": 2.5, "tenas_lr": 0.82, "rbflex": 0.14}
+NASLIB_COLUMNS = {"synflow": "synflow", "params": "params", "flops": "flops", "snip": "snip", "grad_norm": "grad_norm",
+                  "jacov": "jacov", "naswot": "nwot", "fisher": "fisher"}
+
+
+def emit(**fields) -> None:
+    print(json.dumps(fields), flush=True)
+
+
+def correlations(args, bench, proxies) -> None:
+    import lightning as L
+
+    from lightning_nas.proxies import ScoreTable, tenas_rank
+    from lightning_nas.proxies.scoring import ProxyScoringModule, score_archs, select_rows
+
+    table = ScoreTable(args.table)
+    rows = select_rows(bench, args.archs, seed=0)
+    trainer = L.Trainer(logger=False, enable_model_summary=False, inference_mode=False, enable_progress_bar=args.progress)
+    score_archs(ProxyScoringModule("nb201", proxies), trainer, table, rows, archs_per_batch=16)
+    scores = table.columns(proxies, bench.keys[rows])
+    accuracy = bench.column("test_acc", "cifar10")[rows]
+    columns = dict(zip(proxies, scores.T))
+    if "tenas_ntk" in columns and "tenas_lr" in columns:
+        columns["tenas"] = tenas_rank(columns["tenas_ntk"], columns["tenas_lr"])
+    for name, values in columns.items():
+        ok = np.isfinite(values)
+        emit(figure="proxy_rank_correlation", proxy=name, space="nb201", dataset="cifar10", target="test_acc@200",
+             n_archs=int(ok.sum()), spearman=round(float(spearmanr(values[ok], accuracy[ok]).statistic), 4),
+             kendall_tau=round(float(kendalltau(values[ok], accuracy[ok]).statistic), 4),
+             published_spearman=PUBLISHED_SPEARMAN.get(name))
+
+
+def agreement_with_naslib(args, bench, data_root) -> None:
+    """Our scores vs NASLib's published per-arch scores on the archs of ``../shared/data/zc``."""
+    import lightning as L
+
+    from lightning_nas.proxies import ScoreTable
+    from lightning_nas.proxies.scoring import ProxyScoringModule, score_archs
+
+    with gzip.open(data_root / "zc" / "naslib_zc_nb201_subset.csv.gz", "rt") as f:
+        # run A (the run with NASWOT); chance-level cells carry sentinel values (README): skip them
+        published = [r for r in csv.DictReader(f) if r["dataset"] == "cifar10" and r["run"] == "A" and float(r["val_accuracy"]) > 15]
+    rows = np.array(sorted({int(r["nb201_index"]) for r in published}))
+    names = [n for n in args.naslib.split(",") if n]
+    table = ScoreTable(args.table.replace(".csv", "-naslib.csv"))
+    trainer = L.Trainer(logger=False, enable_model_summary=False, inference_mode=False, enable_progress_bar=args.progress)
+    score_archs(ProxyScoringModule("nb201", names), trainer, table, rows, archs_per_batch=16)
+    ours = dict(zip(rows.tolist(), table.columns(names, bench.keys[rows])))
+    for i, name in enumerate(names):
+        pairs = [(ours[int(r["nb201_index"])][i], float(r[NASLIB_COLUMNS[name]])) for r in published if r[NASLIB_COLUMNS[name]] not in ("", "nan")]
+        a, b = np.array(pairs).T
+        ok = np.isfinite(a) & np.isfinite(b)
+        emit(figure="proxy_agreement_with_naslib", proxy=name, space="nb201", dataset="cifar10", n_archs=int(ok.sum()),
+             spearman=round(float(spearmanr(a[ok], b[ok]).statistic), 4), target=">= 0.9 for synflow, params, flops")
+
+
+def timing(args, bench, proxies) -> None:
+    from lightning_nas.proxies import ProxyEvaluator, get_proxy
+
+    rows = np.random.default_rng(1).choice(len(bench), args.timing_archs, replace=False)
+    evaluator = ProxyEvaluator("nb201", proxies)
+    evaluator.score(bench.arch(int(rows[0])))  # warm-up (lazy imports, allocator)
+    for name in proxies:
+        seconds = []
+        for row in rows:
+            start = time.perf_counter()
+            evaluator.score(bench.arch(int(row)), only=[name])
+            seconds.append(time.perf_counter() - start)
+        median = statistics.median(seconds)
+        baseline = AUTHORS_SECONDS.get(name)
+        emit(figure="proxy_seconds_per_arch", proxy=name, space="nb201", batch_size=get_proxy(name).batch_size,
+             value=round(median, 4), units="seconds on this 2-core CPU (median wall time per arch, network build included)", n_archs=len(rows),
+             authors_seconds=baseline, target_seconds=baseline / 2 if baseline else None,
+             met=(median <= baseline / 2) if baseline else None)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--archs", type=int, default=1000)
+    parser.add_argument("--timing-archs", type=int, default=20)
+    parser.add_argument("--proxies", default="naswot,jacov,synflow,snip,grad_norm,fisher,tenas_ntk,tenas_lr,rbflex,params,flops")
+    parser.add_argument("--naslib", default="synflow,params,flops,snip,grad_norm,jacov,naswot")
+    parser.add_argument("--only", default="timing,correlation,naslib")
+    parser.add_argument("--table", default="scores/perf-nb201-cifar10.csv")
+    parser.add_argument("--progress", action="store_true")
+    args = parser.parse_args()
+    warnings.filterwarnings("ignore")
+    logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
+    from lightning_nas.benchmarks import create
+    from lightning_nas.benchmarks.base import resolve_data_root
+
+    bench = create("nb201")
+    proxies = args.proxies.split(",")
+    if "timing" in args.only:
+        timing(args, bench, proxies)
+    if "naslib" in args.only:
+        agreement_with_naslib(args, bench, resolve_data_root())
+    if "correlation" in args.only:
+        correlations(args, bench, proxies)
+
+
+if __name__ == "__main__":
+    main()

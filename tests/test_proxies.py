@@ -1,0 +1,184 @@
+"""Zero-cost proxies: the real networks (parameter counts, xautodl cross-check), every proxy on
+real images, known orderings, determinism, resumable score tables, and proxy features."""
+
+import math
+
+import lightning as L
+import numpy as np
+import pytest
+import torch
+
+from lightning_nas.errors import BenchmarkFileError
+from lightning_nas.proxies import PROXIES, ProxyEvaluator, ScoreTable, build_network, count_parameters, tenas_rank
+from lightning_nas.proxies.images import load_images
+from lightning_nas.proxies.scoring import ProxyScoringModule, ScoreTableWriter, score_archs
+
+ALL_NONE = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"
+
+
+@pytest.fixture(scope="module")
+def nb201(data_root):
+    from lightning_nas.benchmarks import NB201Benchmark
+
+    return NB201Benchmark(root=data_root)
+
+
+def test_nb201_networks_have_the_benchmarks_parameter_counts(nb201, data_root):
+    """Every NB201 arch, all three datasets. A cell's parameters do not depend on which edge an
+    op sits on (every edge of a NB201 cell has the same width), so one real network per op
+    multiset (210) covers all 15,625. NATS-Bench stores a count one conv off for 150 archs;
+    NASLib's independent count (the published zero-cost file) agrees with our networks there."""
+    import csv
+    import gzip
+
+    multisets = {}
+    for i, ops in enumerate(nb201.space.op_ids):
+        multisets.setdefault(tuple(sorted(ops.tolist())), i)
+    for dataset in ("cifar10", "cifar100", "ImageNet16-120"):
+        count_of = {ms: count_parameters(build_network("nb201", i, dataset)) for ms, i in multisets.items()}
+        counts = np.array([count_of[tuple(sorted(ops.tolist()))] for ops in nb201.space.op_ids])
+        off = np.flatnonzero(counts != nb201.column("params", dataset))
+        assert len(off) == 150
+        assert set(np.abs(counts[off] - nb201.column("params", dataset)[off]).tolist()) <= {28_000, 243_040, 215_040}
+    with gzip.open(data_root / "zc" / "naslib_zc_nb201_subset.csv.gz", "rt") as f:
+        naslib = {int(r["nb201_index"]): round(float(r["params"]) * 1e6) for r in csv.DictReader(f) if r["dataset"] == "ImageNet16-120"}
+    assert all(naslib[i] == counts[i] for i in naslib)
+    assert len(set(naslib) & set(off.tolist())) >= 5
+
+
+def test_nb101_networks_have_the_benchmarks_parameter_counts(nb101):
+    """nasbench_pytorch networks (a random sample: ~70 ms each; the cost model that the
+    encodings use is checked against all 423,624 in test_encodings)."""
+    params = nb101.column("params")
+    for i in np.random.default_rng(1).choice(len(nb101), 25, replace=False):
+        assert count_parameters(build_network("nb101", nb101.arch(int(i)))) == params[i]
+
+
+def test_networks_match_xautodl_module_for_module():
+    from xautodl.config_utils import dict2config
+    from xautodl.models import get_cell_based_tiny_net
+
+    from lightning_nas.proxies.networks import NATS_SSS_CELL
+
+    x = torch.randn(3, 3, 32, 32)
+    cases = [("nb201", "|nor_conv_3x3~0|+|avg_pool_3x3~0|none~1|+|skip_connect~0|nor_conv_1x1~1|nor_conv_3x3~2|", {"name": "infer.tiny", "C": 16, "N": 5}),
+             ("nb201", ALL_NONE, {"name": "infer.tiny", "C": 16, "N": 5}),
+             ("nats_sss", "16:8:64:32:8", {"name": "infer.shape.tiny", "channels": "16:8:64:32:8", "genotype": NATS_SSS_CELL})]
+    for space, arch, config in cases:
+        if space == "nb201":
+            config["arch_str"] = arch
+        ours = build_network(space, arch, "cifar100")
+        reference = get_cell_based_tiny_net(dict2config({**config, "num_classes": 100}, None))
+        assert [(n.split(".")[0], tuple(p.shape)) for n, p in ours.named_parameters()] == [(n.split(".")[0], tuple(p.shape)) for n, p in reference.named_parameters()]
+        ours.load_state_dict(reference.state_dict())
+        ours.eval(), reference.eval()
+        torch.testing.assert_close(ours(x), reference(x)[1])
+
+
+def test_images_are_real_normalised_and_bad_input_is_named(tmp_path, data_root):
+    images, labels = load_images("cifar10", num=64, root=data_root)
+    assert images.shape == (64, 3, 32, 32) and labels.max() < 10
+    assert abs(images.mean().item()) < 0.3 and 0.6 < images.std().item() < 1.4
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, images=np.zeros((4, 8, 8, 3), np.uint8), labels=np.zeros(4))
+    with pytest.raises(BenchmarkFileError, match="bad.npz.*32, 32, 3"):
+        load_images("cifar10", bad, num=2)
+    with pytest.raises(BenchmarkFileError, match="no images for 'cifar100'"):
+        load_images("cifar100", num=2, root=data_root)
+
+
+@pytest.fixture(scope="module")
+def evaluator(data_root):
+    return ProxyEvaluator("nb201", sorted(PROXIES), root=data_root)
+
+
+def test_every_proxy_is_finite_on_real_networks_and_the_empty_cell_scores_worst(evaluator, nb201):
+    archs = [nb201.arch(i) for i in (1, 5000, 11000)]
+    scores = [evaluator.score(a) for a in archs]
+    empty = evaluator.score(ALL_NONE)
+    for name in PROXIES:
+        values = [s[name] for s in scores]
+        assert all(math.isfinite(v) for v in values), (name, values)
+        assert empty[name] < min(values), (name, empty[name], values)
+
+
+def test_scores_are_deterministic_order_free_and_leave_no_state(evaluator, nb201, data_root):
+    a, b = nb201.arch(77), nb201.arch(9000)
+    state = torch.get_rng_state()
+    first = evaluator.score(a)
+    evaluator.score(b)
+    assert torch.equal(torch.get_rng_state(), state)
+    fresh = ProxyEvaluator("nb201", sorted(PROXIES), root=data_root)
+    fresh.score(b)
+    assert fresh.score(a) == first  # same seed, other order, new process state: same numbers
+
+
+def test_params_and_flops_proxies_match_the_nb101_benchmark(nb101, data_root):
+    ev = ProxyEvaluator("nb101", ["params", "flops"], root=data_root)
+    for i in (0, 2000):
+        s = ev.score(nb101.arch(i))
+        assert s["params"] == nb101.column("params")[i]
+        assert s["flops"] == pytest.approx(nb101.column("flops")[i] / 1e6, rel=0.01)  # thop vs torch counter
+
+
+def test_tenas_rank_combines_both_rankings():
+    ntk = np.array([-10.0, -2.0, -5.0])  # negated condition numbers: arch 1 best
+    regions = np.array([300.0, 100.0, 200.0])  # arch 0 best
+    assert tenas_rank(ntk, regions).tolist() == [-4.0, -4.0, -4.0]
+    assert np.argmax(tenas_rank(np.array([-1.0, -9.0]), np.array([50.0, 10.0]))) == 0
+
+
+def _scoring(data_root, tmp_path, proxies=("synflow", "params", "tenas_lr")):
+    module = ProxyScoringModule("nb201", list(proxies), root=str(data_root))
+    trainer = L.Trainer(logger=False, enable_progress_bar=False, enable_model_summary=False, inference_mode=False)
+    return module, trainer
+
+
+def test_score_table_resumes_after_a_kill_without_rescoring(data_root, tmp_path, monkeypatch):
+    rows = np.arange(0, 15625, 700)  # 23 archs
+    reference = ScoreTable(tmp_path / "one_run.csv")
+    assert score_archs(*_scoring(data_root, tmp_path), reference, rows, archs_per_batch=4) == len(rows)
+
+    original = ScoreTableWriter.write_on_batch_end
+    calls = {"n": 0}
+
+    def killed_on_third_batch(self, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(ScoreTableWriter, "write_on_batch_end", killed_on_third_batch)
+    table = ScoreTable(tmp_path / "killed.csv")
+    with pytest.raises(SystemExit):  # Lightning turns Ctrl-C into a graceful shutdown + exit(1)
+        score_archs(*_scoring(data_root, tmp_path), table, rows, archs_per_batch=4)
+    monkeypatch.setattr(ScoreTableWriter, "write_on_batch_end", original)
+    assert len(list(table.parts.glob("part-*.csv"))) == 2 and not table.path.exists()
+
+    assert score_archs(*_scoring(data_root, tmp_path), table, rows, archs_per_batch=4) == len(rows) - 8  # the 2 saved batches are skipped
+    assert table.path.read_text() == reference.path.read_text()
+    assert not table.parts.exists()
+    # a later run with one more proxy scores only that proxy
+    assert score_archs(*_scoring(data_root, tmp_path, ("synflow", "params", "tenas_lr", "flops")), table, rows, archs_per_batch=8) == len(rows)
+    done, _ = table.load()
+    assert all(set(s) == {"synflow", "params", "tenas_lr", "flops"} for s in done.values())
+
+
+def test_datamodule_joins_proxy_scores_from_a_table(data_root, tmp_path):
+    from lightning_nas.datamodules import ArchDataModule
+    from lightning_nas.models import GNNPredictor
+
+    table = ScoreTable(tmp_path / "scores.csv")
+    rows = np.arange(0, 15625, 250)  # 63 archs
+    score_archs(*_scoring(data_root, tmp_path, ("synflow",)), table, rows, archs_per_batch=16)
+    dm = ArchDataModule(space="nb201", encoding="graph", dataset="cifar10", metric="test_acc", num_train=30, num_val=10,
+                        extra_features=["synflow", "params"], proxy_table=str(table.path), root=data_root)
+    dm.setup()
+    used = np.concatenate([dm.train_rows, dm.test_rows])
+    assert sorted(used.tolist()) == rows.tolist()
+    assert torch.isfinite(dm.extra[used]).all() and torch.isnan(dm.extra[1, 0])  # row 1 is not scored
+    model = GNNPredictor(space="nb201", encoding="graph", extra_features=["synflow", "params"])
+    L.Trainer(max_steps=3, logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False).fit(model, dm)
+    assert torch.isfinite(model.extra_mean).all() and (model.extra_std > 0).all()
+    with pytest.raises(BenchmarkFileError, match="score table .* not found"):
+        ArchDataModule(space="nb201", num_train=5, proxy_table=str(tmp_path / "missing.csv"), root=data_root).setup()
