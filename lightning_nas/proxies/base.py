@@ -23,12 +23,12 @@ from lightning_nas.registry import lookup
 
 @dataclass(frozen=True)
 class Proxy:
+    """A registered proxy. Every proxy is oriented so that a higher score predicts a better
+    network (``tenas_ntk`` returns the *negative* NTK condition number for that reason)."""
+
     name: str
     compute: Callable[..., float]
     paper: str
-    #: True when a larger score predicts a better network (all registered proxies are oriented
-    #: so; ``tenas_ntk`` returns the *negative* condition number for that reason).
-    higher_is_better: bool = True
     #: images per score (as in the authors' code); 0 = no images (params, synflow's ones).
     batch_size: int = 64
     #: which network: "benchmark", or TE-NAS's "tenas_ntk" / "tenas_lr".
@@ -42,7 +42,7 @@ def register(name: str, *, paper: str, batch_size: int = 64, network: str = "ben
     """Register ``compute(network, images, labels, **options) -> float`` as proxy ``name``."""
 
     def wrap(fn: Callable[..., float]) -> Callable[..., float]:
-        PROXIES[name] = Proxy(name, fn, paper, True, batch_size, network)
+        PROXIES[name] = Proxy(name, fn, paper, batch_size, network)
         return fn
 
     return wrap
