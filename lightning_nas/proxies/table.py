@@ -13,7 +13,6 @@ import csv
 import math
 import os
 import shutil
-from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -60,10 +59,6 @@ class ScoreTable:
                 rows.setdefault(key, {}).update(scores)
             index.update(more_index)
         return rows, index
-
-    def missing(self, keys: Iterable[str], proxies: list[str]) -> list[str]:
-        rows, _ = self.load()
-        return [k for k in keys if any(p not in rows.get(k, {}) for p in proxies)]
 
     def contains(self, keys: np.ndarray) -> np.ndarray:
         """Which ``keys`` have a row in the table (the table must exist)."""
