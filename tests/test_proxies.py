@@ -11,6 +11,7 @@ import torch
 from lightning_nas.errors import BenchmarkFileError
 from lightning_nas.proxies import PROXIES, ProxyEvaluator, ScoreTable, build_network, count_parameters, tenas_rank
 from lightning_nas.proxies.images import load_images
+from lightning_nas.proxies import scoring
 from lightning_nas.proxies.scoring import ProxyScoringModule, ScoreTableWriter, score_archs
 
 ALL_NONE = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"
@@ -136,6 +137,7 @@ def _scoring(data_root, tmp_path, proxies=("synflow", "params", "tenas_lr")):
 
 def test_score_table_resumes_after_a_kill_without_rescoring(data_root, tmp_path, monkeypatch):
     rows = np.arange(0, 15625, 700)  # 23 archs
+    monkeypatch.setattr(scoring.time, "strftime", lambda *_: "20260101000000")  # kill and resume in the same second
     reference = ScoreTable(tmp_path / "one_run.csv")
     assert score_archs(*_scoring(data_root, tmp_path), reference, rows, archs_per_batch=4) == len(rows)
 

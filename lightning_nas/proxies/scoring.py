@@ -8,8 +8,8 @@ and :class:`ScoreTableWriter` writes every finished batch as a part of the
 
 from __future__ import annotations
 
-import os
 import time
+import uuid
 from typing import Any
 
 import lightning as L
@@ -48,7 +48,9 @@ class ScoreTableWriter(BasePredictionWriter):
     def __init__(self, table: ScoreTable) -> None:
         super().__init__(write_interval="batch")
         self.table = table
-        self.run = f"{time.strftime('%Y%m%d%H%M%S')}-{os.getpid()}"
+        # unique per run even when a resumed run starts in the same second and process as the
+        # killed one (a repeated name would overwrite that run's parts and lose their archs)
+        self.run = f"{time.strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:8]}"
 
     def write_on_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, prediction: Any, batch_indices: Any, batch: Any, batch_idx: int, dataloader_idx: int = 0) -> None:
         rows = {key: scores for key, _, scores in prediction}
