@@ -1,11 +1,12 @@
 """Kendall tau of the shipped predictor configs over seeds. Prints JSON lines.
 
-    python perf/ranking.py [--seeds 5] [--only gnn_201,...]
+    python perf/ranking.py [--seeds 5] [--only gnn_201,gnn_201:1563,...]
     python perf/ranking.py --proxies     # with vs without zero-cost proxy features
 
-``--proxies`` compares each predictor with and without proxy features on the same pool of archs:
-the archs of a score table built by ``python -m lightning_nas score`` (tables named in
-``PROXY_TABLES``), 424 (NB101) / 156 (NB201) of them for training, the rest for test.
+``--proxies`` compares each predictor without extra features, with the cost proxies (params,
+FLOPs: known for every arch, so tested on the whole rest of the space) and with zero-cost proxies
+computed on networks (on the pool of a score table built by ``python -m lightning_nas score``,
+tables named in ``PROXY_TABLES``): 424 (NB101) / 156 (NB201) training archs, the rest for test.
 
 Each run is ``python -m lightning_nas fit --config <config>`` in-process (same config, with
 ``seed_everything``/``data.seed`` = seed and no logger/checkpoints), then ``test`` on every arch
@@ -23,24 +24,34 @@ import warnings
 
 import numpy as np
 
-# (label, config, overrides): the settings the predictor issue asks for
+# (name for --only, label, config, overrides): the settings the predictor issue asks for
 SETTINGS = [
-    ("gnn", "gnn_201.yaml", {}),
-    ("gnn", "gnn_201.yaml", {"data.num_train": 1563, "trainer.max_epochs": 60}),
-    ("renas", "renas_201.yaml", {}),
-    ("renas", "renas_201.yaml", {"data.num_train": 1563, "trainer.max_epochs": 60}),
-    ("gnn", "gnn_101.yaml", {}),
-    ("renas", "renas_101.yaml", {}),
-    ("gnn", "gnn_101.yaml", {"data.num_train": 4236, "trainer.max_epochs": 40}),
-    ("renas", "renas_101_4236.yaml", {}),
+    ("gnn_201", "gnn", "gnn_201.yaml", {}),
+    ("gnn_201:1563", "gnn", "gnn_201.yaml", {"data.num_train": 1563, "trainer.max_epochs": 60}),
+    ("renas_201", "renas", "renas_201.yaml", {}),
+    ("renas_201:1563", "renas", "renas_201.yaml", {"data.num_train": 1563, "trainer.max_epochs": 60}),
+    ("gnn_101", "gnn", "gnn_101.yaml", {}),
+    ("renas_101", "renas", "renas_101.yaml", {}),
+    ("gnn_101:4236", "gnn", "gnn_101.yaml", {"data.num_train": 4236, "trainer.max_epochs": 40}),
+    ("renas_101_4236", "renas", "renas_101_4236.yaml", {}),
 ]
 PROXY_TABLES = {"nb201": "scores/perf-nb201-cifar10.csv", "nb101": "scores/perf-nb101-cifar10.csv"}
 NB201_PROXIES = "[params,flops,naswot,jacov,synflow,snip,grad_norm,fisher,tenas_ntk,tenas_lr,rbflex]"
+NONE = {"data.extra_features": "[]"}
+# (name for --only, label, config, overrides) for --proxies. The cost proxies (params, FLOPs) are
+# known for every arch, so those settings test on the whole rest of the space; settings with
+# zero-cost proxies computed on networks use a score table's pool of archs (train + test).
 PROXY_SETTINGS = [
-    ("gnn", "gnn_201.yaml", {"data.proxy_table": PROXY_TABLES["nb201"], "data.extra_features": "[params]"}),
-    ("gnn+proxies", "gnn_201.yaml", {"data.proxy_table": PROXY_TABLES["nb201"], "data.extra_features": NB201_PROXIES}),
-    ("gnn", "gnn_101.yaml", {"data.proxy_table": PROXY_TABLES["nb101"], "data.extra_features": "[params,flops]"}),
-    ("gnn+proxies", "gnn_101.yaml", {"data.proxy_table": PROXY_TABLES["nb101"], "data.extra_features": "[params,flops,synflow]"}),
+    ("gnn_101:none", "gnn", "gnn_101.yaml", NONE),
+    ("gnn_101:cost", "gnn+params,flops", "gnn_101.yaml", {}),
+    ("renas_101:none", "renas", "renas_101.yaml", NONE),
+    ("renas_101:cost", "renas+params,flops", "renas_101.yaml", {}),
+    ("gnn_101:pool-none", "gnn", "gnn_101.yaml", {"data.proxy_table": PROXY_TABLES["nb101"], **NONE}),
+    ("gnn_101:pool-cost", "gnn+params,flops", "gnn_101.yaml", {"data.proxy_table": PROXY_TABLES["nb101"]}),
+    ("gnn_101:pool-synflow", "gnn+params,flops,synflow", "gnn_101.yaml", {"data.proxy_table": PROXY_TABLES["nb101"], "data.extra_features": "[params,flops,synflow]"}),
+    ("gnn_201:pool-none", "gnn", "gnn_201.yaml", {"data.proxy_table": PROXY_TABLES["nb201"], **NONE}),
+    ("gnn_201:pool-cost", "gnn+params", "gnn_201.yaml", {"data.proxy_table": PROXY_TABLES["nb201"]}),
+    ("gnn_201:pool-all", "gnn+all proxies", "gnn_201.yaml", {"data.proxy_table": PROXY_TABLES["nb201"], "data.extra_features": NB201_PROXIES}),
 ]
 ANCHORS = {
     ("nb101", 424): "ReNAS 0.657, PINAT 0.772; untuned GIN here 0.732; target >= 0.77",
@@ -71,14 +82,14 @@ def run(config: str, overrides: dict, seed: int) -> tuple[dict, float]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--only", help="comma-separated settings 'config:num_train' to run, e.g. 'gnn_201:,gnn_201:1563'")
+    parser.add_argument("--only", help="comma-separated setting names to run (first field of SETTINGS / PROXY_SETTINGS), e.g. 'gnn_201,gnn_201:1563'")
     parser.add_argument("--proxies", action="store_true", help="run the with/without proxy-feature comparison instead")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
     os.environ.setdefault("WANDB_MODE", "offline")
-    for label, config, overrides in PROXY_SETTINGS if args.proxies else SETTINGS:
-        if args.only and f"{config.removesuffix('.yaml')}:{overrides.get('data.num_train', '')}" not in args.only.split(","):
+    for name, label, config, overrides in PROXY_SETTINGS if args.proxies else SETTINGS:
+        if args.only and name not in args.only.split(","):
             continue
         values = []
         for seed in range(args.seeds):

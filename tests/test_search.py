@@ -2,7 +2,6 @@
 the SearchCallback inside a real fit and the ``search`` command from a checkpoint."""
 
 import json
-from collections.abc import Sequence
 from typing import Any
 
 import lightning as L
@@ -46,7 +45,7 @@ class TinySpace(FiniteSearchSpace[str]):
     def index(self, arch: Any) -> int:
         return sum(int(p) * 4 ** (3 - i) for i, p in enumerate(self.validate(arch).split("-")))
 
-    def from_decisions(self, choices: Sequence[int]) -> str:
+    def _spell(self, choices: tuple[int, ...]) -> str:
         return "-".join(map(str, choices))
 
     def mutate(self, arch: str, rng: np.random.Generator) -> str:
@@ -182,8 +181,10 @@ def test_from_decisions_spells_valid_archs_or_raises():
     assert cell.num_vertices == 7 and cell.ops[1] == "maxpool3x3"
     with pytest.raises(InvalidArchitecture, match="no path"):
         nb101.from_decisions([0] * 21 + [0] * 5)
-    with pytest.raises(InvalidArchitecture, match="6 op ids"):
+    with pytest.raises(InvalidArchitecture, match=r"need 6 ints.*\(5, 5, 5, 5, 5, 5\)"):
         nb201.from_decisions([0, 1])
+    with pytest.raises(InvalidArchitecture, match="nats_sss choices"):
+        get_space("nats_sss").from_decisions([8, 0, 1, 2, 3])
 
 
 @pytest.fixture(scope="module")

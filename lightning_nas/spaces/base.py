@@ -51,10 +51,19 @@ class SearchSpace(abc.ABC, Generic[Arch]):
         """Number of options of each categorical decision that spells an architecture (what a
         REINFORCE policy samples): e.g. NB201 = six edges with 5 ops each."""
 
-    @abc.abstractmethod
     def from_decisions(self, choices: Sequence[int]) -> Arch:
         """The architecture a vector of choices spells (one int per decision), or
         :class:`InvalidArchitecture` if those choices do not make a valid one."""
+        from lightning_nas.errors import InvalidArchitecture
+
+        options = self.decisions
+        if len(choices) != len(options) or not all(0 <= int(c) < n for c, n in zip(choices, options)):
+            raise InvalidArchitecture(f"{self.name} choices {list(choices)!r}: need {len(options)} ints, the i-th in 0..options[i]-1 with options {options}")
+        return self._spell(tuple(int(c) for c in choices))
+
+    @abc.abstractmethod
+    def _spell(self, choices: tuple[int, ...]) -> Arch:
+        """:meth:`from_decisions` after its range check."""
 
     def is_valid(self, arch: Any) -> bool:
         """Whether ``arch`` is a member of the space."""

@@ -8,7 +8,6 @@ checks this order against the archive's own arch list when it loads one.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -73,10 +72,8 @@ class NATSSizeSpace(FiniteSearchSpace[NATSSizeArch]):
     def decisions(self) -> tuple[int, ...]:
         return (len(CHANNELS),) * NUM_LAYERS
 
-    def from_decisions(self, choices: Sequence[int]) -> NATSSizeArch:
-        if len(choices) != NUM_LAYERS or not all(0 <= int(c) < len(CHANNELS) for c in choices):
-            raise InvalidArchitecture(f"NATS-sss choices {list(choices)!r}: need {NUM_LAYERS} ids in 0..{len(CHANNELS) - 1}")
-        return ":".join(str(CHANNELS[int(c)]) for c in choices)
+    def _spell(self, choices: tuple[int, ...]) -> NATSSizeArch:
+        return ":".join(str(CHANNELS[c]) for c in choices)
 
     def mutate(self, arch: NATSSizeArch, rng: np.random.Generator) -> NATSSizeArch:
         """Change the channel count of one random layer (NATS-Bench's size-space REA mutation)."""

@@ -215,13 +215,11 @@ class NB101Space(SearchSpace[NB101Arch]):
         the 5 interior vertices (:data:`INTERIOR_OPS`), as NAS-Bench-101's REINFORCE baseline."""
         return (2,) * len(_UPPER[0]) + (len(INTERIOR_OPS),) * (MAX_VERTICES - 2)
 
-    def from_decisions(self, choices: Sequence[int]) -> NB101Arch:
+    def _spell(self, choices: tuple[int, ...]) -> NB101Arch:
         num_edges = len(_UPPER[0])
-        if len(choices) != len(self.decisions) or not all(0 <= int(c) < n for c, n in zip(choices, self.decisions)):
-            raise InvalidArchitecture(f"NB101 choices {list(choices)!r}: need {num_edges} bits and {MAX_VERTICES - 2} op ids in 0..2")
         matrix = np.zeros((MAX_VERTICES, MAX_VERTICES), dtype=np.uint8)
         matrix[_UPPER] = np.asarray(choices[:num_edges], dtype=np.uint8)
-        ops = [INPUT, *(INTERIOR_OPS[int(c)] for c in choices[num_edges:]), OUTPUT]
+        ops = [INPUT, *(INTERIOR_OPS[c] for c in choices[num_edges:]), OUTPUT]
         return self._canonical(matrix, ops)
 
     def mutate(self, arch: NB101Arch, rng: np.random.Generator) -> NB101Arch:

@@ -14,7 +14,6 @@ is checked against the benchmark tables by the test-suite.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from functools import cached_property
 from importlib import resources
 from typing import Any
@@ -129,10 +128,8 @@ class NB201Space(FiniteSearchSpace[NB201Arch]):
     def decisions(self) -> tuple[int, ...]:
         return (len(OPS),) * NUM_EDGES
 
-    def from_decisions(self, choices: Sequence[int]) -> NB201Arch:
-        if len(choices) != NUM_EDGES or not all(0 <= int(c) < len(OPS) for c in choices):
-            raise InvalidArchitecture(f"NB201 choices {list(choices)!r}: need {NUM_EDGES} op ids in 0..{len(OPS) - 1}")
-        return ops_to_str(tuple(OPS[int(c)] for c in choices))
+    def _spell(self, choices: tuple[int, ...]) -> NB201Arch:
+        return ops_to_str(tuple(OPS[c] for c in choices))
 
     def mutate(self, arch: NB201Arch, rng: np.random.Generator) -> NB201Arch:
         """NATS-Bench's REA mutation: change the op on one random edge to a different op."""
