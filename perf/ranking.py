@@ -37,6 +37,7 @@ SETTINGS = [
 ]
 PROXY_TABLES = {"nb201": "scores/perf-nb201-cifar10.csv", "nb101": "scores/perf-nb101-cifar10.csv"}
 NB201_PROXIES = "[params,flops,naswot,jacov,synflow,snip,grad_norm,fisher,tenas_ntk,tenas_lr,rbflex]"
+NB101_PROXIES = "[params,flops,synflow,rbflex,grad_norm]"  # what fits in a session on this CPU for 1,200 NB101 cells
 NONE = {"data.extra_features": "[]"}
 # (name for --only, label, config, overrides) for --proxies. The cost proxies (params, FLOPs) are
 # known for every arch, so those settings test on the whole rest of the space; settings with
@@ -49,9 +50,20 @@ PROXY_SETTINGS = [
     ("gnn_101:pool-none", "gnn", "gnn_101.yaml", {"data.proxy_table": PROXY_TABLES["nb101"], **NONE}),
     ("gnn_101:pool-cost", "gnn+params,flops", "gnn_101.yaml", {"data.proxy_table": PROXY_TABLES["nb101"]}),
     ("gnn_101:pool-synflow", "gnn+params,flops,synflow", "gnn_101.yaml", {"data.proxy_table": PROXY_TABLES["nb101"], "data.extra_features": "[params,flops,synflow]"}),
+    ("renas_101:pool-cost", "renas+params,flops", "renas_101.yaml", {"data.proxy_table": PROXY_TABLES["nb101"]}),
+    ("renas_101:pool-synflow", "renas+params,flops,synflow", "renas_101.yaml", {"data.proxy_table": PROXY_TABLES["nb101"], "data.extra_features": "[params,flops,synflow]"}),
+    ("renas_101:pool-zc", f"renas+{NB101_PROXIES[1:-1]}", "renas_101.yaml", {"data.proxy_table": PROXY_TABLES["nb101"], "data.extra_features": NB101_PROXIES}),
+    ("gnn_101:pool-zc", f"gnn+{NB101_PROXIES[1:-1]}", "gnn_101.yaml", {"data.proxy_table": PROXY_TABLES["nb101"], "data.extra_features": NB101_PROXIES}),
     ("gnn_201:pool-none", "gnn", "gnn_201.yaml", {"data.proxy_table": PROXY_TABLES["nb201"], **NONE}),
     ("gnn_201:pool-cost", "gnn+params", "gnn_201.yaml", {"data.proxy_table": PROXY_TABLES["nb201"]}),
+    ("gnn_201:pool-naswot", "gnn+params,naswot", "gnn_201.yaml", {"data.proxy_table": PROXY_TABLES["nb201"], "data.extra_features": "[params,naswot]"}),
     ("gnn_201:pool-all", "gnn+all proxies", "gnn_201.yaml", {"data.proxy_table": PROXY_TABLES["nb201"], "data.extra_features": NB201_PROXIES}),
+    ("renas_201:pool-none", "renas", "renas_201.yaml", {"data.proxy_table": PROXY_TABLES["nb201"], **NONE}),
+    ("renas_201:pool-cost", "renas+params", "renas_201.yaml", {"data.proxy_table": PROXY_TABLES["nb201"]}),
+    *((f"renas_201:pool-{name}", f"renas+params,{proxies}", "renas_201.yaml", {"data.proxy_table": PROXY_TABLES["nb201"], "data.extra_features": f"[params,{proxies}]"})
+      for name, proxies in [("naswot", "naswot"), ("jacov", "jacov"), ("synflow", "synflow"), ("grad_norm", "grad_norm"), ("rbflex", "rbflex"),
+                            ("tenas", "tenas_ntk,tenas_lr"), ("nb101-set", "synflow,rbflex,grad_norm")]),
+    ("renas_201:pool-all", "renas+all proxies", "renas_201.yaml", {"data.proxy_table": PROXY_TABLES["nb201"], "data.extra_features": NB201_PROXIES}),
 ]
 ANCHORS = {
     ("nb101", 424): "ReNAS 0.657, PINAT 0.772; untuned GIN here 0.732; target >= 0.77",

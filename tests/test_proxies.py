@@ -11,6 +11,7 @@ import torch
 from lightning_nas.errors import BenchmarkFileError
 from lightning_nas.proxies import PROXIES, ProxyEvaluator, ScoreTable, build_network, count_parameters, tenas_rank
 from lightning_nas.proxies.images import load_images
+from lightning_nas.spaces import get_space
 from lightning_nas.proxies import scoring
 from lightning_nas.proxies.scoring import ProxyScoringModule, ScoreTableWriter, score_archs
 
@@ -171,16 +172,22 @@ def test_datamodule_joins_proxy_scores_from_a_table(data_root, tmp_path):
     from lightning_nas.models import GNNPredictor
 
     table = ScoreTable(tmp_path / "scores.csv")
-    rows = np.arange(0, 15625, 250)  # 63 archs
+    disconnected = get_space("nb201").index("|none~0|+|none~0|none~1|+|none~0|none~1|none~2|")  # synflow = -inf
+    rows = np.sort(np.append(np.arange(0, 15625, 250), disconnected))  # 64 archs
     score_archs(*_scoring(data_root, tmp_path, ("synflow",)), table, rows, archs_per_batch=16)
     dm = ArchDataModule(space="nb201", encoding="graph", dataset="cifar10", metric="test_acc", num_train=30, num_val=10,
                         extra_features=["synflow", "params"], proxy_table=str(table.path), root=data_root)
     dm.setup()
     used = np.concatenate([dm.train_rows, dm.test_rows])
-    assert sorted(used.tolist()) == rows.tolist()
-    assert torch.isfinite(dm.extra[used]).all() and torch.isnan(dm.extra[1, 0])  # row 1 is not scored
+    assert sorted(used.tolist()) == rows.tolist()  # the -inf arch is kept: -inf is a score
+    assert dm.extra[disconnected, 0] == -np.inf and torch.isnan(dm.extra[1, 0])  # row 1 is not scored
     model = GNNPredictor(space="nb201", encoding="graph", extra_features=["synflow", "params"])
     L.Trainer(max_steps=3, logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False).fit(model, dm)
     assert torch.isfinite(model.extra_mean).all() and (model.extra_std > 0).all()
+    extra = model._extra(dm.collate(used.tolist()))
+    assert torch.isfinite(extra).all()
+    assert extra[used.tolist().index(disconnected), 0] == model.extra_floor[0] < extra[:, 0].sort().values[1]  # below every real score
+    with pytest.raises(ValueError, match=r"NaN or \+inf for benchmark rows \[1\]"):
+        model._extra(dm.collate([1]))
     with pytest.raises(BenchmarkFileError, match="score table .* not found"):
         ArchDataModule(space="nb201", num_train=5, proxy_table=str(tmp_path / "missing.csv"), root=data_root).setup()

@@ -5,7 +5,9 @@ Splits follow the predictor literature (ReNAS, PINAT, TNASP): ``num_train`` labe
 not used for training** (the validation archs are a random subset of it). Only archs that have
 the target metric take part (e.g. NB101 ``val_acc_single_run`` exists for 30,001 cells).
 With a ``proxy_table`` (``python -m lightning_nas score``), ``extra_features`` may name its proxy
-columns, and only archs scored in the table take part (so a subset of NB101 can be scored).
+columns, and only archs scored in the table take part (so a subset of NB101 can be scored); a
+``-inf`` score (a proxy's "worst possible", e.g. NASWOT of a cell with no path from input to
+output) is a score, not a gap.
 The same ``seed`` gives the same split.
 """
 
@@ -65,8 +67,8 @@ class ArchDataModule(L.LightningDataModule):
         usable = ~np.isnan(target)
         if hp.proxy_table is not None:
             usable &= ScoreTable(hp.proxy_table).contains(bench.keys)
-            if extra is not None:
-                usable &= np.isfinite(extra).all(1)
+            if extra is not None:  # -inf is a score (the worst possible); NaN means not scored
+                usable &= ~(np.isnan(extra) | np.isposinf(extra)).any(1)
         eligible = np.flatnonzero(usable)
         num_train = hp.num_train if hp.num_train is not None else max(1, round(hp.train_ratio * len(eligible)))
         if not 0 < num_train < len(eligible):

@@ -54,6 +54,7 @@ class RankingPredictor(L.LightningModule, abc.ABC):
         self.num_extra = len(extra_features or [])
         self.register_buffer("extra_mean", torch.zeros(self.num_extra))
         self.register_buffer("extra_std", torch.ones(self.num_extra))
+        self.register_buffer("extra_floor", torch.zeros(self.num_extra))
         self.register_buffer("extra_ready", torch.tensor(False))
         self.members = nn.ModuleList(self.build_member() for _ in range(ensemble_size))
         self.val_metrics = _ranking_metrics().clone(prefix="val/")
@@ -67,13 +68,18 @@ class RankingPredictor(L.LightningModule, abc.ABC):
     # -- extra features -------------------------------------------------------------------------
     def setup(self, stage: str) -> None:
         """Fix the extra-feature statistics from the whole space (no labels involved) once;
-        afterwards they live in the checkpoint."""
+        afterwards they live in the checkpoint. Statistics use each column's finite values
+        (archs without a proxy score never enter a batch); ``-inf`` (a proxy's "worst possible",
+        e.g. NASWOT of a cell with no path from input to output) enters as ``extra_floor``, one
+        standard deviation below the column's lowest finite value."""
         datamodule = getattr(self.trainer, "datamodule", None)
         if self.num_extra and not bool(self.extra_ready) and datamodule is not None:
-            values = signed_log(datamodule.extra.double())
-            values = values[torch.isfinite(values).all(1)]  # archs without a proxy score never enter a batch
-            self.extra_mean.copy_(values.mean(0))
-            self.extra_std.copy_(values.std(0).clamp_min(1e-8))
+            values = signed_log(datamodule.extra.double()).numpy()
+            values[~np.isfinite(values)] = np.nan
+            mean, std = np.nanmean(values, 0), np.clip(np.nanstd(values, 0, ddof=1), 1e-8, None)
+            self.extra_mean.copy_(torch.from_numpy(mean))
+            self.extra_std.copy_(torch.from_numpy(std))
+            self.extra_floor.copy_(torch.from_numpy((np.nanmin(values, 0) - mean) / std - 1))
             self.extra_ready.fill_(True)
 
     def _extra(self, batch: dict[str, Any]) -> torch.Tensor | None:
@@ -81,7 +87,13 @@ class RankingPredictor(L.LightningModule, abc.ABC):
             return None
         if "extra" not in batch:
             raise ValueError(f"this predictor was trained with extra features {self.hparams.extra_features}; the batch has none")
-        return (signed_log(batch["extra"]) - self.extra_mean) / self.extra_std
+        extra = batch["extra"]
+        bad = (torch.isnan(extra) | torch.isposinf(extra)).any(1)
+        if bad.any():
+            where = f"benchmark rows {batch['index'][bad][:10].tolist()}" if "index" in batch else f"archs at positions {torch.nonzero(bad).flatten()[:10].tolist()}"
+            raise ValueError(f"extra features {self.hparams.extra_features} are NaN or +inf for {where}; score those archs first")
+        z = (signed_log(extra) - self.extra_mean) / self.extra_std
+        return torch.where(torch.isneginf(z), self.extra_floor, z)
 
     # -- forward / steps ------------------------------------------------------------------------
     def member_scores(self, batch: dict[str, Any]) -> torch.Tensor:
