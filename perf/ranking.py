@@ -50,6 +50,7 @@ PROXY_SETTINGS = [
     ("gnn_101:pool-none", "gnn", "gnn_101.yaml", {"data.proxy_table": PROXY_TABLES["nb101"], **NONE}),
     ("gnn_101:pool-cost", "gnn+params,flops", "gnn_101.yaml", {"data.proxy_table": PROXY_TABLES["nb101"]}),
     ("gnn_101:pool-synflow", "gnn+params,flops,synflow", "gnn_101.yaml", {"data.proxy_table": PROXY_TABLES["nb101"], "data.extra_features": "[params,flops,synflow]"}),
+    ("renas_101:pool-none", "renas", "renas_101.yaml", {"data.proxy_table": PROXY_TABLES["nb101"], **NONE}),
     ("renas_101:pool-cost", "renas+params,flops", "renas_101.yaml", {"data.proxy_table": PROXY_TABLES["nb101"]}),
     ("renas_101:pool-synflow", "renas+params,flops,synflow", "renas_101.yaml", {"data.proxy_table": PROXY_TABLES["nb101"], "data.extra_features": "[params,flops,synflow]"}),
     ("renas_101:pool-zc", f"renas+{NB101_PROXIES[1:-1]}", "renas_101.yaml", {"data.proxy_table": PROXY_TABLES["nb101"], "data.extra_features": NB101_PROXIES}),
