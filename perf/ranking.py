@@ -39,21 +39,22 @@ PROXY_TABLES = {"nb201": "scores/perf-nb201-cifar10.csv", "nb101": "scores/perf-
 NB201_PROXIES = "[params,flops,naswot,jacov,synflow,snip,grad_norm,fisher,tenas_ntk,tenas_lr,rbflex]"
 NB101_PROXIES = "[params,flops,synflow,rbflex,grad_norm]"  # what fits in a session on this CPU for 1,200 NB101 cells
 NONE = {"data.extra_features": "[]"}
+SINGLE = {"model.init_args.ensemble_size": 1}  # the with/without comparison on NB101 uses one CNN, not the shipped ensemble
 # (name for --only, label, config, overrides) for --proxies. The cost proxies (params, FLOPs) are
 # known for every arch, so those settings test on the whole rest of the space; settings with
 # zero-cost proxies computed on networks use a score table's pool of archs (train + test).
 PROXY_SETTINGS = [
     ("gnn_101:none", "gnn", "gnn_101.yaml", NONE),
     ("gnn_101:cost", "gnn+params,flops", "gnn_101.yaml", {}),
-    ("renas_101:none", "renas", "renas_101.yaml", NONE),
-    ("renas_101:cost", "renas+params,flops", "renas_101.yaml", {}),
+    ("renas_101:none", "renas", "renas_101.yaml", {**SINGLE, **NONE}),
+    ("renas_101:cost", "renas+params,flops", "renas_101.yaml", SINGLE),
     ("gnn_101:pool-none", "gnn", "gnn_101.yaml", {"data.proxy_table": PROXY_TABLES["nb101"], **NONE}),
     ("gnn_101:pool-cost", "gnn+params,flops", "gnn_101.yaml", {"data.proxy_table": PROXY_TABLES["nb101"]}),
     ("gnn_101:pool-synflow", "gnn+params,flops,synflow", "gnn_101.yaml", {"data.proxy_table": PROXY_TABLES["nb101"], "data.extra_features": "[params,flops,synflow]"}),
-    ("renas_101:pool-none", "renas", "renas_101.yaml", {"data.proxy_table": PROXY_TABLES["nb101"], **NONE}),
-    ("renas_101:pool-cost", "renas+params,flops", "renas_101.yaml", {"data.proxy_table": PROXY_TABLES["nb101"]}),
-    ("renas_101:pool-synflow", "renas+params,flops,synflow", "renas_101.yaml", {"data.proxy_table": PROXY_TABLES["nb101"], "data.extra_features": "[params,flops,synflow]"}),
-    ("renas_101:pool-zc", f"renas+{NB101_PROXIES[1:-1]}", "renas_101.yaml", {"data.proxy_table": PROXY_TABLES["nb101"], "data.extra_features": NB101_PROXIES}),
+    ("renas_101:pool-none", "renas", "renas_101.yaml", {**SINGLE, "data.proxy_table": PROXY_TABLES["nb101"], **NONE}),
+    ("renas_101:pool-cost", "renas+params,flops", "renas_101.yaml", {**SINGLE, "data.proxy_table": PROXY_TABLES["nb101"]}),
+    ("renas_101:pool-synflow", "renas+params,flops,synflow", "renas_101.yaml", {**SINGLE, "data.proxy_table": PROXY_TABLES["nb101"], "data.extra_features": "[params,flops,synflow]"}),
+    ("renas_101:pool-zc", f"renas+{NB101_PROXIES[1:-1]}", "renas_101.yaml", {**SINGLE, "data.proxy_table": PROXY_TABLES["nb101"], "data.extra_features": NB101_PROXIES}),
     ("gnn_101:pool-zc", f"gnn+{NB101_PROXIES[1:-1]}", "gnn_101.yaml", {"data.proxy_table": PROXY_TABLES["nb101"], "data.extra_features": NB101_PROXIES}),
     ("gnn_201:pool-none", "gnn", "gnn_201.yaml", {"data.proxy_table": PROXY_TABLES["nb201"], **NONE}),
     ("gnn_201:pool-cost", "gnn+params", "gnn_201.yaml", {"data.proxy_table": PROXY_TABLES["nb201"]}),
