@@ -36,10 +36,21 @@ SETTINGS = [
     ("renas_101_4236", "renas", "renas_101_4236.yaml", {}),
 ]
 PROXY_TABLES = {"nb201": "scores/perf-nb201-cifar10.csv", "nb101": "scores/perf-nb101-cifar10.csv"}
-NB201_PROXIES = "[params,flops,naswot,jacov,synflow,snip,grad_norm,fisher,tenas_ntk,tenas_lr,rbflex]"
-NB101_PROXIES = "[params,flops,synflow,rbflex,grad_norm]"  # what fits in a session on this CPU for 1,200 NB101 cells
+NB201_PROXIES = "params,flops,naswot,jacov,synflow,snip,grad_norm,fisher,tenas_ntk,tenas_lr,rbflex"
+NB101_PROXIES = "params,flops,synflow,rbflex,grad_norm"  # what fits in a session on this CPU for 1,200 NB101 cells
 NONE = {"data.extra_features": "[]"}
 SINGLE = {"model.init_args.ensemble_size": 1}  # the with/without comparison on NB101 uses one CNN, not the shipped ensemble
+
+
+def pool(space: str, features: str | None = None) -> dict:
+    """Overrides for a run on ``space``'s score-table pool of archs; ``features`` (comma-separated,
+    "" = none) replaces the config's extra features."""
+    overrides = {"data.proxy_table": PROXY_TABLES[space]}
+    if features is not None:
+        overrides["data.extra_features"] = f"[{features}]"
+    return overrides
+
+
 # (name for --only, label, config, overrides) for --proxies. The cost proxies (params, FLOPs) are
 # known for every arch, so those settings test on the whole rest of the space; settings with
 # zero-cost proxies computed on networks use a score table's pool of archs (train + test).
@@ -48,24 +59,24 @@ PROXY_SETTINGS = [
     ("gnn_101:cost", "gnn+params,flops", "gnn_101.yaml", {}),
     ("renas_101:none", "renas", "renas_101.yaml", {**SINGLE, **NONE}),
     ("renas_101:cost", "renas+params,flops", "renas_101.yaml", SINGLE),
-    ("gnn_101:pool-none", "gnn", "gnn_101.yaml", {"data.proxy_table": PROXY_TABLES["nb101"], **NONE}),
-    ("gnn_101:pool-cost", "gnn+params,flops", "gnn_101.yaml", {"data.proxy_table": PROXY_TABLES["nb101"]}),
-    ("gnn_101:pool-synflow", "gnn+params,flops,synflow", "gnn_101.yaml", {"data.proxy_table": PROXY_TABLES["nb101"], "data.extra_features": "[params,flops,synflow]"}),
-    ("renas_101:pool-none", "renas", "renas_101.yaml", {**SINGLE, "data.proxy_table": PROXY_TABLES["nb101"], **NONE}),
-    ("renas_101:pool-cost", "renas+params,flops", "renas_101.yaml", {**SINGLE, "data.proxy_table": PROXY_TABLES["nb101"]}),
-    ("renas_101:pool-synflow", "renas+params,flops,synflow", "renas_101.yaml", {**SINGLE, "data.proxy_table": PROXY_TABLES["nb101"], "data.extra_features": "[params,flops,synflow]"}),
-    ("renas_101:pool-zc", f"renas+{NB101_PROXIES[1:-1]}", "renas_101.yaml", {**SINGLE, "data.proxy_table": PROXY_TABLES["nb101"], "data.extra_features": NB101_PROXIES}),
-    ("gnn_101:pool-zc", f"gnn+{NB101_PROXIES[1:-1]}", "gnn_101.yaml", {"data.proxy_table": PROXY_TABLES["nb101"], "data.extra_features": NB101_PROXIES}),
-    ("gnn_201:pool-none", "gnn", "gnn_201.yaml", {"data.proxy_table": PROXY_TABLES["nb201"], **NONE}),
-    ("gnn_201:pool-cost", "gnn+params", "gnn_201.yaml", {"data.proxy_table": PROXY_TABLES["nb201"]}),
-    ("gnn_201:pool-naswot", "gnn+params,naswot", "gnn_201.yaml", {"data.proxy_table": PROXY_TABLES["nb201"], "data.extra_features": "[params,naswot]"}),
-    ("gnn_201:pool-all", "gnn+all proxies", "gnn_201.yaml", {"data.proxy_table": PROXY_TABLES["nb201"], "data.extra_features": NB201_PROXIES}),
-    ("renas_201:pool-none", "renas", "renas_201.yaml", {"data.proxy_table": PROXY_TABLES["nb201"], **NONE}),
-    ("renas_201:pool-cost", "renas+params", "renas_201.yaml", {"data.proxy_table": PROXY_TABLES["nb201"]}),
-    *((f"renas_201:pool-{name}", f"renas+params,{proxies}", "renas_201.yaml", {"data.proxy_table": PROXY_TABLES["nb201"], "data.extra_features": f"[params,{proxies}]"})
+    ("gnn_101:pool-none", "gnn", "gnn_101.yaml", pool("nb101", "")),
+    ("gnn_101:pool-cost", "gnn+params,flops", "gnn_101.yaml", pool("nb101")),
+    ("gnn_101:pool-synflow", "gnn+params,flops,synflow", "gnn_101.yaml", pool("nb101", "params,flops,synflow")),
+    ("renas_101:pool-none", "renas", "renas_101.yaml", {**SINGLE, **pool("nb101", "")}),
+    ("renas_101:pool-cost", "renas+params,flops", "renas_101.yaml", {**SINGLE, **pool("nb101")}),
+    ("renas_101:pool-synflow", "renas+params,flops,synflow", "renas_101.yaml", {**SINGLE, **pool("nb101", "params,flops,synflow")}),
+    ("renas_101:pool-zc", f"renas+{NB101_PROXIES}", "renas_101.yaml", {**SINGLE, **pool("nb101", NB101_PROXIES)}),
+    ("gnn_101:pool-zc", f"gnn+{NB101_PROXIES}", "gnn_101.yaml", pool("nb101", NB101_PROXIES)),
+    ("gnn_201:pool-none", "gnn", "gnn_201.yaml", pool("nb201", "")),
+    ("gnn_201:pool-cost", "gnn+params", "gnn_201.yaml", pool("nb201")),
+    ("gnn_201:pool-naswot", "gnn+params,naswot", "gnn_201.yaml", pool("nb201", "params,naswot")),
+    ("gnn_201:pool-all", "gnn+all proxies", "gnn_201.yaml", pool("nb201", NB201_PROXIES)),
+    ("renas_201:pool-none", "renas", "renas_201.yaml", pool("nb201", "")),
+    ("renas_201:pool-cost", "renas+params", "renas_201.yaml", pool("nb201")),
+    *((f"renas_201:pool-{name}", f"renas+params,{proxies}", "renas_201.yaml", pool("nb201", f"params,{proxies}"))
       for name, proxies in [("naswot", "naswot"), ("jacov", "jacov"), ("synflow", "synflow"), ("grad_norm", "grad_norm"), ("rbflex", "rbflex"),
                             ("tenas", "tenas_ntk,tenas_lr"), ("nb101-set", "synflow,rbflex,grad_norm")]),
-    ("renas_201:pool-all", "renas+all proxies", "renas_201.yaml", {"data.proxy_table": PROXY_TABLES["nb201"], "data.extra_features": NB201_PROXIES}),
+    ("renas_201:pool-all", "renas+all proxies", "renas_201.yaml", pool("nb201", NB201_PROXIES)),
 ]
 ANCHORS = {
     ("nb101", 424): "ReNAS 0.657, PINAT 0.772; untuned GIN here 0.732; target >= 0.77",

@@ -9,11 +9,10 @@ import pytest
 import torch
 
 from lightning_nas.errors import BenchmarkFileError
-from lightning_nas.proxies import PROXIES, ProxyEvaluator, ScoreTable, build_network, count_parameters, tenas_rank
+from lightning_nas.proxies import PROXIES, ProxyEvaluator, ScoreTable, build_network, count_parameters, scoring, tenas_rank
 from lightning_nas.proxies.images import load_images
-from lightning_nas.spaces import get_space
-from lightning_nas.proxies import scoring
 from lightning_nas.proxies.scoring import ProxyScoringModule, ScoreTableWriter, score_archs
+from lightning_nas.spaces import get_space
 
 ALL_NONE = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"
 

@@ -63,12 +63,14 @@ class ArchDataModule(L.LightningDataModule):
         hp = self.hparams
         bench = create(hp.space, root=hp.root, progress=True)
         target = bench.column(hp.metric, hp.dataset, hp.epochs).astype(np.float32)
-        extra = self._extra_columns(bench)
         usable = ~np.isnan(target)
+        scored = None
         if hp.proxy_table is not None:
-            usable &= ScoreTable(hp.proxy_table).contains(bench.keys)
-            if extra is not None:  # -inf is a score (the worst possible); NaN means not scored
-                usable &= ~(np.isnan(extra) | np.isposinf(extra)).any(1)
+            in_table, scored = ScoreTable(hp.proxy_table).lookup(hp.extra_features or [], bench.keys)
+            usable &= in_table
+        extra = self._extra_columns(bench, scored)
+        if scored is not None and extra is not None:  # -inf is a score (the worst possible); NaN means not scored
+            usable &= ~(np.isnan(extra) | np.isposinf(extra)).any(1)
         eligible = np.flatnonzero(usable)
         num_train = hp.num_train if hp.num_train is not None else max(1, round(hp.train_ratio * len(eligible)))
         if not 0 < num_train < len(eligible):
@@ -82,13 +84,11 @@ class ArchDataModule(L.LightningDataModule):
         self.features = encode(get_encoding(hp.encoding), bench.space, bench.structure)
         self.extra = torch.from_numpy(extra.astype(np.float32)) if extra is not None else None
 
-    def _extra_columns(self, bench: Benchmark) -> np.ndarray | None:
-        """[rows, k] extra features: proxy-table columns by name, else benchmark columns."""
+    def _extra_columns(self, bench: Benchmark, scored: np.ndarray | None) -> np.ndarray | None:
+        """[rows, k] extra features: proxy-table columns (``scored``) by name, else benchmark columns."""
         hp = self.hparams
         if not hp.extra_features:
             return None
-        table = ScoreTable(hp.proxy_table) if hp.proxy_table is not None else None
-        scored = table.columns(hp.extra_features, bench.keys) if table is not None else None
         columns = []
         for i, name in enumerate(hp.extra_features):
             if scored is not None and not np.isnan(scored[:, i]).all():

@@ -60,22 +60,24 @@ class ScoreTable:
             index.update(more_index)
         return rows, index
 
-    def contains(self, keys: np.ndarray) -> np.ndarray:
-        """Which ``keys`` have a row in the table (the table must exist)."""
+    def lookup(self, names: list[str], keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(present, scores)`` for ``keys``, reading the table once: whether each key has a row
+        (the table must exist), and [len(keys), len(names)] float64, NaN where an arch has no score."""
         if not self.path.is_file():
             raise BenchmarkFileError(f"score table {self.path} not found; build it with 'python -m lightning_nas score'")
         rows, _ = self.load()
-        return np.array([k in rows for k in keys.tolist()])
-
-    def columns(self, names: list[str], keys: np.ndarray) -> np.ndarray:
-        """[len(keys), len(names)] float64, NaN where an arch has no score."""
-        rows, _ = self.load()
+        present = np.zeros(len(keys), dtype=bool)
         out = np.full((len(keys), len(names)), np.nan)
         for i, key in enumerate(keys.tolist()):
             scores = rows.get(key)
-            if scores:
+            if scores is not None:
+                present[i] = True
                 out[i] = [scores.get(n, np.nan) for n in names]
-        return out
+        return present, out
+
+    def columns(self, names: list[str], keys: np.ndarray) -> np.ndarray:
+        """[len(keys), len(names)] float64, NaN where an arch has no score."""
+        return self.lookup(names, keys)[1]
 
     # -- writing ----------------------------------------------------------------------------------
     @staticmethod
