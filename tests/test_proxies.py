@@ -48,8 +48,8 @@ def test_nb201_networks_have_the_benchmarks_parameter_counts(nb201, data_root):
 
 
 def test_nb101_networks_have_the_benchmarks_parameter_counts(nb101):
-    """nasbench_pytorch networks (a random sample: ~70 ms each; the cost model that the
-    encodings use is checked against all 423,624 in test_encodings)."""
+    """nasbench_pytorch networks (a random sample: ~70 ms each; perf/network_params.py checks
+    all 423,624 from their real cells, and test_encodings checks the cost model on all)."""
     params = nb101.column("params")
     for i in np.random.default_rng(1).choice(len(nb101), 25, replace=False):
         assert count_parameters(build_network("nb101", nb101.arch(int(i)))) == params[i]
