@@ -24,19 +24,14 @@ from collections import Counter
 
 import numpy as np
 import torch
-from nasbench_pytorch.model.model import Cell, Placeholder
+from nasbench_pytorch.model.model import Cell
 from nasbench_pytorch.model.model_spec import ModelSpec
 
 from lightning_nas.benchmarks import create
 from lightning_nas.progress import progress_bar
 from lightning_nas.proxies import build_network, count_parameters
+from lightning_nas.proxies.networks import drop_nb101_placeholders
 from lightning_nas.spaces.nb101 import NB101Arch
-
-
-def cell_parameters(cell: torch.nn.Module) -> int:
-    """A cell's parameters without nasbench_pytorch's dummy scalar per absent edge
-    (``build_network`` deletes those; they are not part of the NB101 network)."""
-    return sum(p.numel() for m in cell.modules() if not isinstance(m, Placeholder) for p in m.parameters(recurse=False))
 
 
 def network_layout(arch: NB101Arch) -> tuple[Counter, int]:
@@ -45,14 +40,15 @@ def network_layout(arch: NB101Arch) -> tuple[Counter, int]:
     network = build_network("nb101", arch)
     cells = [m for m in network.modules() if isinstance(m, Cell)]
     pairs = Counter((c.vertex_channels[0], c.vertex_channels[-1]) for c in cells)
-    return pairs, count_parameters(network) - sum(cell_parameters(c) for c in cells)
+    return pairs, count_parameters(network) - sum(count_parameters(c) for c in cells)
 
 
 def parameters_from_cells(arch: NB101Arch, pairs: Counter, outside_cells: int) -> int:
     """The whole network's count: real cells built on the meta device, plus the rest."""
     spec = ModelSpec(arch.matrix.astype(int), list(arch.ops))  # on CPU: it calls .numpy()
     with torch.device("meta"):
-        return outside_cells + sum(k * cell_parameters(Cell(spec, c_in, c_out)) for (c_in, c_out), k in pairs.items())
+        cells = {pair: drop_nb101_placeholders(Cell(spec, *pair)) for pair in pairs}
+    return outside_cells + sum(k * count_parameters(cells[pair]) for pair, k in pairs.items())
 
 
 _worker: dict = {}
@@ -60,13 +56,14 @@ _worker: dict = {}
 
 def _start_worker(pairs: Counter, outside_cells: int) -> None:
     torch.set_num_threads(1)
-    _worker.update(bench=create("nb101"), pairs=pairs, outside_cells=outside_cells)
+    bench = create("nb101")
+    _worker.update(bench=bench, params=bench.column("params"), pairs=pairs, outside_cells=outside_cells)
 
 
 def _check_chunk(bounds: tuple[int, int]) -> list[int]:
     """Benchmark rows in [start, stop) whose count differs."""
-    bench, params = _worker["bench"], _worker["bench"].column("params")
-    return [i for i in range(*bounds) if parameters_from_cells(bench.arch(i), _worker["pairs"], _worker["outside_cells"]) != params[i]]
+    bench, params, pairs, outside_cells = (_worker[k] for k in ("bench", "params", "pairs", "outside_cells"))
+    return [i for i in range(*bounds) if parameters_from_cells(bench.arch(i), pairs, outside_cells) != params[i]]
 
 
 def emit(figure: str, value: float, units: str, **extra) -> None:

@@ -172,13 +172,8 @@ def build_network(space: str, arch: Any, dataset: str = "cifar10", variant: str 
         if variant != "benchmark":
             raise ValueError(f"TE-NAS's {variant} network is defined for NB201/NATS cells, not NB101")
         from nasbench_pytorch.model import Network
-        from nasbench_pytorch.model.model import Placeholder
 
-        network = Network((canonical.matrix.astype(int), list(canonical.ops)), num_labels=num_classes)
-        for module in network.modules():
-            if isinstance(module, Placeholder):
-                del module.a  # an unused dummy parameter per missing edge; not part of the network
-        return network
+        return drop_nb101_placeholders(Network((canonical.matrix.astype(int), list(canonical.ops)), num_labels=num_classes))
     if space == "nb201":
         ops = spaces.ops(canonical)
         if variant == "tenas_ntk":
@@ -191,6 +186,17 @@ def build_network(space: str, arch: Any, dataset: str = "cifar10", variant: str 
             raise ValueError(f"TE-NAS's {variant} network is defined for NB201 cells, not NATS-sss")
         return CellNetwork(get_space("nb201").ops(NATS_SSS_CELL), list(spaces.channels(canonical)), num_classes)
     raise ValueError(f"no network builder for space {space!r}")
+
+
+def drop_nb101_placeholders(module: nn.Module) -> nn.Module:
+    """``module`` (a nasbench_pytorch network or cell) without the unused dummy scalar parameter
+    nasbench_pytorch gives each absent edge: it is not part of the NB101 network."""
+    from nasbench_pytorch.model.model import Placeholder
+
+    for child in module.modules():
+        if isinstance(child, Placeholder):
+            del child.a
+    return module
 
 
 def count_parameters(network: nn.Module) -> int:
