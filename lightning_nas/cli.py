@@ -8,7 +8,8 @@
 * ``score``: zero-cost proxy scores of many archs into a resumable table (on Lightning's
   ``predict``, so devices/nodes work as in ``fit``).
 * ``search``: random search, regularized evolution or REINFORCE against a benchmark with a query
-  budget, optionally ranked by a predictor checkpoint; resumable (same ``--output``).
+  budget, optionally ranked by a predictor checkpoint or zero-cost proxies; resumable (same
+  ``--output``).
 
 W&B runs offline unless ``WANDB_MODE`` says otherwise (``wandb sync`` uploads them later).
 """
@@ -53,13 +54,14 @@ def prepare(argv: list[str]) -> int:
 
 
 def search(argv: list[str]) -> int:
-    """``search --config configs/search_rea_201.yaml [--predictor CKPT]``: a search against a
-    benchmark, optionally guided by a trained predictor (its training archs count as queries)."""
+    """``search --config configs/search_rea_201.yaml [--predictor CKPT | --proxies naswot,synflow]``:
+    a search against a benchmark, optionally guided by a trained predictor (its training archs
+    count as queries) or by zero-cost proxies (several: TE-NAS's rank combination)."""
     from jsonargparse import ActionConfigFile, ArgumentParser
 
     from lightning_nas.benchmarks import BENCHMARKS, create
-    from lightning_nas.search import SearchStrategy, load_predictor
-    from lightning_nas.search.callback import search_with_predictor, training_rows_of
+    from lightning_nas.search import PredictorScorer, ProxyScorer, SearchStrategy, load_predictor
+    from lightning_nas.search.callback import search_with_scorer, training_rows_of
 
     parser = ArgumentParser(prog="python -m lightning_nas search", description=search.__doc__, default_config_files=[])
     parser.add_argument("--config", action=ActionConfigFile, help="YAML with any of the options below")
@@ -68,20 +70,27 @@ def search(argv: list[str]) -> int:
     parser.add_argument("--dataset", type=str | None, default=None, help="benchmark dataset (default: the benchmark's first)")
     parser.add_argument("--budget", type=int, required=True, help="distinct archs whose accuracy may be read")
     parser.add_argument("--predictor", type=str | None, default=None, help="checkpoint written by fit; its scores rank candidates")
+    parser.add_argument("--proxies", type=str | None, default=None, help="comma-separated zero-cost proxies that rank candidates instead, e.g. naswot,synflow")
+    parser.add_argument("--proxy_table", type=str | None, default=None, help="score table (from 'score') with precomputed proxy scores")
+    parser.add_argument("--proxy_dataset", type=str, default="cifar10", help="images and classifier size the proxies use")
     parser.add_argument("--seeds", type=list[int], default=[0])
     parser.add_argument("--output", type=str, default="search", help="folder for state, trajectories, best.json, plot")
     parser.add_argument("--save_every", type=int, default=10, help="queries between state saves")
     parser.add_argument("--root", type=str | None, default=None, help="data folder (default: $LIGHTNING_NAS_DATA, else ./data)")
     cfg = parser.instantiate_classes(parser.parse_args(resolve_config_paths(argv)))
 
+    if cfg.predictor and cfg.proxies:
+        raise LightningNASError("give --predictor or --proxies, not both")
     bench = create(cfg.space, root=cfg.root, progress=True)
-    model = rows = None
+    scorer = rows = None
     if cfg.predictor:
-        model = load_predictor(cfg.predictor)
+        scorer = PredictorScorer(load_predictor(cfg.predictor), bench, cfg.dataset)
         rows = training_rows_of(cfg.predictor)
         if rows is None:
             print(f"warning: {cfg.predictor} does not record its training archs; they are not counted as queries", file=sys.stderr)
-    search_with_predictor(cfg.strategy, bench, model, cfg.budget, cfg.dataset, cfg.seeds, rows, cfg.output, cfg.save_every)
+    elif cfg.proxies:
+        scorer = ProxyScorer(bench.space.name, cfg.proxies.split(","), cfg.proxy_dataset, cfg.proxy_table, root=cfg.root)
+    search_with_scorer(cfg.strategy, bench, scorer, cfg.budget, cfg.dataset, cfg.seeds, rows, cfg.output, cfg.save_every)
     print(f"results in {cfg.output}/ (best.json, trajectory.csv per seed; trajectory.png)")
     return 0
 

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from lightning_nas.errors import BenchmarkFileError
-from lightning_nas.proxies import PROXIES, ProxyEvaluator, ScoreTable, build_network, count_parameters, scoring, tenas_rank
+from lightning_nas.proxies import PROXIES, ProxyEvaluator, ScoreTable, build_network, count_parameters, rank_combination, scoring, tenas_rank
 from lightning_nas.proxies.images import load_images
 from lightning_nas.proxies.scoring import ProxyScoringModule, ScoreTableWriter, score_archs
 from lightning_nas.spaces import get_space
@@ -127,6 +127,12 @@ def test_tenas_rank_combines_both_rankings():
     regions = np.array([300.0, 100.0, 200.0])  # arch 0 best
     assert tenas_rank(ntk, regions).tolist() == [-4.0, -4.0, -4.0]
     assert np.argmax(tenas_rank(np.array([-1.0, -9.0]), np.array([50.0, 10.0]))) == 0
+
+
+def test_rank_combination_sums_ranks_so_scale_does_not_matter():
+    a = np.array([1.0, 2.0, 3.0])
+    assert rank_combination([a]).tolist() == [-3.0, -2.0, -1.0]
+    assert rank_combination([a, 1e9 * a[::-1], a]).tolist() == [-7.0, -6.0, -5.0]  # two proxies agree: arch 2 wins
 
 
 def _scoring(data_root, tmp_path, proxies=("synflow", "params", "tenas_lr")):

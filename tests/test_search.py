@@ -12,7 +12,8 @@ from lightning_nas import cli
 from lightning_nas.benchmarks.base import Benchmark, Table
 from lightning_nas.benchmarks.budget import BudgetExhausted, QueryBudget
 from lightning_nas.errors import InvalidArchitecture, LightningNASError
-from lightning_nas.search import PredictorScorer, RandomSearch, RegularizedEvolution, Reinforce, SearchCallback, run_search
+from lightning_nas.proxies import ProxyEvaluator, ScoreTable, rank_combination
+from lightning_nas.search import PredictorScorer, ProxyScorer, RandomSearch, RegularizedEvolution, Reinforce, SearchCallback, run_search
 from lightning_nas.spaces import FiniteSearchSpace, get_space
 
 STRATEGIES = [RandomSearch, RegularizedEvolution, Reinforce]
@@ -172,6 +173,34 @@ def test_predictor_scorer_steers_the_search(nb201):
     assert guided.best.best_key == nb201.arch(int(np.argmax(val)))
 
 
+def test_proxy_scorer_scores_real_networks_combines_ranks_and_reads_tables(nb201, data_root, tmp_path, monkeypatch):
+    archs = [nb201.arch(i) for i in (0, 1000, 6111, 9930)]
+    single = ProxyScorer("nb201", ["synflow"], root=data_root)
+    evaluator = ProxyEvaluator("nb201", ["synflow", "params"], root=data_root)
+    truth = np.array([[evaluator.score(a)[name] for a in archs] for name in ("synflow", "params")])
+    np.testing.assert_allclose(single(archs), truth[0])
+    both = ProxyScorer("nb201", ["synflow", "params"], root=data_root)
+    np.testing.assert_array_equal(both(archs), rank_combination(truth))
+    # a table's scores are used as they are; only what it lacks is computed
+    table = ScoreTable(tmp_path / "scores.csv")
+    table.write_part({nb201.space.key(archs[0]): {"synflow": 1e30, "params": 0.0}}, {nb201.space.key(archs[0]): 0}, "a")
+    table.merge()
+    cached = ProxyScorer("nb201", ["synflow"], table=table.path, root=data_root)
+    assert cached(archs[:1])[0] == 1e30
+    monkeypatch.setattr(cached.evaluator, "score", lambda *a, **k: pytest.fail("scored an arch twice"))
+    assert cached(archs[:1])[0] == 1e30
+
+
+def test_search_command_with_proxies(tmp_path, data_root, capsys):
+    args = ["search", "--space", "nb201", "--dataset", "cifar10", "--budget", "12", "--strategy", "RegularizedEvolution",
+            "--strategy.num_candidates", "4", "--proxies", "params,flops", "--output", str(tmp_path), "--root", str(data_root)]
+    assert cli.main(args) == 0
+    trajectory = (tmp_path / "seed0" / "trajectory.csv").read_text().splitlines()
+    assert len(trajectory) == 1 + 12
+    assert cli.main([*args, "--predictor", "some.ckpt"]) == 1
+    assert "give --predictor or --proxies, not both" in capsys.readouterr().err
+
+
 def test_from_decisions_spells_valid_archs_or_raises():
     nb101, nb201 = get_space("nb101"), get_space("nb201")
     assert nb201.from_decisions([3, 3, 3, 3, 3, 3]) == "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|"
@@ -232,11 +261,11 @@ def test_search_command_from_checkpoint_matches_the_callback(trained_gnn, tmp_pa
 
 def test_search_rejects_mismatched_predictor_and_too_small_budget(trained_gnn, data_root, tmp_path):
     from lightning_nas.benchmarks import NB101Benchmark
-    from lightning_nas.search.callback import search_with_predictor
+    from lightning_nas.search.callback import search_with_scorer
 
     root, dm, callback, trainer = trained_gnn
     model = trainer.lightning_module
     with pytest.raises(LightningNASError, match="trained on 'nb201'"):
         PredictorScorer(model, NB101Benchmark(root=data_root))
     with pytest.raises(LightningNASError, match="raise the budget"):
-        search_with_predictor(RandomSearch(), dm.benchmark, model, 10, "cifar10", initial_rows=dm.train_rows, output=tmp_path)
+        search_with_scorer(RandomSearch(), dm.benchmark, PredictorScorer(model, dm.benchmark), 10, "cifar10", initial_rows=dm.train_rows, output=tmp_path)

@@ -11,6 +11,7 @@ batches of 1000. Pass ``variant="benchmark"`` to the scorer to use the full netw
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -94,8 +95,14 @@ def tenas_lr(network: nn.Module, images: torch.Tensor, labels: torch.Tensor, cro
     return float(len(torch.unique(torch.cat(patterns), dim=0)))
 
 
+def rank_combination(columns: Sequence[np.ndarray]) -> np.ndarray:
+    """TE-NAS's way to combine proxies over a set of archs: each proxy ranks the set (1 = best,
+    ties share the best rank), the ranks are summed and negated so that higher is better. Ranks,
+    not raw scores, so no proxy's scale dominates."""
+    return -np.sum([rankdata(-np.asarray(c, dtype=np.float64), method="min") for c in columns], axis=0)
+
+
 def tenas_rank(ntk: np.ndarray, regions: np.ndarray) -> np.ndarray:
-    """TE-NAS's combination over a set of archs: rank by NTK condition number (ascending:
-    lower is better) plus rank by linear regions (descending); returned negated so that higher
-    is better. ``ntk`` is :func:`tenas_ntk`'s score (already negated)."""
-    return -(rankdata(-np.asarray(ntk), method="min") + rankdata(-np.asarray(regions), method="min"))
+    """TE-NAS's own combination: NTK condition number (lower is better; ``ntk`` is
+    :func:`tenas_ntk`'s already negated score) and linear regions (more is better)."""
+    return rank_combination([ntk, regions])

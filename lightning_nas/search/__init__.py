@@ -5,13 +5,14 @@ from lightning_nas.search.evolution import RegularizedEvolution
 from lightning_nas.search.random import RandomSearch
 from lightning_nas.search.reinforce import Reinforce
 from lightning_nas.search.callback import SearchCallback
-from lightning_nas.search.scorers import PredictorScorer, load_predictor
+from lightning_nas.search.scorers import PredictorScorer, ProxyScorer, load_predictor
 
 STRATEGIES: dict[str, type[SearchStrategy]] = {"random": RandomSearch, "rea": RegularizedEvolution, "reinforce": Reinforce}
 
 __all__ = [
     "STRATEGIES",
     "PredictorScorer",
+    "ProxyScorer",
     "RandomSearch",
     "RegularizedEvolution",
     "Reinforce",

@@ -1,5 +1,6 @@
-"""``SearchCallback``: predictor-guided search right after ``fit``, and the same search from a
-saved checkpoint (:func:`search_with_predictor`, behind ``python -m lightning_nas search``).
+"""``SearchCallback``: predictor-guided search right after ``fit``; :func:`search_with_scorer`
+runs the same search with any scorer (a saved checkpoint, zero-cost proxies, none), behind
+``python -m lightning_nas search``.
 
 The archs the predictor was trained on (and validated on, when validation ran: their labels
 picked the checkpoint) count as queries: they cost a training run each, like any other query.
@@ -17,8 +18,7 @@ from lightning.pytorch.utilities import rank_zero_info
 
 from lightning_nas.benchmarks.base import Benchmark
 from lightning_nas.errors import LightningNASError
-from lightning_nas.models import RankingPredictor
-from lightning_nas.search.base import SearchResult, SearchStrategy, run_search
+from lightning_nas.search.base import Scorer, SearchResult, SearchStrategy, run_search
 from lightning_nas.search.scorers import PredictorScorer, load_predictor
 
 def labelled_rows(datamodule: Any, validated: bool) -> np.ndarray:
@@ -28,10 +28,10 @@ def labelled_rows(datamodule: Any, validated: bool) -> np.ndarray:
     return np.unique(np.concatenate(rows))
 
 
-def search_with_predictor(
+def search_with_scorer(
     strategy: SearchStrategy,
     benchmark: Benchmark,
-    model: RankingPredictor | None,
+    scorer: Scorer | None,
     budget: int,
     dataset: str | None = None,
     seeds: list[int] = (0,),
@@ -40,10 +40,10 @@ def search_with_predictor(
     save_every: int = 10,
     progress: bool = True,
 ) -> list[SearchResult]:
-    """One search per seed in ``output/seed<k>`` (resumable), plus ``output/trajectory.png``."""
+    """One search per seed in ``output/seed<k>`` (resumable), plus ``output/trajectory.png``.
+    ``initial_rows``: benchmark rows labelled before the search (a predictor's training archs)."""
     from lightning_nas.viz import search_trajectories
 
-    scorer = PredictorScorer(model, benchmark, dataset) if model is not None else None
     initial = [benchmark.arch(int(r)) for r in (initial_rows if initial_rows is not None else [])]
     if len(initial) > budget:
         raise LightningNASError(f"the predictor saw {len(initial)} labelled archs, more than the query budget of {budget}; raise the budget")
@@ -54,7 +54,7 @@ def search_with_predictor(
         r = results[-1]
         rank_zero_info(f"search seed {seed}: {r.queries} queries, best {r.best.best_key} "
                        f"{r.select_column} {r.best.best_select:.2f}, {r.report_column} {r.best.best_report:.2f}")
-    label = results[0].strategy + (f" + {type(model).__name__}" if model is not None else "")
+    label = results[0].strategy + (f" + {getattr(scorer, 'name', type(scorer).__name__)}" if scorer is not None else "")
     curves = {label: np.stack([r.trajectory() for r in results if r.queries == budget] or [results[0].trajectory()])}
     search_trajectories(curves, Path(output) / "trajectory.png", title=f"{benchmark.space.name} {results[0].dataset}")
     return results
@@ -97,11 +97,12 @@ class SearchCallback(L.Callback):
             raise LightningNASError("SearchCallback needs fit to run with an ArchDataModule (it knows which archs were labelled)")
         checkpoint = getattr(trainer.checkpoint_callback, "best_model_path", "")
         model = load_predictor(checkpoint) if checkpoint else pl_module
+        scorer = PredictorScorer(model, datamodule.benchmark, self.dataset)
         validated = trainer.limit_val_batches != 0 and len(datamodule.val_rows) > 0
         run = f"{trainer.logger.name}-{trainer.logger.version}" if trainer.logger is not None else "run"
         folder = Path(trainer.default_root_dir) / self.output / str(run)
-        self.results = search_with_predictor(
-            self.strategy, datamodule.benchmark, model, self.budget, self.dataset, self.seeds,
+        self.results = search_with_scorer(
+            self.strategy, datamodule.benchmark, scorer, self.budget, self.dataset, self.seeds,
             labelled_rows(datamodule, validated), folder, self.save_every, progress=trainer.progress_bar_callback is not None,
         )
         self._log(trainer, folder / "trajectory.png")

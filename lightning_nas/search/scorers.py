@@ -1,7 +1,8 @@
 """Scorers rank candidate architectures for a search without spending benchmark queries.
 
 A scorer is any callable ``scorer(archs) -> scores`` (higher = predicted better);
-:class:`PredictorScorer` wraps a trained :class:`~lightning_nas.models.RankingPredictor`.
+:class:`PredictorScorer` wraps a trained :class:`~lightning_nas.models.RankingPredictor`,
+:class:`ProxyScorer` computes zero-cost proxies on the candidates' untrained networks.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import torch
 from lightning_nas.benchmarks.base import Benchmark
 from lightning_nas.errors import LightningNASError
 from lightning_nas.models import RankingPredictor
+from lightning_nas.proxies import ProxyEvaluator, ScoreTable, rank_combination
 
 
 def load_predictor(path: str | os.PathLike) -> RankingPredictor:
@@ -45,6 +47,7 @@ class PredictorScorer:
     def __init__(self, model: RankingPredictor, benchmark: Benchmark, dataset: str | None = None) -> None:
         if model.hparams.space != benchmark.space.name:
             raise LightningNASError(f"predictor was trained on {model.hparams.space!r}, the search runs on {benchmark.space.name!r}")
+        self.name = type(model).__name__
         self.model = model
         self.benchmark = benchmark
         self.extra = [benchmark.column(name, dataset) for name in model.hparams.extra_features or []]
@@ -63,3 +66,43 @@ class PredictorScorer:
             for i, score in zip(new, self.model.score(fresh, extra).tolist()):
                 self._cache[keys[i]] = score
         return np.array([self._cache[k] for k in keys])
+
+
+class ProxyScorer:
+    """Ranks candidates with zero-cost proxies on their real, untrained networks: no benchmark
+    query, no training. One proxy ranks by its score; several by TE-NAS's rank combination
+    (:func:`~lightning_nas.proxies.rank_combination`) over the candidates of one call, so no
+    proxy's scale dominates. Scores are cached per arch; a ``table`` written by ``python -m
+    lightning_nas score`` supplies precomputed scores and only missing ones are computed.
+
+    Args:
+        dataset: the proxies' images and classifier size (see :class:`~lightning_nas.proxies.ProxyEvaluator`).
+    """
+
+    def __init__(
+        self,
+        space: str,
+        proxies: list[str],
+        dataset: str = "cifar10",
+        table: str | os.PathLike | None = None,
+        images: str | os.PathLike | None = None,
+        seed: int = 0,
+        root: str | os.PathLike | None = None,
+    ) -> None:
+        self.proxies = list(proxies)
+        self.name = "+".join(self.proxies)
+        self.evaluator = ProxyEvaluator(space, self.proxies, dataset, images, seed, root)
+        self.space = self.evaluator.space
+        self._cache: dict[str, dict[str, float]] = ScoreTable(table).load()[0] if table is not None else {}
+
+    def __call__(self, archs: list[Any]) -> np.ndarray:
+        columns = np.empty((len(self.proxies), len(archs)))
+        for i, arch in enumerate(archs):
+            canonical = self.space.validate(arch)
+            scores = self._cache.setdefault(self.space.key(canonical), {})
+            missing = [name for name in self.proxies if name not in scores]
+            if missing:
+                scores.update(self.evaluator.score(canonical, only=missing))
+            columns[:, i] = [scores[name] for name in self.proxies]
+        columns[np.isnan(columns)] = -np.inf  # a proxy that could not score an arch ranks it last
+        return columns[0] if len(self.proxies) == 1 else rank_combination(columns)
