@@ -39,6 +39,26 @@ def test_batches_carry_encoding_target_and_extra_features(dm101):
     assert sum(len(b["index"]) for b in dm101.predict_dataloader()) == 423_624
 
 
+def test_augment_adds_relabelled_copies_of_training_archs_only(dm101):
+    dm = ArchDataModule("nb101", metric="test_acc_run0", num_train=424, extra_features=["params", "flops"], seed=3, augment=2)
+    dm.setup()
+    assert np.array_equal(dm.train_rows, dm101.train_rows) and np.array_equal(dm.test_rows, dm101.test_rows)
+    batches = list(dm.train_dataloader())
+    rows = torch.cat([b["index"] for b in batches]).numpy()
+    assert len(rows) == 3 * 424 and np.array_equal(np.bincount(rows, minlength=len(dm.targets))[dm.train_rows], np.full(424, 3))
+    x = torch.cat([b["x"] for b in batches])
+    for b in batches:  # labels and extra features follow the copy's source arch
+        assert torch.equal(b["y"], dm.targets[b["index"]]) and torch.equal(b["extra"], dm.extra[b["index"]])
+    same = [torch.equal(x[k], dm.features[r]) for k, r in enumerate(rows)]
+    assert sum(same) >= 424 and not all(same)  # the original layouts, plus copies in other vertex orders
+    assert sum(len(b["index"]) for b in dm.test_dataloader()) == len(dm.test_rows)
+    graph = ArchDataModule("nb101", metric="test_acc_run0", encoding="graph", num_train=424, augment=1)
+    with pytest.raises(ValueError, match="invariant"):
+        graph.setup()
+    with pytest.raises(ValueError, match="augment"):
+        ArchDataModule("nb101", num_train=10, augment=-1)
+
+
 def test_target_restricts_to_archs_that_have_it():
     dm = ArchDataModule("nb101", metric="val_acc_single_run", num_train=100)
     dm.setup()

@@ -62,7 +62,7 @@ def _fit(model, dm, steps=20):
 def test_fit_a_few_steps_on_real_data_and_reload_in_a_new_process(tmp_path):
     L.seed_everything(0)
     dm = ArchDataModule("nb201", dataset="cifar10", encoding="graph", num_train=156, extra_features=["params"], batch_size=32)
-    model = GNNPredictor(space="nb201", extra_features=["params"], ensemble_size=2, loss=PairwiseLogisticLoss())
+    model = GNNPredictor(space="nb201", extra_features=["params"], ensemble_size=2, loss=PairwiseLogisticLoss(), readout="sum+output")
     trainer = _fit(model, dm, steps=40)
     (metrics,) = trainer.test(model, dm, verbose=False)
     assert metrics["test/ktau"] > 0.3  # 40 steps from 156 archs already rank far above chance
@@ -95,3 +95,5 @@ def test_renas_predictor_trains_on_nb101():
 def test_predictor_refuses_a_mismatched_encoding():
     with pytest.raises(ValueError, match="needs the 'graph' encoding"):
         GNNPredictor(encoding="renas")
+    with pytest.raises(ValueError, match="readout must be"):
+        GNNPredictor(readout="mean")

@@ -46,6 +46,20 @@ def test_hash_is_invariant_to_vertex_order():
     assert module_hash(m, ops) != module_hash(m, ops3)
 
 
+def test_random_isomorphs_are_the_same_cells_in_other_vertex_orders(nb101):
+    space = NB101Space()
+    rows = np.random.default_rng(1).choice(len(nb101), 300, replace=False)
+    structure = {k: v[rows] for k, v in nb101.structure.items()}
+    copies = space.random_isomorphs(structure, 3, np.random.default_rng(0))
+    assert copies["adjacency"].shape == (900, 7, 7) and not np.tril(copies["adjacency"]).any()
+    keys = [space.from_arrays(a, o).module_hash for a, o in zip(copies["adjacency"], copies["ops"])]
+    assert keys == list(np.repeat(nb101.keys[rows], 3))
+    moved = (copies["adjacency"] != np.repeat(structure["adjacency"], 3, axis=0)).any(axis=(1, 2))
+    assert 0.1 < moved.mean() < 1  # many cells admit other orders; chains do not
+    with pytest.raises(NotImplementedError, match="fixed vertex layout"):
+        NB201Space().random_isomorphs({"ops": np.zeros((1, 6), np.int8)}, 2, np.random.default_rng(0))
+
+
 def test_pruning_removes_dangling_vertices():
     matrix = np.zeros((7, 7), int)
     matrix[0, 1] = matrix[1, 6] = 1  # input -> v1 -> output

@@ -8,7 +8,10 @@ With a ``proxy_table`` (``python -m lightning_nas score``), ``extra_features`` m
 columns, and only archs scored in the table take part (so a subset of NB101 can be scored); a
 ``-inf`` score (a proxy's "worst possible", e.g. NASWOT of a cell with no path from input to
 output) is a score, not a gap.
-The same ``seed`` gives the same split.
+``augment = K`` adds K isomorphic relabelings of every training arch (same cell, another vertex
+order: :meth:`~lightning_nas.spaces.base.SearchSpace.random_isomorphs`) with the same label, for
+order-dependent encodings such as ReNAS tensors; test, validation and predict see each arch once.
+The same ``seed`` gives the same split (and the same relabelings).
 """
 
 from __future__ import annotations
@@ -48,14 +51,19 @@ class ArchDataModule(L.LightningDataModule):
         root: str | os.PathLike | None = None,
         num_workers: int = 0,
         proxy_table: str | None = None,
+        augment: int = 0,
     ) -> None:
         super().__init__()
         if (num_train is None) == (train_ratio is None):
             raise ValueError("give exactly one of num_train (e.g. 424) or train_ratio (e.g. 0.01)")
         if train_ratio is not None and not 0 < train_ratio < 1:
             raise ValueError(f"train_ratio must be in (0, 1), got {train_ratio}")
+        if augment < 0:
+            raise ValueError(f"augment is a number of extra copies per training arch, got {augment}")
         self.save_hyperparameters()
         self.benchmark: Benchmark | None = None
+        self.augmented: Any = None  # encoded relabelings of the training archs
+        self.augmented_source = np.zeros(0, dtype=np.int64)  # the benchmark row of each
 
     def setup(self, stage: str | None = None) -> None:
         if self.benchmark is not None:
@@ -83,6 +91,17 @@ class ArchDataModule(L.LightningDataModule):
         self.targets = torch.from_numpy(target)
         self.features = encode(get_encoding(hp.encoding), bench.space, bench.structure)
         self.extra = torch.from_numpy(extra.astype(np.float32)) if extra is not None else None
+        if hp.augment:
+            self._augment(bench)
+
+    def _augment(self, bench: Benchmark) -> None:
+        if self.is_graph:
+            raise ValueError("augment relabels vertex orders, which the 'graph' encoding's GNNs are invariant to; use it with 'renas' or 'onehot'")
+        hp = self.hparams
+        structure = {k: v[self.train_rows] for k, v in bench.structure.items()}
+        isomorphs = bench.space.random_isomorphs(structure, hp.augment, np.random.default_rng(hp.seed))
+        self.augmented = get_encoding(hp.encoding)(bench.space, isomorphs)
+        self.augmented_source = np.repeat(self.train_rows, hp.augment)
 
     def _extra_columns(self, bench: Benchmark, scored: np.ndarray | None) -> np.ndarray | None:
         """[rows, k] extra features: proxy-table columns (``scored``) by name, else benchmark columns."""
@@ -104,11 +123,15 @@ class ArchDataModule(L.LightningDataModule):
     def collate(self, rows: list[int]) -> dict[str, Any]:
         """Gather a batch from the pre-encoded table (one vectorised gather, no per-item work)."""
         index = torch.as_tensor(rows, dtype=torch.long)
-        batch = {
-            "x": self.features.batch(index) if self.is_graph else self.features[index],
-            "y": self.targets[index],
-            "index": index,
-        }
+        copy = index - len(self.targets)  # items past the table are augmented copies (train only)
+        is_copy = copy >= 0
+        if is_copy.any():
+            x = self.features[torch.where(is_copy, 0, index)]
+            x[is_copy] = self.augmented[copy[is_copy]]
+            index = torch.where(is_copy, torch.from_numpy(self.augmented_source)[copy.clamp(min=0)], index)  # their source rows
+        else:
+            x = self.features.batch(index) if self.is_graph else self.features[index]
+        batch = {"x": x, "y": self.targets[index], "index": index}
         if self.extra is not None:
             batch["extra"] = self.extra[index]
         return batch
@@ -125,7 +148,8 @@ class ArchDataModule(L.LightningDataModule):
         )
 
     def train_dataloader(self) -> DataLoader:
-        return self._loader(self.train_rows, True, self.hparams.batch_size)
+        copies = len(self.targets) + np.arange(len(self.augmented_source))
+        return self._loader(np.concatenate([self.train_rows, copies]), True, self.hparams.batch_size)
 
     def val_dataloader(self) -> DataLoader:
         return self._loader(self.val_rows, False, self.hparams.eval_batch_size)

@@ -65,6 +65,13 @@ class SearchSpace(abc.ABC, Generic[Arch]):
     def _spell(self, choices: tuple[int, ...]) -> Arch:
         """:meth:`from_decisions` after its range check."""
 
+    def random_isomorphs(self, structure: dict[str, np.ndarray], copies: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        """``copies`` relabelings of every row of ``structure`` (row-major: row 0's copies
+        first) that spell the same architecture in another vertex order: training-data
+        augmentation for encodings that depend on the order. Spaces whose layout is fixed
+        (e.g. NB201's ops on the edges of one DAG) have none."""
+        raise NotImplementedError(f"space {self.name!r} has a fixed vertex layout: no isomorphic relabelings to augment with")
+
     def is_valid(self, arch: Any) -> bool:
         """Whether ``arch`` is a member of the space."""
         from lightning_nas.errors import InvalidArchitecture

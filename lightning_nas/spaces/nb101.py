@@ -199,6 +199,26 @@ class NB101Space(SearchSpace[NB101Arch]):
         v = int((np.asarray(ops) >= 0).sum())
         return self._canonical(adjacency[:v, :v], ops[:v])
 
+    def random_isomorphs(self, structure: dict[str, np.ndarray], copies: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        """Each cell in random topological orders of its interior vertices (input first,
+        output last, the matrix stays upper-triangular): the same cell and module hash, a
+        different table layout. A cell's vertices admit a handful of orders, so copies of
+        one cell may repeat."""
+        adjacency, ops = structure["adjacency"], structure["ops"]
+        out_adj = np.repeat(adjacency, copies, axis=0)
+        out_ops = np.repeat(ops, copies, axis=0)
+        for n in range(len(out_adj)):
+            a, v = out_adj[n], int((out_ops[n] >= 0).sum())
+            placed, remaining = [0], list(range(1, v - 1))
+            while remaining:  # Kahn's algorithm with a random choice among the ready vertices
+                ready = [j for j in remaining if not a[remaining, j].any()]
+                placed.append(ready[rng.integers(len(ready))])
+                remaining.remove(placed[-1])
+            order = np.array([*placed, v - 1, *range(v, len(a))])
+            out_adj[n] = a[np.ix_(order, order)]
+            out_ops[n] = out_ops[n][order]
+        return {"adjacency": out_adj, "ops": out_ops}
+
     def sample(self, rng: np.random.Generator) -> NB101Arch:
         """NAS-Bench-101's ``random_spec``: a random 7-vertex DAG and ops, redrawn until valid."""
         while True:
