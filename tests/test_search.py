@@ -11,7 +11,7 @@ import pytest
 from lightning_nas import cli
 from lightning_nas.benchmarks.base import Benchmark, Table
 from lightning_nas.benchmarks.budget import BudgetExhausted, QueryBudget
-from lightning_nas.errors import InvalidArchitecture, LightningNASError
+from lightning_nas.errors import BenchmarkFileError, InvalidArchitecture, LightningNASError
 from lightning_nas.proxies import ProxyEvaluator, ScoreTable, rank_combination
 from lightning_nas.search import PredictorScorer, ProxyScorer, RandomSearch, RegularizedEvolution, Reinforce, SearchCallback, run_search
 from lightning_nas.spaces import FiniteSearchSpace, get_space
@@ -189,6 +189,8 @@ def test_proxy_scorer_scores_real_networks_combines_ranks_and_reads_tables(nb201
     assert cached(archs[:1])[0] == 1e30
     monkeypatch.setattr(cached.evaluator, "score", lambda *a, **k: pytest.fail("scored an arch twice"))
     assert cached(archs[:1])[0] == 1e30
+    with pytest.raises(BenchmarkFileError, match="missing.csv not found"):
+        ProxyScorer("nb201", ["synflow"], table=tmp_path / "missing.csv", root=data_root)
 
 
 def test_search_command_with_proxies(tmp_path, data_root, capsys):

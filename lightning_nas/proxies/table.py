@@ -60,11 +60,14 @@ class ScoreTable:
             index.update(more_index)
         return rows, index
 
+    def not_found(self) -> BenchmarkFileError:
+        return BenchmarkFileError(f"score table {self.path} not found; build it with 'python -m lightning_nas score'")
+
     def lookup(self, names: list[str], keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(present, scores)`` for ``keys``, reading the table once: whether each key has a row
         (the table must exist), and [len(keys), len(names)] float64, NaN where an arch has no score."""
         if not self.path.is_file():
-            raise BenchmarkFileError(f"score table {self.path} not found; build it with 'python -m lightning_nas score'")
+            raise self.not_found()
         rows, _ = self.load()
         present = np.zeros(len(keys), dtype=bool)
         out = np.full((len(keys), len(names)), np.nan)

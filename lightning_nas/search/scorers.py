@@ -93,7 +93,12 @@ class ProxyScorer:
         self.name = "+".join(self.proxies)
         self.evaluator = ProxyEvaluator(space, self.proxies, dataset, images, seed, root)
         self.space = self.evaluator.space
-        self._cache: dict[str, dict[str, float]] = ScoreTable(table).load()[0] if table is not None else {}
+        self._cache: dict[str, dict[str, float]] = {}
+        if table is not None:
+            precomputed = ScoreTable(table)
+            if not precomputed.path.is_file() and not precomputed.parts.is_dir():  # a mistyped path must not mean "score everything"
+                raise precomputed.not_found()
+            self._cache = precomputed.load()[0]
 
     def __call__(self, archs: list[Any]) -> np.ndarray:
         columns = np.empty((len(self.proxies), len(archs)))
