@@ -1,6 +1,6 @@
 """Kendall tau of the shipped predictor configs over seeds. Prints JSON lines.
 
-    python perf/ranking.py [--seeds 5] [--only gnn_201,gnn_201:1563,...]
+    python perf/ranking.py [--seeds 5] [--start-seed 0] [--only gnn_201,gnn_201:1563,...]
     python perf/ranking.py --proxies     # with vs without zero-cost proxy features
 
 ``--proxies`` compares each predictor without extra features, with the cost proxies (params,
@@ -107,6 +107,7 @@ def run(config: str, overrides: dict, seed: int) -> tuple[dict, float]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--start-seed", type=int, default=0, help="first seed (to add seeds to an earlier run; the mean/std line covers this run's seeds only)")
     parser.add_argument("--only", help="comma-separated setting names to run (first field of SETTINGS / PROXY_SETTINGS), e.g. 'gnn_201,gnn_201:1563'")
     parser.add_argument("--proxies", action="store_true", help="run the with/without proxy-feature comparison instead")
     args = parser.parse_args()
@@ -117,7 +118,7 @@ def main() -> None:
         if args.only and name not in args.only.split(","):
             continue
         values = []
-        for seed in range(args.seeds):
+        for seed in range(args.start_seed, args.start_seed + args.seeds):
             info, seconds = run(config, overrides, seed)
             values.append(info["ktau"])
             print(json.dumps({"figure": "ktau", "space": info["space"], "model": label, "config": config,
