@@ -46,13 +46,17 @@ class ScoreTable:
             raise BenchmarkFileError(f"{path}: malformed score table ({exc}); delete it to rescore") from exc
         return rows, index
 
-    def load(self) -> tuple[Rows, dict[str, int]]:
-        """Every score written so far (the table plus unmerged parts) and each key's row."""
+    def load(self, required: bool = False) -> tuple[Rows, dict[str, int]]:
+        """Every score written so far (the table plus unmerged parts) and each key's row.
+        ``required``: a table with neither file nor parts is an error (a mistyped path), not
+        an empty table."""
         rows: Rows = {}
         index: dict[str, int] = {}
         files = [self.path] if self.path.is_file() else []
         if self.parts.is_dir():
             files += sorted(self.parts.glob("part-*.csv"))
+        elif required and not files:
+            raise self._not_found()
         for file in files:
             more, more_index = self._read(file)
             for key, scores in more.items():
@@ -60,14 +64,14 @@ class ScoreTable:
             index.update(more_index)
         return rows, index
 
-    def not_found(self) -> BenchmarkFileError:
+    def _not_found(self) -> BenchmarkFileError:
         return BenchmarkFileError(f"score table {self.path} not found; build it with 'python -m lightning_nas score'")
 
     def lookup(self, names: list[str], keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(present, scores)`` for ``keys``, reading the table once: whether each key has a row
         (the table must exist), and [len(keys), len(names)] float64, NaN where an arch has no score."""
         if not self.path.is_file():
-            raise self.not_found()
+            raise self._not_found()
         rows, _ = self.load()
         present = np.zeros(len(keys), dtype=bool)
         out = np.full((len(keys), len(names)), np.nan)

@@ -93,12 +93,8 @@ class ProxyScorer:
         self.name = "+".join(self.proxies)
         self.evaluator = ProxyEvaluator(space, self.proxies, dataset, images, seed, root)
         self.space = self.evaluator.space
-        self._cache: dict[str, dict[str, float]] = {}
-        if table is not None:
-            precomputed = ScoreTable(table)
-            if not precomputed.path.is_file() and not precomputed.parts.is_dir():  # a mistyped path must not mean "score everything"
-                raise precomputed.not_found()
-            self._cache = precomputed.load()[0]
+        # a mistyped table path must not silently mean "score everything"
+        self._cache: dict[str, dict[str, float]] = ScoreTable(table).load(required=True)[0] if table is not None else {}
 
     def __call__(self, archs: list[Any]) -> np.ndarray:
         columns = np.empty((len(self.proxies), len(archs)))
