@@ -121,14 +121,18 @@ class ArchDataModule(L.LightningDataModule):
         return isinstance(self.features, DenseGraphs)
 
     def collate(self, rows: list[int]) -> dict[str, Any]:
-        """Gather a batch from the pre-encoded table (one vectorised gather, no per-item work)."""
+        """Gather a batch from the pre-encoded table (one vectorised gather, no per-item work).
+        Rows past the table are augmented copies (training only): ``x`` is the relabelled
+        encoding, label and extra features are the source arch's."""
         index = torch.as_tensor(rows, dtype=torch.long)
-        copy = index - len(self.targets)  # items past the table are augmented copies (train only)
+        copy = index - len(self.targets)
         is_copy = copy >= 0
         if is_copy.any():
-            x = self.features[torch.where(is_copy, 0, index)]
+            x = torch.empty((len(index), *self.augmented.shape[1:]), dtype=self.augmented.dtype)
+            x[~is_copy] = self.features[index[~is_copy]]
             x[is_copy] = self.augmented[copy[is_copy]]
-            index = torch.where(is_copy, torch.from_numpy(self.augmented_source)[copy.clamp(min=0)], index)  # their source rows
+            index = index.clone()
+            index[is_copy] = torch.from_numpy(self.augmented_source)[copy[is_copy]]
         else:
             x = self.features.batch(index) if self.is_graph else self.features[index]
         batch = {"x": x, "y": self.targets[index], "index": index}
