@@ -97,3 +97,36 @@ def test_predictor_refuses_a_mismatched_encoding():
         GNNPredictor(encoding="renas")
     with pytest.raises(ValueError, match="readout must be"):
         GNNPredictor(readout="mean")
+
+
+def test_node_relations_give_directed_shortest_path_lengths():
+    from lightning_nas.models.gnn import MAX_NODES, NUM_RELATIONS, node_relations
+
+    adjacency = torch.zeros(1, 4, 4, dtype=torch.long)  # 0 -> 1 -> 2, 0 -> 2; node 3 isolated
+    adjacency[0, 0, 1] = adjacency[0, 1, 2] = adjacency[0, 0, 2] = 1
+    relation = node_relations(adjacency)[0]
+    assert relation.diagonal().tolist() == [0, 0, 0, 0]
+    assert relation[0, 2] == 1 and relation[0, 1] == 1 and relation[1, 2] == 1  # the shortest path counts
+    assert relation[2, 0] == MAX_NODES and relation[1, 0] == MAX_NODES  # one edge, against the direction
+    assert relation[0, 3] == relation[3, 0] == NUM_RELATIONS - 1
+    chain = torch.diag_embed(torch.ones(1, 6, dtype=torch.long), offset=1)  # 0 -> 1 -> ... -> 6
+    assert node_relations(chain)[0, 0, 6] == 6 and node_relations(chain)[0, 6, 0] == MAX_NODES - 1 + 6
+
+
+def test_gnn_ensemble_can_alternate_plain_and_attention_members(tmp_path):
+    L.seed_everything(0)
+    dm = ArchDataModule("nb101", metric="test_acc_run0", encoding="graph", num_train=424, num_val=100, extra_features=["params"], eval_batch_size=512)
+    model = GNNPredictor(space="nb101", extra_features=["params"], ensemble_size=3, attention="alternate", num_layers=2, hidden=32)
+    assert [len(m.attentions) for m in model.members] == [0, 2, 0]
+    trainer = _fit(model, dm, steps=10)
+    assert np.isfinite(trainer.callback_metrics["val/ktau"].item())
+    ckpt = tmp_path / "gnn.ckpt"
+    trainer.save_checkpoint(ckpt)
+    archs = [dm.benchmark.arch(i) for i in (0, 5, 4000)]
+    extra = dm.extra[[0, 5, 4000]]
+    reloaded = GNNPredictor.load_from_checkpoint(ckpt)
+    assert torch.equal(reloaded.score(archs, extra), model.score(archs, extra))
+    with pytest.raises(ValueError, match="attention must be"):
+        GNNPredictor(attention="some")
+    with pytest.raises(ValueError, match="divisor"):
+        GNNPredictor(attention="all", hidden=30, attention_heads=4)

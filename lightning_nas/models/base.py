@@ -56,14 +56,15 @@ class RankingPredictor(L.LightningModule, abc.ABC):
         self.register_buffer("extra_std", torch.ones(self.num_extra))
         self.register_buffer("extra_floor", torch.zeros(self.num_extra))
         self.register_buffer("extra_ready", torch.tensor(False))
-        self.members = nn.ModuleList(self.build_member() for _ in range(ensemble_size))
+        self.members = nn.ModuleList(self.build_member(i) for i in range(ensemble_size))
         self.val_metrics = _ranking_metrics().clone(prefix="val/")
         self.test_metrics = _ranking_metrics().clone(prefix="test/")
         self._test_outputs: list[tuple[torch.Tensor, torch.Tensor]] = []
 
     @abc.abstractmethod
-    def build_member(self) -> nn.Module:
-        """One network: ``member(x, extra) -> scores [B]`` (``extra`` is None or [B, k])."""
+    def build_member(self, index: int) -> nn.Module:
+        """Ensemble member ``index``: ``member(x, extra) -> scores [B]`` (``extra`` is None or
+        [B, k]). The index lets an ensemble mix kinds of network."""
 
     # -- extra features -------------------------------------------------------------------------
     def setup(self, stage: str) -> None:

@@ -50,6 +50,6 @@ class ReNASPredictor(RankingPredictor):
             raise ValueError(f"ReNASPredictor needs the 'renas' encoding, got {encoding!r}")
         super().__init__(encoding=encoding, **kwargs)
 
-    def build_member(self) -> nn.Module:
+    def build_member(self, index: int) -> nn.Module:
         hp = self.hparams
         return _ReNASNet(INPUT_CHANNELS[hp.space], tuple(hp.channels), hp.hidden, self.num_extra, hp.dropout)
