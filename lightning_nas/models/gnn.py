@@ -21,7 +21,7 @@ import torch
 from torch import nn
 from torch_geometric.data import Batch
 from torch_geometric.nn import GINConv, global_add_pool
-from torch_geometric.utils import to_dense_adj, to_dense_batch
+from torch_geometric.utils import to_dense_adj
 
 from lightning_nas.models.base import RankingPredictor
 
@@ -58,8 +58,10 @@ class _RelationalAttention(nn.Module):
         self.attention = nn.MultiheadAttention(hidden, heads, batch_first=True)
         self.relation_bias = nn.Embedding(NUM_RELATIONS, heads)
 
-    def forward(self, h: torch.Tensor, graphs: Batch, relation: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        x, _ = to_dense_batch(h, graphs.batch, batch_size=graphs.num_graphs, max_num_nodes=MAX_NODES)
+    def forward(self, h: torch.Tensor, relation: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """``h`` [nodes, hidden] of a batch; ``mask`` [graphs, MAX_NODES] marks the real nodes."""
+        x = h.new_zeros((*mask.shape, h.shape[-1]))
+        x[mask] = h
         # a large finite negative for padding keys: -inf makes the fused inference kernel return NaN
         bias = self.relation_bias(relation).permute(0, 3, 1, 2).masked_fill(~mask[:, None, None, :], -1e4)
         x = self.norm(x)
@@ -99,12 +101,12 @@ class _GINNet(nn.Module):
         if self.attentions:
             adjacency = to_dense_adj(graphs.edge_index, graphs.batch, batch_size=graphs.num_graphs, max_num_nodes=MAX_NODES)
             relation = node_relations(adjacency.long())
-            _, mask = to_dense_batch(h, graphs.batch, batch_size=graphs.num_graphs, max_num_nodes=MAX_NODES)
+            mask = torch.arange(MAX_NODES, device=h.device) < graphs.ptr.diff()[:, None]
         readouts = [self._readout(h, graphs)]
         for layer, (fwd, bwd, norm) in enumerate(zip(self.forward_convs, self.backward_convs, self.norms)):
             h = torch.relu(norm(fwd(h, graphs.edge_index) + bwd(h, reverse)))
             if self.attentions:
-                h = self.attentions[layer](h, graphs, relation, mask)
+                h = self.attentions[layer](h, relation, mask)
             readouts.append(self._readout(h, graphs))
         z = torch.cat(readouts, dim=1)
         if extra is not None:
