@@ -82,14 +82,35 @@ def test_fit_a_few_steps_on_real_data_and_reload_in_a_new_process(tmp_path):
     assert eval(out.strip().splitlines()[-1]) == expected.tolist()
 
 
-def test_renas_predictor_trains_on_nb101():
+@pytest.mark.parametrize("filters", ["square", "square+cross"])
+def test_renas_predictor_trains_on_nb101(filters, tmp_path):
     L.seed_everything(0)
     dm = ArchDataModule("nb101", metric="test_acc_run0", num_train=424, num_val=100, batch_size=64, eval_batch_size=512)
-    model = ReNASPredictor(space="nb101")
+    model = ReNASPredictor(space="nb101", filters=filters)
     trainer = _fit(model, dm, steps=30)
     assert np.isfinite(trainer.callback_metrics["val/ktau"].item())
-    scores = model.score([dm.benchmark.arch(0), dm.benchmark.arch(1)])
+    archs = [dm.benchmark.arch(0), dm.benchmark.arch(1)]
+    scores = model.score(archs)
     assert scores.shape == (2,) and torch.isfinite(scores).all()
+    trainer.save_checkpoint(tmp_path / "renas.ckpt")
+    assert torch.equal(ReNASPredictor.load_from_checkpoint(tmp_path / "renas.ckpt").score(archs), scores)
+
+
+def test_cross_filters_join_edges_that_share_a_vertex():
+    """Adding edge 0 -> 1 changes the first layer's output at entry (0, 3), another edge slot of
+    vertex 0, with cross filters (they read all of row 0); a 3x3 filter at (0, 3) only reads
+    entries (0..1, 2..4)."""
+    torch.manual_seed(0)
+    x = torch.zeros(1, 19, 7, 7)
+    x[0, :, 0, 6] = 1.0
+    added = x.clone()
+    added[0, :, 0, 1] = 1.0
+    for filters, joins in [("square", False), ("cross", True), ("square+cross", True)]:
+        conv = ReNASPredictor(space="nb101", filters=filters).members[0].features[1]  # after the input BatchNorm
+        changed = (conv(added) - conv(x))[0, :, 0, 3].abs().max() > 0
+        assert bool(changed) == joins, filters
+    with pytest.raises(ValueError, match="filters must be"):
+        ReNASPredictor(filters="round")
 
 
 def test_predictor_refuses_a_mismatched_encoding():

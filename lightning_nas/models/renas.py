@@ -5,9 +5,18 @@ Architecture Search", CVPR 2021).
 Conv blocks read the type/FLOPs/params channels of the adjacency-shaped tensor, global average
 pooling summarises the cell, and an MLP head (which also receives any extra features) gives the
 score. A BatchNorm on the input puts the very different channel scales on one footing.
+
+Entry (i, j) of the tensor is the edge i -> j, so row i holds the edges leaving vertex i and
+column j the edges entering vertex j. ReNAS's square 3x3 filters see only edges between vertices
+with neighbouring indices. ``filters="square+cross"`` adds cross-shaped filters (BrainNetCNN's
+edge-to-edge filter, Kawahara et al. 2017): entry (i, j) also sums a 1xV filter over row i and a
+Vx1 filter over column j, so each layer passes information between edges that share a vertex,
+whatever the vertex order. On NB101 with 4,236 training cells that ranks better (see README).
 """
 
 from __future__ import annotations
+
+from typing import Literal
 
 import torch
 from torch import nn
@@ -15,15 +24,38 @@ from torch import nn
 from lightning_nas.models.base import RankingPredictor
 
 INPUT_CHANNELS = {"nb101": 19, "nb201": 7}
+TENSOR_SIZE = {"nb101": 7, "nb201": 8}
+
+
+class _CrossConv(nn.Module):
+    """out[i, j] = (row filter over row i) + (column filter over column j), optionally plus a 3x3 filter."""
+
+    def __init__(self, c_in: int, c_out: int, size: int, square: bool) -> None:
+        super().__init__()
+        self.row = nn.Conv2d(c_in, c_out, (1, size), bias=False)
+        self.column = nn.Conv2d(c_in, c_out, (size, 1), bias=False)
+        self.square = nn.Conv2d(c_in, c_out, 3, padding=1, bias=False) if square else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.row(x) + self.column(x)  # [B, c, V, 1] + [B, c, 1, V] broadcast to [B, c, V, V]
+        return out + self.square(x) if self.square is not None else out
+
+
+def _conv(c_in: int, c_out: int, size: int, filters: str) -> nn.Module:
+    if filters == "square":
+        return nn.Conv2d(c_in, c_out, 3, padding=1, bias=False)
+    return _CrossConv(c_in, c_out, size, square=filters == "square+cross")
 
 
 class _ReNASNet(nn.Module):
-    def __init__(self, in_channels: int, channels: tuple[int, ...], hidden: int, num_extra: int, dropout: float) -> None:
+    def __init__(
+        self, in_channels: int, size: int, channels: tuple[int, ...], hidden: int, num_extra: int, dropout: float, filters: str
+    ) -> None:
         super().__init__()
         layers: list[nn.Module] = [nn.BatchNorm2d(in_channels)]
         c = in_channels
         for out in channels:
-            layers += [nn.Conv2d(c, out, 3, padding=1, bias=False), nn.BatchNorm2d(out), nn.ReLU(inplace=True)]
+            layers += [_conv(c, out, size, filters), nn.BatchNorm2d(out), nn.ReLU(inplace=True)]
             c = out
         self.features = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten())
         self.head = nn.Sequential(nn.Linear(c + num_extra, hidden), nn.ReLU(inplace=True), nn.Dropout(dropout), nn.Linear(hidden, 1))
@@ -36,7 +68,11 @@ class _ReNASNet(nn.Module):
 
 
 class ReNASPredictor(RankingPredictor):
-    """ReNAS CNN predictor; see :class:`RankingPredictor` for the shared arguments."""
+    """ReNAS CNN predictor; see :class:`RankingPredictor` for the shared arguments.
+
+    ``filters``: ``"square"`` (ReNAS's 3x3 convolutions), ``"cross"`` (row + column filters) or
+    ``"square+cross"`` (both, summed, in every conv layer).
+    """
 
     def __init__(
         self,
@@ -44,12 +80,16 @@ class ReNASPredictor(RankingPredictor):
         channels: list[int] = [32, 64, 64],  # noqa: B006 - a YAML-friendly default, never mutated
         hidden: int = 128,
         dropout: float = 0.1,
+        filters: Literal["square", "cross", "square+cross"] = "square",
         **kwargs,
     ) -> None:
         if encoding != "renas":
             raise ValueError(f"ReNASPredictor needs the 'renas' encoding, got {encoding!r}")
+        if filters not in ("square", "cross", "square+cross"):
+            raise ValueError(f"filters must be 'square', 'cross' or 'square+cross', got {filters!r}")
         super().__init__(encoding=encoding, **kwargs)
 
     def build_member(self, index: int) -> nn.Module:
         hp = self.hparams
-        return _ReNASNet(INPUT_CHANNELS[hp.space], tuple(hp.channels), hp.hidden, self.num_extra, hp.dropout)
+        space = hp.space
+        return _ReNASNet(INPUT_CHANNELS[space], TENSOR_SIZE[space], tuple(hp.channels), hp.hidden, self.num_extra, hp.dropout, hp.filters)
