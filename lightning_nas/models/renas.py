@@ -22,9 +22,16 @@ import torch
 from torch import nn
 
 from lightning_nas.models.base import RankingPredictor
+from lightning_nas.spaces.nb101 import MAX_VERTICES
+from lightning_nas.spaces.nb201_network import NUM_NODES
 
 INPUT_CHANNELS = {"nb101": 19, "nb201": 7}
-TENSOR_SIZE = {"nb101": 7, "nb201": 8}
+TENSOR_SIZE = {"nb101": MAX_VERTICES, "nb201": NUM_NODES}  # the tensors are vertex x vertex
+
+
+def _square_conv(c_in: int, c_out: int) -> nn.Conv2d:
+    """ReNAS's 3x3 filter."""
+    return nn.Conv2d(c_in, c_out, 3, padding=1, bias=False)
 
 
 class _CrossConv(nn.Module):
@@ -34,7 +41,7 @@ class _CrossConv(nn.Module):
         super().__init__()
         self.row = nn.Conv2d(c_in, c_out, (1, size), bias=False)
         self.column = nn.Conv2d(c_in, c_out, (size, 1), bias=False)
-        self.square = nn.Conv2d(c_in, c_out, 3, padding=1, bias=False) if square else None
+        self.square = _square_conv(c_in, c_out) if square else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.row(x) + self.column(x)  # [B, c, V, 1] + [B, c, 1, V] broadcast to [B, c, V, V]
@@ -43,7 +50,7 @@ class _CrossConv(nn.Module):
 
 def _conv(c_in: int, c_out: int, size: int, filters: str) -> nn.Module:
     if filters == "square":
-        return nn.Conv2d(c_in, c_out, 3, padding=1, bias=False)
+        return _square_conv(c_in, c_out)
     return _CrossConv(c_in, c_out, size, square=filters == "square+cross")
 
 
@@ -91,5 +98,4 @@ class ReNASPredictor(RankingPredictor):
 
     def build_member(self, index: int) -> nn.Module:
         hp = self.hparams
-        space = hp.space
-        return _ReNASNet(INPUT_CHANNELS[space], TENSOR_SIZE[space], tuple(hp.channels), hp.hidden, self.num_extra, hp.dropout, hp.filters)
+        return _ReNASNet(INPUT_CHANNELS[hp.space], TENSOR_SIZE[hp.space], tuple(hp.channels), hp.hidden, self.num_extra, hp.dropout, hp.filters)
