@@ -134,11 +134,16 @@ def test_node_relations_give_directed_shortest_path_lengths():
     assert node_relations(chain)[0, 0, 6] == 6 and node_relations(chain)[0, 6, 0] == MAX_NODES - 1 + 6
 
 
-def test_gnn_ensemble_can_alternate_plain_and_attention_members(tmp_path):
+def test_gnn_ensemble_mixes_member_kinds(tmp_path):
+    from torch_geometric.nn import GATv2Conv, GINConv, PNAConv
+
     L.seed_everything(0)
     dm = ArchDataModule("nb101", metric="test_acc_run0", encoding="graph", num_train=424, num_val=100, extra_features=["params"], eval_batch_size=512)
-    model = GNNPredictor(space="nb101", extra_features=["params"], ensemble_size=3, attention="alternate", num_layers=2, hidden=32)
-    assert [len(m.attentions) for m in model.members] == [0, 2, 0]
+    kinds = ["gin", "gin+attention", "gat", "pna"]
+    model = GNNPredictor(space="nb101", extra_features=["params"], ensemble_size=5, member_kinds=kinds, num_layers=2, hidden=32)
+    convs = [type(m.forward_convs[0]) for m in model.members]
+    assert convs == [GINConv, GINConv, GATv2Conv, PNAConv, GINConv]  # kinds cycle over the members
+    assert [len(m.attentions) for m in model.members] == [0, 2, 0, 0, 0]
     trainer = _fit(model, dm, steps=10)
     assert np.isfinite(trainer.callback_metrics["val/ktau"].item())
     ckpt = tmp_path / "gnn.ckpt"
@@ -146,8 +151,10 @@ def test_gnn_ensemble_can_alternate_plain_and_attention_members(tmp_path):
     archs = [dm.benchmark.arch(i) for i in (0, 5, 4000)]
     extra = dm.extra[[0, 5, 4000]]
     reloaded = GNNPredictor.load_from_checkpoint(ckpt)
+    assert reloaded.hparams.member_kinds == kinds
     assert torch.equal(reloaded.score(archs, extra), model.score(archs, extra))
-    with pytest.raises(ValueError, match="attention must be"):
-        GNNPredictor(attention="some")
+    assert isinstance(GNNPredictor(space="nb101").members[0].forward_convs[0], GINConv)  # the default kind
+    with pytest.raises(ValueError, match="member kind must be one of gin, gat, pna.*'gcn'"):
+        GNNPredictor(member_kinds=["gin", "gcn"])
     with pytest.raises(ValueError, match="divisor"):
-        GNNPredictor(attention="all", hidden=30, attention_heads=4)
+        GNNPredictor(member_kinds=["gin+attention"], hidden=30, attention_heads=4)

@@ -1,16 +1,18 @@
-"""A GIN predictor over PyTorch Geometric architecture graphs.
+"""A graph neural network predictor over PyTorch Geometric architecture graphs.
 
 Architecture cells are DAGs, so each layer passes messages both along and against the edges
-(two ``GINConv``s, summed) and every node sees its inputs and its consumers. Node embeddings of
+(two convolutions, summed) and every node sees its inputs and its consumers. Node embeddings of
 all layers are summed per graph (``global_add_pool``, a jumping-knowledge readout), optionally
 joined by the output vertex's embeddings (``readout="sum+output"``: what leaves the cell, the
 readout GATES uses), and an MLP head, which also receives any extra features, gives the score.
 
-With ``attention``, each layer is followed by a global self-attention block among the cell's
-nodes, biased per head by how two nodes are connected (Graphormer's spatial encoding, with
-direction). Such members rank architectures about as well as plain GIN members but make
-different mistakes, so an ensemble that mixes the two kinds (``attention="alternate"``) ranks
-better than either alone; more members of one kind do not.
+Ensemble members can be of different kinds (``member_kinds``), because members that rank about
+equally well but make different mistakes average into a better ranking, while more members of one
+kind do not help. A kind names the message passing: ``gin`` (``GINConv``: an MLP of the summed
+neighbours), ``gat`` (``GATv2Conv``: attention-weighted neighbours) or ``pna`` (``PNAConv``: mean,
+min, max and std of the neighbours, scaled by degree); ``+attention`` adds, after each layer, a
+global self-attention block among the cell's nodes, biased per head by how two nodes are connected
+(Graphormer's spatial encoding, with direction).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Literal
 import torch
 from torch import nn
 from torch_geometric.data import Batch
-from torch_geometric.nn import GINConv, global_add_pool
+from torch_geometric.nn import GATv2Conv, GINConv, MessagePassing, PNAConv, global_add_pool
 from torch_geometric.utils import to_dense_adj
 
 from lightning_nas.models.base import RankingPredictor
@@ -28,6 +30,10 @@ from lightning_nas.models.base import RankingPredictor
 NODE_FEATURES = {"nb101": 5 + 6, "nb201": 7 + 6}
 MAX_NODES = 8  # NB101 cells have up to 7 vertices, NB201 graphs 8
 NUM_RELATIONS = 2 * MAX_NODES  # itself, 1..7 edges forward, 1..7 edges backward, unrelated
+CONVS = ("gin", "gat", "pna")
+# In-degree histogram of the NB101 vertices (whole space; the out-degree one is the same). PNA's
+# degree scalers divide by its mean log-degree, so it only fixes a constant scale, for both spaces.
+PNA_DEGREES = torch.tensor([423_624, 1_527_109, 701_214, 217_357, 28_396, 495])
 
 
 def node_relations(adjacency: torch.Tensor) -> torch.Tensor:
@@ -73,16 +79,34 @@ def _mlp(c_in: int, c_out: int) -> nn.Sequential:
     return nn.Sequential(nn.Linear(c_in, c_out), nn.BatchNorm1d(c_out), nn.ReLU(inplace=True), nn.Linear(c_out, c_out))
 
 
-class _GINNet(nn.Module):
+def _conv(kind: str, hidden: int, heads: int) -> MessagePassing:
+    """One layer's message passing in one direction, ``hidden`` -> ``hidden`` features."""
+    if kind == "gin":
+        return GINConv(_mlp(hidden, hidden), train_eps=True)
+    if kind == "gat":
+        return GATv2Conv(hidden, hidden // heads, heads=heads)
+    return PNAConv(hidden, hidden, ["mean", "min", "max", "std"], ["identity", "amplification", "attenuation"], PNA_DEGREES)
+
+
+class _GNNNet(nn.Module):
     def __init__(
-        self, in_features: int, hidden: int, num_layers: int, num_extra: int, dropout: float, output_readout: bool, attention_heads: int = 0
+        self,
+        in_features: int,
+        hidden: int,
+        num_layers: int,
+        num_extra: int,
+        dropout: float,
+        output_readout: bool,
+        conv: str = "gin",
+        conv_heads: int = 4,
+        attention_heads: int = 0,
     ) -> None:
         super().__init__()
         self.output_readout = output_readout
         readout = hidden * (2 if output_readout else 1)
         self.embed = nn.Linear(in_features, hidden)
-        self.forward_convs = nn.ModuleList(GINConv(_mlp(hidden, hidden), train_eps=True) for _ in range(num_layers))
-        self.backward_convs = nn.ModuleList(GINConv(_mlp(hidden, hidden), train_eps=True) for _ in range(num_layers))
+        self.forward_convs = nn.ModuleList(_conv(conv, hidden, conv_heads) for _ in range(num_layers))
+        self.backward_convs = nn.ModuleList(_conv(conv, hidden, conv_heads) for _ in range(num_layers))
         self.norms = nn.ModuleList(nn.BatchNorm1d(hidden) for _ in range(num_layers))
         self.attentions = nn.ModuleList(_RelationalAttention(hidden, attention_heads) for _ in range(num_layers if attention_heads else 0))
         self.head = nn.Sequential(
@@ -115,10 +139,11 @@ class _GINNet(nn.Module):
 
 
 class GNNPredictor(RankingPredictor):
-    """Bidirectional GIN predictor; see :class:`RankingPredictor` for the shared arguments.
+    """Bidirectional GNN predictor; see :class:`RankingPredictor` for the shared arguments.
 
-    ``attention``: ``"none"``, ``"all"`` members with relational attention blocks, or
-    ``"alternate"`` (every second member has them: the mixed ensemble ranks best).
+    ``member_kinds``: the kind of each ensemble member (default: all ``"gin"``), cycled (member ``i`` is
+    ``member_kinds[i % len(member_kinds)]``): ``"gin"``, ``"gat"`` or ``"pna"``, each optionally
+    with ``"+attention"``. ``attention_heads`` is the head count of both GAT and the attention blocks.
     """
 
     def __init__(
@@ -128,7 +153,7 @@ class GNNPredictor(RankingPredictor):
         num_layers: int = 3,
         dropout: float = 0.1,
         readout: Literal["sum", "sum+output"] = "sum",
-        attention: Literal["none", "all", "alternate"] = "none",
+        member_kinds: list[str] | None = None,
         attention_heads: int = 4,
         **kwargs,
     ) -> None:
@@ -136,14 +161,20 @@ class GNNPredictor(RankingPredictor):
             raise ValueError(f"GNNPredictor needs the 'graph' encoding, got {encoding!r}")
         if readout not in ("sum", "sum+output"):
             raise ValueError(f"readout must be 'sum' or 'sum+output', got {readout!r}")
-        if attention not in ("none", "all", "alternate"):
-            raise ValueError(f"attention must be 'none', 'all' or 'alternate', got {attention!r}")
-        if attention != "none" and (attention_heads < 1 or hidden % attention_heads):
+        for kind in member_kinds or []:
+            if kind.removesuffix("+attention") not in CONVS:
+                raise ValueError(f"member kind must be one of {', '.join(CONVS)}, optionally with '+attention' (e.g. 'gin+attention'), got {kind!r}")
+        has_heads = any(kind.startswith("gat") or kind.endswith("+attention") for kind in member_kinds or [])
+        if has_heads and (attention_heads < 1 or hidden % attention_heads):
             raise ValueError(f"attention_heads must be a positive divisor of hidden={hidden}, got {attention_heads}")
         super().__init__(encoding=encoding, **kwargs)
 
     def build_member(self, index: int) -> nn.Module:
         hp = self.hparams
-        attends = hp.attention == "all" or (hp.attention == "alternate" and index % 2 == 1)
-        heads = hp.attention_heads if attends else 0
-        return _GINNet(NODE_FEATURES[hp.space], hp.hidden, hp.num_layers, self.num_extra, hp.dropout, hp.readout == "sum+output", heads)
+        kinds = hp.member_kinds or ["gin"]  # LightningCLI saves the arguments as given: None stays None
+        kind = kinds[index % len(kinds)]
+        conv = kind.removesuffix("+attention")
+        attention_heads = hp.attention_heads if kind.endswith("+attention") else 0
+        return _GNNNet(
+            NODE_FEATURES[hp.space], hp.hidden, hp.num_layers, self.num_extra, hp.dropout, hp.readout == "sum+output", conv, hp.attention_heads, attention_heads
+        )
