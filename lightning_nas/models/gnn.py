@@ -79,6 +79,14 @@ def _mlp(c_in: int, c_out: int) -> nn.Sequential:
     return nn.Sequential(nn.Linear(c_in, c_out), nn.BatchNorm1d(c_out), nn.ReLU(inplace=True), nn.Linear(c_out, c_out))
 
 
+def _split_kind(kind: str) -> tuple[str, bool]:
+    """A member kind such as ``"gin+attention"`` -> (its convolution, whether it adds attention blocks)."""
+    conv = kind.removesuffix("+attention")
+    if conv not in CONVS:
+        raise ValueError(f"member kind must be one of {', '.join(CONVS)}, optionally with '+attention' (e.g. 'gin+attention'), got {kind!r}")
+    return conv, conv != kind
+
+
 def _conv(kind: str, hidden: int, heads: int) -> MessagePassing:
     """One layer's message passing in one direction, ``hidden`` -> ``hidden`` features."""
     if kind == "gin":
@@ -97,9 +105,9 @@ class _GNNNet(nn.Module):
         num_extra: int,
         dropout: float,
         output_readout: bool,
-        conv: str = "gin",
-        conv_heads: int = 4,
-        attention_heads: int = 0,
+        conv: str,
+        conv_heads: int,
+        attention_heads: int,
     ) -> None:
         super().__init__()
         self.output_readout = output_readout
@@ -161,10 +169,7 @@ class GNNPredictor(RankingPredictor):
             raise ValueError(f"GNNPredictor needs the 'graph' encoding, got {encoding!r}")
         if readout not in ("sum", "sum+output"):
             raise ValueError(f"readout must be 'sum' or 'sum+output', got {readout!r}")
-        for kind in member_kinds or []:
-            if kind.removesuffix("+attention") not in CONVS:
-                raise ValueError(f"member kind must be one of {', '.join(CONVS)}, optionally with '+attention' (e.g. 'gin+attention'), got {kind!r}")
-        has_heads = any(kind.startswith("gat") or kind.endswith("+attention") for kind in member_kinds or [])
+        has_heads = any(conv == "gat" or attends for conv, attends in map(_split_kind, member_kinds or []))
         if has_heads and (attention_heads < 1 or hidden % attention_heads):
             raise ValueError(f"attention_heads must be a positive divisor of hidden={hidden}, got {attention_heads}")
         super().__init__(encoding=encoding, **kwargs)
@@ -172,9 +177,8 @@ class GNNPredictor(RankingPredictor):
     def build_member(self, index: int) -> nn.Module:
         hp = self.hparams
         kinds = hp.member_kinds or ["gin"]  # LightningCLI saves the arguments as given: None stays None
-        kind = kinds[index % len(kinds)]
-        conv = kind.removesuffix("+attention")
-        attention_heads = hp.attention_heads if kind.endswith("+attention") else 0
+        conv, attends = _split_kind(kinds[index % len(kinds)])
+        attention_heads = hp.attention_heads if attends else 0
         return _GNNNet(
             NODE_FEATURES[hp.space], hp.hidden, hp.num_layers, self.num_extra, hp.dropout, hp.readout == "sum+output", conv, hp.attention_heads, attention_heads
         )
