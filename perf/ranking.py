@@ -11,19 +11,28 @@ tables named in ``PROXY_TABLES``): 424 (NB101) / 156 (NB201) training archs, the
 Each run is ``python -m lightning_nas fit --config <config>`` in-process (same config, with
 ``seed_everything``/``data.seed`` = seed and no logger/checkpoints), then ``test`` on every arch
 not used for training. One line per run (``figure: ktau``) and a mean/std line per setting.
+A self-training setting (``gnn_101:self-train``) first fits its teacher the same way, writes the
+teacher's scores of every arch (as ``predict`` does) and fits again with them as pseudo-labels
+(``data.pseudo_labels``); the pseudo-labelled archs leave the test set.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
+import sys
+import tempfile
 import time
 import warnings
+from typing import Any
 
 import numpy as np
 
+# Overrides key of a self-training setting: the teacher's overrides (its scores become the pseudo-labels)
+TEACHER = "teacher"
 # At 4,236 the GIN ensemble keeps the two member kinds it was measured with (10 members, 5 + 5)
 GIN_AND_ATTENTION = {"model.init_args.ensemble_size": 10, "model.init_args.member_kinds": "[gin, gin+attention]"}
 # (name for --only, label, config, overrides): the settings the predictor issue asks for
@@ -36,6 +45,8 @@ SETTINGS = [
     ("renas_101", "renas", "renas_101.yaml", {}),
     ("gnn_101:4236", "gnn", "gnn_101.yaml", {"data.num_train": 4236, "trainer.max_epochs": 40, **GIN_AND_ATTENTION}),
     ("renas_101_4236", "renas", "renas_101_4236.yaml", {}),
+    # self-training: the gnn_101 ensemble (the teacher, fit first on the same split) pseudo-labels 2,000 other cells
+    ("gnn_101:self-train", "gnn+self-training", "gnn_101.yaml", {TEACHER: {}, "data.num_pseudo": 2000, "trainer.max_epochs": 60}),
 ]
 PROXY_TABLES = {"nb201": "scores/perf-nb201-cifar10.csv", "nb101": "scores/perf-nb101-cifar10.csv"}
 NB201_PROXIES = "params,flops,naswot,jacov,synflow,snip,grad_norm,fisher,tenas_ntk,tenas_lr,rbflex"
@@ -88,7 +99,8 @@ ANCHORS = {
 }
 
 
-def run(config: str, overrides: dict, seed: int) -> tuple[dict, float]:
+def fit(config: str, overrides: dict, seed: int) -> Any:
+    """A LightningCLI for ``config`` + ``overrides`` on ``seed`` (split and training), fit, no logging."""
     from lightning_nas.cli import make_cli
 
     args = ["--config", config]
@@ -97,9 +109,25 @@ def run(config: str, overrides: dict, seed: int) -> tuple[dict, float]:
              "--trainer.enable_model_summary", "false", "--trainer.callbacks", "null"]
     for key, value in overrides.items():
         args += [f"--{key}", str(value)]
-    start = time.perf_counter()
     cli = make_cli(args, run=False, save_config_callback=None)
     cli.trainer.fit(cli.model, datamodule=cli.datamodule)
+    return cli
+
+
+def run(config: str, overrides: dict, seed: int) -> tuple[dict, float]:
+    """Fit (a self-training setting fits its teacher first and pseudo-labels from its scores), test."""
+    from lightning_nas.writers import ScoreWriter
+
+    start = time.perf_counter()
+    overrides = dict(overrides)
+    with tempfile.TemporaryDirectory() as tmp:
+        if TEACHER in overrides:
+            teacher = fit(config, overrides.pop(TEACHER), seed)
+            overrides["data.pseudo_labels"] = scores = os.path.join(tmp, "teacher.csv")
+            teacher.trainer.callbacks.append(ScoreWriter(scores))
+            with contextlib.redirect_stdout(sys.stderr):  # stdout carries only the JSON lines
+                teacher.trainer.predict(teacher.model, datamodule=teacher.datamodule, return_predictions=False)
+        cli = fit(config, overrides, seed)
     (metrics,) = cli.trainer.test(cli.model, datamodule=cli.datamodule, verbose=False)
     hp = cli.datamodule.hparams
     return {"space": hp.space, "n_train": len(cli.datamodule.train_rows), "n_test": len(cli.datamodule.test_rows),

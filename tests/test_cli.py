@@ -58,3 +58,15 @@ def test_fit_then_predict_end_to_end(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     rows = list(csv.DictReader(open(tmp_path / "predictions" / "gnn_201.csv")))
     assert len(rows) == 15_625 and rows[6111]["key"].startswith("|nor_conv_3x3~0|")
+    assert sum(int(r["seen_label"]) for r in rows) == 156 + 200  # training + validation archs
+    # self-training: a second fit on the same split, with the first predictor's scores as pseudo-labels
+    proc = _run("fit", *common, "--data.pseudo_labels", "predictions/gnn_201.csv", "--data.num_pseudo", "300", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "test/ktau" in proc.stdout
+
+
+def test_self_training_config_composes_with_its_teacher_config():
+    proc = _run("fit", "--config", "gnn_101.yaml", "--config", "self_train_101.yaml", "--print_config")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "pseudo_labels: predictions/gnn_101.csv" in proc.stdout and "num_pseudo: 2000" in proc.stdout
+    assert "member_kinds:" in proc.stdout and "gnn_101_self_train-{epoch}" in proc.stdout

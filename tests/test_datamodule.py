@@ -1,9 +1,13 @@
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 import torch
 from torch_geometric.data import Batch
 
 from lightning_nas.datamodules import ArchDataModule
+from lightning_nas.errors import LightningNASError
+from lightning_nas.writers import ScoreWriter
 
 
 @pytest.fixture(scope="module")
@@ -81,3 +85,58 @@ def test_bad_arguments_are_explained():
     dm = ArchDataModule("nb201", dataset="cifar10", num_train=20_000)
     with pytest.raises(ValueError, match="num_train=20000"):
         dm.setup()
+
+
+def _score_file(dm: ArchDataModule, path, scores: np.ndarray) -> None:
+    """What `predict` writes for a predictor fit on ``dm``'s split."""
+    predictions = [{"index": torch.arange(len(scores)), "score": torch.from_numpy(scores)}]
+    ScoreWriter(str(path)).write_on_epoch_end(SimpleNamespace(datamodule=dm), None, predictions, None)
+
+
+def test_pseudo_labels_join_training_ranked_as_the_teacher_scored_and_leave_the_test_set(tmp_path):
+    args = dict(space="nb201", dataset="cifar10", encoding="graph", num_train=156, batch_size=4096, seed=1)
+    teacher = ArchDataModule(**args)
+    teacher.setup()
+    true = teacher.targets.numpy()
+    scores = np.random.default_rng(0).permutation(len(true)).astype(np.float64)  # a teacher's ranking (distinct scores)
+    _score_file(teacher, tmp_path / "scores.csv", scores)
+    dm = ArchDataModule(**args, pseudo_labels=str(tmp_path / "scores.csv"), num_pseudo=500)
+    dm.setup()
+    pseudo = dm.pseudo_rows
+    assert len(pseudo) == 500 and np.array_equal(dm.train_rows, teacher.train_rows)
+    assert not np.isin(pseudo, np.concatenate([dm.train_rows, dm.val_rows])).any()
+    assert len(dm.test_rows) == 15_625 - 156 - 500 and not np.isin(pseudo, dm.test_rows).any()
+    (batch,) = list(dm.train_dataloader())
+    rows, y = batch["index"].numpy(), batch["y"].numpy()
+    labelled = np.isin(rows, dm.train_rows)
+    assert labelled.sum() == 156 and np.allclose(y[labelled], true[rows[labelled]])
+    # pseudo-labels follow the teacher's order, on the scale of the training labels
+    by_score = y[~labelled][np.argsort(scores[rows[~labelled]])]
+    assert (np.diff(by_score) >= 0).all() and by_score[-1] > by_score[0]
+    assert true[dm.train_rows].min() <= y[~labelled].min() and y[~labelled].max() <= true[dm.train_rows].max()
+    test = next(iter(dm.test_dataloader()))
+    assert np.allclose(test["y"].numpy(), true[test["index"].numpy()])  # testing sees the real labels
+
+
+def test_pseudo_labels_from_another_split_or_a_bad_file_are_refused(tmp_path):
+    args = dict(space="nb201", dataset="cifar10", encoding="graph", num_train=156)
+    other = ArchDataModule(**args, seed=2)
+    other.setup()
+    _score_file(other, tmp_path / "other.csv", np.zeros(15_625))
+    with pytest.raises(LightningNASError, match="fit on other labelled archs"):
+        ArchDataModule(**args, seed=1, pseudo_labels=str(tmp_path / "other.csv"), num_pseudo=10).setup()
+    (tmp_path / "cut.csv").write_text("".join(open(tmp_path / "other.csv").readlines()[:100]))
+    with pytest.raises(LightningNASError, match="does not score every arch"):
+        ArchDataModule(**args, seed=2, pseudo_labels=str(tmp_path / "cut.csv"), num_pseudo=10).setup()
+    (tmp_path / "old.csv").write_text("row,key,score\n0,a,1.0\n")
+    with pytest.raises(LightningNASError, match="not a score file"):
+        ArchDataModule(**args, seed=2, pseudo_labels=str(tmp_path / "old.csv"), num_pseudo=10).setup()
+    for name, lines, message in [("ragged", "0,a,1.0\n", "line 2"), ("nan", "0,a,1.0,0\n1,b,nan,0\n", r"NaN or infinite on lines \[3\]"),
+                                 ("text", "0,a,high,0\n", "malformed value")]:
+        (tmp_path / f"{name}.csv").write_text("row,key,score,seen_label\n" + lines)
+        with pytest.raises(LightningNASError, match=message):
+            ArchDataModule(**args, seed=2, pseudo_labels=str(tmp_path / f"{name}.csv"), num_pseudo=10).setup()
+    with pytest.raises(LightningNASError, match="cannot read score file"):
+        ArchDataModule(**args, seed=2, pseudo_labels=str(tmp_path / "missing.csv"), num_pseudo=10).setup()
+    with pytest.raises(ValueError, match="go together"):
+        ArchDataModule(**args, pseudo_labels=str(tmp_path / "other.csv"))

@@ -11,12 +11,18 @@ output) is a score, not a gap.
 ``augment = K`` adds K isomorphic relabelings of every training arch (same cell, another vertex
 order: :meth:`~lightning_nas.spaces.base.SearchSpace.random_isomorphs`) with the same label, for
 order-dependent encodings such as ReNAS tensors; test, validation and predict see each arch once.
-The same ``seed`` gives the same split (and the same relabelings).
+``pseudo_labels`` + ``num_pseudo`` self-train: a first predictor's score file (``predict``'s CSV,
+from a fit on this same split) labels ``num_pseudo`` random unlabelled archs; their scores are
+mapped by rank onto the distribution of the training labels (a pairwise loss compares them with
+real labels), they join training, and they leave the test set. Members trained on the first
+predictor's ranking of many archs rank better than members trained on the labelled archs alone.
+The same ``seed`` gives the same split (and the same relabelings and pseudo-labelled archs).
 """
 
 from __future__ import annotations
 
 import os
+from functools import partial
 from typing import Any
 
 import lightning as L
@@ -26,7 +32,9 @@ from torch.utils.data import DataLoader
 
 from lightning_nas.benchmarks import Benchmark, create
 from lightning_nas.encodings import DenseGraphs, encode, get_encoding
+from lightning_nas.errors import LightningNASError
 from lightning_nas.proxies.table import ScoreTable
+from lightning_nas.writers import read_scores
 
 
 class ArchDataModule(L.LightningDataModule):
@@ -52,6 +60,8 @@ class ArchDataModule(L.LightningDataModule):
         num_workers: int = 0,
         proxy_table: str | None = None,
         augment: int = 0,
+        pseudo_labels: str | None = None,
+        num_pseudo: int = 0,
     ) -> None:
         super().__init__()
         if (num_train is None) == (train_ratio is None):
@@ -60,10 +70,13 @@ class ArchDataModule(L.LightningDataModule):
             raise ValueError(f"train_ratio must be in (0, 1), got {train_ratio}")
         if augment < 0:
             raise ValueError(f"augment is a number of extra copies per training arch, got {augment}")
+        if (pseudo_labels is None) != (num_pseudo == 0) or num_pseudo < 0:
+            raise ValueError(f"pseudo_labels (a score file from `predict`) and num_pseudo > 0 go together, got {pseudo_labels!r} and {num_pseudo}")
         self.save_hyperparameters()
         self.benchmark: Benchmark | None = None
         self.augmented: Any = None  # encoded relabelings of the training archs
         self.augmented_source = np.zeros(0, dtype=np.int64)  # the benchmark row of each
+        self.pseudo_rows = np.zeros(0, dtype=np.int64)
 
     def setup(self, stage: str | None = None) -> None:
         if self.benchmark is not None:
@@ -89,10 +102,13 @@ class ArchDataModule(L.LightningDataModule):
         self.val_rows = np.sort(order[num_train : num_train + hp.num_val])
         self.benchmark = bench
         self.targets = torch.from_numpy(target)
+        self.train_targets = self.targets  # the targets training sees: real labels, plus pseudo-labels
         self.features = encode(get_encoding(hp.encoding), bench.space, bench.structure)
         self.extra = torch.from_numpy(extra.astype(np.float32)) if extra is not None else None
         if hp.augment:
             self._augment(bench)
+        if hp.pseudo_labels is not None:
+            self._add_pseudo_labels(bench)
 
     def _augment(self, bench: Benchmark) -> None:
         if self.is_graph:
@@ -102,6 +118,28 @@ class ArchDataModule(L.LightningDataModule):
         isomorphs = bench.space.random_isomorphs(structure, hp.augment, np.random.default_rng(hp.seed))
         self.augmented = get_encoding(hp.encoding)(bench.space, isomorphs)
         self.augmented_source = np.repeat(self.train_rows, hp.augment)
+
+    def _add_pseudo_labels(self, bench: Benchmark) -> None:
+        hp = self.hparams
+        scores = read_scores(hp.pseudo_labels)
+        rows = scores["row"]
+        if len(rows) != len(bench.keys) or (rows != np.arange(len(bench.keys))).any() or (scores["key"] != bench.keys).any():
+            raise LightningNASError(f"{hp.pseudo_labels} does not score every arch of {hp.space} in benchmark order; write it with `predict` on this space")
+        labelled = np.union1d(self.train_rows, self.val_rows)
+        if not np.array_equal(np.flatnonzero(scores["seen_label"]), labelled):
+            raise LightningNASError(
+                f"{hp.pseudo_labels} comes from a predictor fit on other labelled archs than this split's (data.seed, num_train and num_val must match): "
+                "its scores would carry labels of archs this run tests on"
+            )
+        unlabelled = np.setdiff1d(self.test_rows, self.val_rows)
+        if hp.num_pseudo > len(unlabelled):
+            raise ValueError(f"num_pseudo={hp.num_pseudo} exceeds the {len(unlabelled)} unlabelled archs")
+        self.pseudo_rows = np.sort(np.random.default_rng([hp.seed, 1]).choice(unlabelled, hp.num_pseudo, replace=False))
+        rank = scores["score"][self.pseudo_rows].argsort().argsort()
+        quantiles = (rank + 0.5) / hp.num_pseudo
+        self.train_targets = self.targets.clone()
+        self.train_targets[self.pseudo_rows] = torch.from_numpy(np.quantile(self.targets[self.train_rows].numpy(), quantiles).astype(np.float32))
+        self.test_rows = np.setdiff1d(self.test_rows, self.pseudo_rows)
 
     def _extra_columns(self, bench: Benchmark, scored: np.ndarray | None) -> np.ndarray | None:
         """[rows, k] extra features: proxy-table columns (``scored``) by name, else benchmark columns."""
@@ -120,10 +158,11 @@ class ArchDataModule(L.LightningDataModule):
     def is_graph(self) -> bool:
         return isinstance(self.features, DenseGraphs)
 
-    def collate(self, rows: list[int]) -> dict[str, Any]:
-        """Gather a batch from the pre-encoded table (one vectorised gather, no per-item work).
-        Rows past the table are augmented copies (training only): ``x`` is the relabelled
-        encoding, label and extra features are the source arch's."""
+    def collate(self, rows: list[int], targets: torch.Tensor | None = None) -> dict[str, Any]:
+        """Gather a batch from the pre-encoded table (one vectorised gather, no per-item work),
+        labels from ``targets`` (default: the real ones). Rows past the table are augmented copies
+        (training only): ``x`` is the relabelled encoding, label and extra features are the source arch's."""
+        targets = self.targets if targets is None else targets
         index = torch.as_tensor(rows, dtype=torch.long)
         copy = index - len(self.targets)
         is_copy = copy >= 0
@@ -135,25 +174,25 @@ class ArchDataModule(L.LightningDataModule):
             index[is_copy] = torch.from_numpy(self.augmented_source)[copy[is_copy]]
         else:
             x = self.features.batch(index) if self.is_graph else self.features[index]
-        batch = {"x": x, "y": self.targets[index], "index": index}
+        batch = {"x": x, "y": targets[index], "index": index}
         if self.extra is not None:
             batch["extra"] = self.extra[index]
         return batch
 
-    def _loader(self, rows: np.ndarray, shuffle: bool, batch_size: int) -> DataLoader:
+    def _loader(self, rows: np.ndarray, shuffle: bool, batch_size: int, targets: torch.Tensor | None = None) -> DataLoader:
         generator = torch.Generator().manual_seed(self.hparams.seed) if shuffle else None
         return DataLoader(
             rows.tolist(),
             batch_size=batch_size,
             shuffle=shuffle,
             generator=generator,
-            collate_fn=self.collate,
+            collate_fn=partial(self.collate, targets=targets),
             num_workers=self.hparams.num_workers,
         )
 
     def train_dataloader(self) -> DataLoader:
         copies = len(self.targets) + np.arange(len(self.augmented_source))
-        return self._loader(np.concatenate([self.train_rows, copies]), True, self.hparams.batch_size)
+        return self._loader(np.concatenate([self.train_rows, self.pseudo_rows, copies]), True, self.hparams.batch_size, self.train_targets)
 
     def val_dataloader(self) -> DataLoader:
         return self._loader(self.val_rows, False, self.hparams.eval_batch_size)
