@@ -33,7 +33,7 @@ class ScoreWriter(BasePredictionWriter):
         scores = torch.cat([p["score"] for p in predictions]).tolist()
         datamodule = trainer.datamodule
         keys = datamodule.benchmark.keys
-        seen = set(datamodule.train_rows.tolist()) | set(datamodule.val_rows.tolist())
+        seen = set(datamodule.labelled_rows.tolist())
         with atomic_open(self.output, "w", newline="") as f:
             writer = csv.writer(f)
             writer.writerow(COLUMNS)

@@ -125,8 +125,7 @@ class ArchDataModule(L.LightningDataModule):
         rows = scores["row"]
         if len(rows) != len(bench.keys) or (rows != np.arange(len(bench.keys))).any() or (scores["key"] != bench.keys).any():
             raise LightningNASError(f"{hp.pseudo_labels} does not score every arch of {hp.space} in benchmark order; write it with `predict` on this space")
-        labelled = np.union1d(self.train_rows, self.val_rows)
-        if not np.array_equal(np.flatnonzero(scores["seen_label"]), labelled):
+        if not np.array_equal(np.flatnonzero(scores["seen_label"]), self.labelled_rows):
             raise LightningNASError(
                 f"{hp.pseudo_labels} comes from a predictor fit on other labelled archs than this split's (data.seed, num_train and num_val must match): "
                 "its scores would carry labels of archs this run tests on"
@@ -153,6 +152,11 @@ class ArchDataModule(L.LightningDataModule):
             else:
                 columns.append(bench.column(name, hp.dataset).astype(np.float64))
         return np.stack(columns, axis=1)
+
+    @property
+    def labelled_rows(self) -> np.ndarray:
+        """The archs whose labels a fit uses: training and validation (sorted)."""
+        return np.union1d(self.train_rows, self.val_rows)
 
     @property
     def is_graph(self) -> bool:
