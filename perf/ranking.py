@@ -45,6 +45,8 @@ SETTINGS = [
     ("renas_101", "renas", "renas_101.yaml", {}),
     ("gnn_101:4236", "gnn", "gnn_101.yaml", {"data.num_train": 4236, "trainer.max_epochs": 40, **GIN_AND_ATTENTION}),
     ("renas_101_4236", "renas", "renas_101_4236.yaml", {}),
+    # the CNN with order-free cell statistics in its head as well (extra-feature group cell_stats)
+    ("renas_101_4236:cell-stats", "renas+cell_stats", "renas_101_4236.yaml", {"data.extra_features": "[params, flops, cell_stats]"}),
     # self-training: the gnn_101 ensemble (the teacher, fit first on the same split) pseudo-labels 2,000 other cells
     ("gnn_101:self-train", "gnn+self-training", "gnn_101.yaml", {TEACHER: {}, "data.num_pseudo": 2000, "trainer.max_epochs": 60}),
 ]

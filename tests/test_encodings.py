@@ -4,6 +4,8 @@ import torch
 from torch_geometric.data import Batch
 
 from lightning_nas.encodings import GraphEncoding, OneHotEncoding, ReNASEncoding, encode, get_encoding
+from lightning_nas.encodings.cell_stats import CELL_STATS, CellStatistics
+from lightning_nas.encodings.features import expand_features, feature_columns
 from lightning_nas.spaces import nb101_network
 from lightning_nas.spaces.nb201 import OPS
 
@@ -82,3 +84,37 @@ def test_unknown_encoding_and_unsupported_space():
 
     with pytest.raises(ValueError, match="nats_sss"):
         ReNASEncoding()(NATSSizeSpace(), {"channels": np.zeros((1, 5))})
+
+
+def test_cell_stats_of_the_inception_cell(nb101):
+    """Hand-counted on INCEPTION: 0->{1,2,3,5}, 3->4, {1,2,4,5}->6 (1 conv1x1, 2-4 conv3x3, 5 maxpool)."""
+    (x,) = CellStatistics().encode_archs(nb101.space, [INCEPTION]).numpy()
+    stats = dict(zip(CELL_STATS, x.tolist()))
+    expected = {"depth1_conv1x1": 1, "depth1_conv3x3": 2, "depth2_conv3x3": 1, "depth1_maxpool": 1, "depth2_maxpool": 0,
+                "output_depth": 3, "output_distance": 2, "output_fan_in": 4, "input_fan_out": 4,
+                "path_max_conv3x3": 2, "path_max_conv1x1": 1, "path_max_maxpool": 1,
+                "edges_input_conv3x3": 2, "edges_conv3x3_conv3x3": 1, "edges_conv3x3_output": 2, "edges_input_output": 0,
+                "two_hop_input_output": 3, "two_hop_input_conv3x3": 1, "two_hop_conv3x3_output": 1, "two_hop_conv1x1_output": 0}
+    assert {k: stats[k] for k in expected} == expected
+    assert sum(stats[k] for k in CELL_STATS if k.startswith("edges_")) == nb101.arch(nb101.index(INCEPTION)).num_edges
+
+
+def test_cell_stats_do_not_depend_on_the_vertex_order(nb101):
+    rows = np.random.default_rng(0).choice(len(nb101), 300, replace=False)
+    structure = {k: v[rows] for k, v in nb101.structure.items()}
+    copies = nb101.space.random_isomorphs(structure, 3, np.random.default_rng(1))
+    stats = CellStatistics()(nb101.space, structure)
+    relabelled = CellStatistics()(nb101.space, copies)
+    assert torch.equal(relabelled, stats.repeat_interleave(3, dim=0))
+    assert not np.array_equal(copies["adjacency"][::3], structure["adjacency"])  # the orders did change
+
+
+def test_feature_groups_expand_to_named_columns(nb101, nb201):
+    names = expand_features(["params", "cell_stats"])
+    assert names[0] == "params" and names[1:] == [f"cell_stats/{c}" for c in CELL_STATS]
+    columns = feature_columns(nb101, ["params", "cell_stats"])
+    assert columns.shape == (len(nb101), len(names))
+    assert np.array_equal(columns[:, 0], nb101.column("params"))
+    assert np.array_equal(columns[:, 1:], encode(CellStatistics(), nb101.space, nb101.structure).numpy())
+    with pytest.raises(ValueError, match="'cell_stats' supports spaces \\('nb101',\\), not 'nb201'"):
+        feature_columns(nb201, ["cell_stats"])

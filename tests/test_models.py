@@ -96,6 +96,25 @@ def test_renas_predictor_trains_on_nb101(filters, tmp_path):
     assert torch.equal(ReNASPredictor.load_from_checkpoint(tmp_path / "renas.ckpt").score(archs), scores)
 
 
+def test_cell_stats_group_reaches_the_head_and_a_search_scorer(tmp_path):
+    """``cell_stats`` widens the head by its 54 columns; a checkpoint scored through a search's
+    PredictorScorer (which reads the features itself) gives the datamodule's scores."""
+    from lightning_nas.search import PredictorScorer
+
+    L.seed_everything(0)
+    features = ["params", "flops", "cell_stats"]
+    dm = ArchDataModule("nb101", metric="test_acc_run0", num_train=424, num_val=100, extra_features=features, eval_batch_size=512)
+    model = ReNASPredictor(space="nb101", extra_features=features)
+    trainer = _fit(model, dm, steps=10)
+    assert model.num_extra == dm.extra.shape[1] == 56 and torch.isfinite(model.extra_mean).all()
+    trainer.save_checkpoint(tmp_path / "stats.ckpt")
+    reloaded = ReNASPredictor.load_from_checkpoint(tmp_path / "stats.ckpt").eval()
+    rows = [3, 7, 100_000]
+    expected = reloaded(dm.collate(rows))
+    scorer = PredictorScorer(reloaded, dm.benchmark)
+    assert np.allclose(scorer([dm.benchmark.arch(r) for r in rows]), expected.detach().numpy(), atol=1e-6)
+
+
 def test_cross_filters_join_edges_that_share_a_vertex():
     """Adding edge 0 -> 1 changes the first layer's output at entry (0, 3), another edge slot of
     vertex 0, with cross filters (they read all of row 0); a 3x3 filter at (0, 3) only reads

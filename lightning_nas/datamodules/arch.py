@@ -4,6 +4,8 @@ Splits follow the predictor literature (ReNAS, PINAT, TNASP): ``num_train`` labe
 ``train_ratio`` of the space), a small validation set for checkpointing, and **test = every arch
 not used for training** (the validation archs are a random subset of it). Only archs that have
 the target metric take part (e.g. NB101 ``val_acc_single_run`` exists for 30,001 cells).
+``extra_features`` name benchmark columns (``params``, ``flops``) or column groups computed from
+the architecture (``cell_stats``, :mod:`lightning_nas.encodings.features`).
 With a ``proxy_table`` (``python -m lightning_nas score``), ``extra_features`` may name its proxy
 columns, and only archs scored in the table take part (so a subset of NB101 can be scored); a
 ``-inf`` score (a proxy's "worst possible", e.g. NASWOT of a cell with no path from input to
@@ -32,6 +34,7 @@ from torch.utils.data import DataLoader
 
 from lightning_nas.benchmarks import Benchmark, create
 from lightning_nas.encodings import DenseGraphs, encode, get_encoding
+from lightning_nas.encodings.features import feature_columns
 from lightning_nas.errors import LightningNASError
 from lightning_nas.proxies.table import ScoreTable
 from lightning_nas.writers import read_scores
@@ -141,17 +144,18 @@ class ArchDataModule(L.LightningDataModule):
         self.test_rows = np.setdiff1d(self.test_rows, self.pseudo_rows)
 
     def _extra_columns(self, bench: Benchmark, scored: np.ndarray | None) -> np.ndarray | None:
-        """[rows, k] extra features: proxy-table columns (``scored``) by name, else benchmark columns."""
+        """[rows, k] extra features: proxy-table columns (``scored``) by name, else benchmark
+        columns and column groups (:func:`~lightning_nas.encodings.features.feature_columns`)."""
         hp = self.hparams
         if not hp.extra_features:
             return None
-        columns = []
+        blocks = []
         for i, name in enumerate(hp.extra_features):
             if scored is not None and not np.isnan(scored[:, i]).all():
-                columns.append(scored[:, i])
+                blocks.append(scored[:, i : i + 1])
             else:
-                columns.append(bench.column(name, hp.dataset).astype(np.float64))
-        return np.stack(columns, axis=1)
+                blocks.append(feature_columns(bench, [name], hp.dataset))
+        return np.concatenate(blocks, axis=1)
 
     @property
     def labelled_rows(self) -> np.ndarray:

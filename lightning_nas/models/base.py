@@ -21,6 +21,7 @@ import torch
 from torch import nn
 from torchmetrics import MetricCollection, SpearmanCorrCoef
 
+from lightning_nas.encodings.features import expand_features
 from lightning_nas.models.losses import ReNASLoss
 from lightning_nas.models.metrics import KendallTau, TopKPrecision
 
@@ -51,7 +52,7 @@ class RankingPredictor(L.LightningModule, abc.ABC):
         super().__init__()
         self.save_hyperparameters(ignore=["loss"])
         self.loss_fn = loss if loss is not None else ReNASLoss()
-        self.num_extra = len(extra_features or [])
+        self.num_extra = len(expand_features(extra_features))  # a group (cell_stats) is many columns
         self.register_buffer("extra_mean", torch.zeros(self.num_extra))
         self.register_buffer("extra_std", torch.ones(self.num_extra))
         self.register_buffer("extra_floor", torch.zeros(self.num_extra))

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from lightning_nas.benchmarks.base import Benchmark
+from lightning_nas.encodings.features import feature_columns
 from lightning_nas.errors import LightningNASError
 from lightning_nas.models import RankingPredictor
 from lightning_nas.proxies import ProxyEvaluator, ScoreTable, rank_combination
@@ -50,7 +51,8 @@ class PredictorScorer:
         self.name = type(model).__name__
         self.model = model
         self.benchmark = benchmark
-        self.extra = [benchmark.column(name, dataset) for name in model.hparams.extra_features or []]
+        names = model.hparams.extra_features or []
+        self.extra = feature_columns(benchmark, names, dataset) if names else None
         self._cache: dict[str, float] = {}
 
     def __call__(self, archs: list[Any]) -> np.ndarray:
@@ -60,9 +62,8 @@ class PredictorScorer:
         if new:
             fresh = [archs[i] for i in new]
             extra = None
-            if self.extra:
-                rows = [self.benchmark.index(a) for a in fresh]
-                extra = np.stack([column[rows] for column in self.extra], axis=1)
+            if self.extra is not None:
+                extra = self.extra[[self.benchmark.index(a) for a in fresh]]
             for i, score in zip(new, self.model.score(fresh, extra).tolist()):
                 self._cache[keys[i]] = score
         return np.array([self._cache[k] for k in keys])
