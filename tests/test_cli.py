@@ -3,7 +3,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from lightning_nas.cli import main, resolve_config_paths
+import pytest
+
+from lightning_nas.cli import main, make_cli, resolve_config_paths
+from lightning_nas.encodings.features import expand_features
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -33,6 +36,18 @@ def test_fit_help_lists_model_and_data_options():
     proc = _run("fit", "--help")
     assert proc.returncode == 0
     assert "--data.num_train" in proc.stdout and "--model" in proc.stdout
+
+
+@pytest.mark.parametrize("config", ["renas_101", "renas_101_4236", "renas_201", "gnn_101", "gnn_201", "search_gnn_101", "search_gnn_201"])
+def test_shipped_fit_configs_build_their_model_data_and_trainer(config, tmp_path, monkeypatch):
+    """Every config a user is told to ``fit`` parses and instantiates (data is read only at fit),
+    and the model's head is as wide as the extra features the datamodule will give it."""
+    monkeypatch.chdir(tmp_path)  # loggers and checkpoints would be created relative to the cwd
+    monkeypatch.setattr(sys, "argv", ["lightning_nas"])  # pytest's own arguments are not the CLI's
+    cli = make_cli(["--config", f"{config}.yaml"], run=False)
+    features = cli.datamodule.hparams.extra_features
+    assert cli.model.hparams.extra_features == features and cli.model.num_extra == len(expand_features(features))
+    assert cli.model.hparams.space == cli.datamodule.hparams.space
 
 
 def test_bad_config_is_a_clear_error(tmp_path):

@@ -6,6 +6,7 @@ from torch_geometric.data import Batch
 from lightning_nas.encodings import GraphEncoding, OneHotEncoding, ReNASEncoding, encode, get_encoding
 from lightning_nas.encodings.cell_stats import CELL_STATS, CellStatistics
 from lightning_nas.encodings.features import expand_features, feature_columns
+from lightning_nas.errors import UnknownMetric
 from lightning_nas.spaces import nb101_network
 from lightning_nas.spaces.nb201 import OPS
 
@@ -113,8 +114,10 @@ def test_feature_groups_expand_to_named_columns(nb101, nb201):
     names = expand_features(["params", "cell_stats"])
     assert names[0] == "params" and names[1:] == [f"cell_stats/{c}" for c in CELL_STATS]
     columns = feature_columns(nb101, ["params", "cell_stats"])
-    assert columns.shape == (len(nb101), len(names))
-    assert np.array_equal(columns[:, 0], nb101.column("params"))
+    assert columns.shape == (len(nb101), len(names)) and columns.dtype == np.float32  # what the model reads
+    assert np.array_equal(columns[:, 0], nb101.column("params").astype(np.float32))
     assert np.array_equal(columns[:, 1:], encode(CellStatistics(), nb101.space, nb101.structure).numpy())
     with pytest.raises(ValueError, match="'cell_stats' supports spaces \\('nb101',\\), not 'nb201'"):
         feature_columns(nb201, ["cell_stats"])
+    with pytest.raises(UnknownMetric, match="extra feature 'cell_stat' is neither a column group \\['cell_stats'\\] nor a benchmark column"):
+        feature_columns(nb101, ["cell_stat"])

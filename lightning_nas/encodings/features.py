@@ -12,6 +12,7 @@ import numpy as np
 from lightning_nas.benchmarks.base import Benchmark
 from lightning_nas.encodings.base import Encoding, encode
 from lightning_nas.encodings.cell_stats import CELL_STATS, GROUP, CellStatistics
+from lightning_nas.errors import UnknownMetric
 
 #: group name -> (the encoding that computes it, its column names)
 GROUPS: dict[str, tuple[type[Encoding], tuple[str, ...]]] = {GROUP: (CellStatistics, CELL_STATS)}
@@ -23,12 +24,17 @@ def expand_features(names: list[str] | None) -> list[str]:
 
 
 def feature_columns(bench: Benchmark, names: list[str], dataset: str | None = None) -> np.ndarray:
-    """float64 [len(bench), len(expand_features(names))]: benchmark columns on ``dataset``,
-    groups computed from the benchmark's structure (cached on disk like an encoding)."""
+    """float32 [len(bench), len(expand_features(names))], the precision a predictor reads them
+    in: benchmark columns on ``dataset``, groups computed from the benchmark's structure (cached
+    on disk like an encoding). For NB101 with ``cell_stats`` this is ~95 MB, held by a search's
+    scorer for the whole space."""
     blocks = []
     for name in names:
         if name in GROUPS:
-            blocks.append(encode(GROUPS[name][0](), bench.space, bench.structure).numpy().astype(np.float64))
+            blocks.append(encode(GROUPS[name][0](), bench.space, bench.structure).numpy().astype(np.float32, copy=False))
         else:
-            blocks.append(bench.column(name, dataset).astype(np.float64)[:, None])
-    return np.concatenate(blocks, axis=1) if blocks else np.zeros((len(bench), 0))
+            try:
+                blocks.append(bench.column(name, dataset).astype(np.float32)[:, None])
+            except UnknownMetric as exc:  # say that a group would have been accepted as well
+                raise UnknownMetric(f"extra feature {name!r} is neither a column group {sorted(GROUPS)} nor a benchmark column: {exc}") from exc
+    return np.concatenate(blocks, axis=1) if blocks else np.zeros((len(bench), 0), np.float32)
