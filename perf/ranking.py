@@ -48,9 +48,10 @@ SETTINGS = [
     ("renas_101", "renas+cell_stats", "renas_101.yaml", {}),
     ("gnn_101:4236", "gnn", "gnn_101.yaml", {"data.num_train": 4236, "trainer.max_epochs": 40, **GIN_AND_ATTENTION}),
     ("renas_101_4236", "renas+cell_stats", "renas_101_4236.yaml", {}),
-    # the CNN's head without the order-free cell statistics (extra-feature group cell_stats)
+    # the NB101 heads with and without the order-free cell statistics (extra-feature group cell_stats)
     ("renas_101:no-cell-stats", "renas", "renas_101.yaml", COST),
     ("renas_101_4236:no-cell-stats", "renas", "renas_101_4236.yaml", COST),
+    ("gnn_101:cell-stats", "gnn+cell_stats", "gnn_101.yaml", {"data.extra_features": "[params, flops, cell_stats]"}),
     # self-training: the gnn_101 ensemble (the teacher, fit first on the same split) pseudo-labels 2,000 other cells
     ("gnn_101:self-train", "gnn+self-training", "gnn_101.yaml", {TEACHER: {}, "data.num_pseudo": 2000, "trainer.max_epochs": 60}),
 ]
