@@ -146,11 +146,16 @@ def resolve_config_paths(argv: list[str]) -> list[str]:
             value, idx, prefix = arg.split("=", 1)[1], i, "--config="
         if value is None or Path(value).exists():
             continue
-        for folder in (Path("configs"), CONFIG_DIR):
-            if (folder / value).is_file():
-                out[idx] = prefix + str(folder / value)
-                break
+        found = next((folder / value for folder in (Path("configs"), CONFIG_DIR) if (folder / value).is_file()), None)
+        if found is not None:
+            out[idx] = prefix + str(found)
+        elif Path(value).suffix.lower() in (".yaml", ".yml"):  # a file name, not an inline YAML string
+            raise LightningNASError(f"config {value!r} not found: not a file, and not in configs/ (shipped: {', '.join(shipped_configs())})")
     return out
+
+
+def shipped_configs() -> list[str]:
+    return sorted(p.name for p in CONFIG_DIR.glob("*.yaml"))
 
 
 def make_cli(argv: list[str], **kwargs):
@@ -173,11 +178,24 @@ def make_cli(argv: list[str], **kwargs):
     return NASCLI(RankingPredictor, ArchDataModule, subclass_mode_model=True, args=resolve_config_paths(argv), **kwargs)
 
 
+USAGE = """usage: python -m lightning_nas <command> [options]   (<command> --help for its options)
+
+  fit        train a predictor (--config renas_101.yaml), then test it on every arch not trained on
+  validate   evaluate a checkpoint (--ckpt_path) on the validation archs
+  test       evaluate a checkpoint on every arch not trained on
+  predict    score every arch of the space into predictions/<config>.csv
+  prepare    build the benchmark and encoding caches (--space nb101|nb201|nats_sss)
+  score      zero-cost proxy scores of many archs into a resumable table
+  search     random search, regularized evolution or REINFORCE with a query budget
+
+shipped configs (bare names are looked up in configs/): {configs}"""
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     os.environ.setdefault("WANDB_MODE", "offline")
     if not argv or argv[0] in ("-h", "--help"):
-        print(f"usage: python -m lightning_nas {{fit,validate,test,predict,{','.join(COMMANDS)}}} ...", file=sys.stderr)
+        print(USAGE.format(configs=", ".join(shipped_configs())), file=sys.stdout if argv else sys.stderr)
         return 0 if argv else 2
     try:
         if argv[0] in COMMANDS:

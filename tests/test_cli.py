@@ -29,7 +29,23 @@ def test_prepare_reports_missing_data_without_a_traceback(tmp_path):
 
 def test_bare_config_names_are_found_in_configs():
     assert resolve_config_paths(["fit", "--config", "gnn_201.yaml"])[2].endswith("configs/gnn_201.yaml")
-    assert resolve_config_paths(["fit", "--config=nope.yaml"]) == ["fit", "--config=nope.yaml"]
+    inline = "{trainer: {max_epochs: 1}}"  # jsonargparse also takes YAML text after --config
+    assert resolve_config_paths(["fit", "--config", inline]) == ["fit", "--config", inline]
+
+
+def test_a_missing_config_file_names_the_shipped_ones():
+    proc = _run("fit", "--config=renas_10.yaml")
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert "config 'renas_10.yaml' not found" in proc.stderr and "renas_101.yaml" in proc.stderr
+
+
+def test_top_level_help_lists_the_commands_and_configs(capsys):
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
+    listed = {line.split()[0] for line in out.splitlines() if line.startswith("  ")}
+    assert listed == {"fit", "validate", "test", "predict", "prepare", "score", "search"}
+    assert "renas_101.yaml" in out.splitlines()[-1]
+    assert main([]) == 2  # no command: usage on stderr, failure status
 
 
 def test_fit_help_lists_model_and_data_options():
