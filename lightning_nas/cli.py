@@ -155,6 +155,7 @@ def resolve_config_paths(argv: list[str]) -> list[str]:
 
 
 def shipped_configs() -> list[str]:
+    """The config files in the repo's ``configs/``, named in help and in config errors."""
     return sorted(p.name for p in CONFIG_DIR.glob("*.yaml"))
 
 
@@ -174,6 +175,12 @@ def make_cli(argv: list[str], **kwargs):
         def after_fit(self) -> None:
             if not self.trainer.fast_dev_run:
                 self.trainer.test(self.model, datamodule=self.datamodule, ckpt_path="best" if self.trainer.checkpoint_callback else None)
+
+        def _require_checkpoint(self) -> None:
+            if self.config[self.subcommand].get("ckpt_path") is None:
+                raise LightningNASError(f"{self.subcommand} needs --ckpt_path, a checkpoint written by fit: without one it would score with an untrained model")
+
+        before_validate = before_test = before_predict = _require_checkpoint
 
     return NASCLI(RankingPredictor, ArchDataModule, subclass_mode_model=True, args=resolve_config_paths(argv), **kwargs)
 

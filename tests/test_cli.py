@@ -39,6 +39,13 @@ def test_a_missing_config_file_names_the_shipped_ones():
     assert "config 'renas_10.yaml' not found" in proc.stderr and "renas_101.yaml" in proc.stderr
 
 
+@pytest.mark.parametrize("command", ["validate", "test", "predict"])
+def test_evaluating_without_a_checkpoint_is_refused(command):
+    proc = _run(command, "--config", "gnn_201.yaml", "--trainer.logger", "false")
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert f"{command} needs --ckpt_path" in proc.stderr
+
+
 def test_top_level_help_lists_the_commands_and_configs(capsys):
     assert main(["--help"]) == 0
     out = capsys.readouterr().out
