@@ -177,8 +177,12 @@ def make_cli(argv: list[str], **kwargs):
                 self.trainer.test(self.model, datamodule=self.datamodule, ckpt_path="best" if self.trainer.checkpoint_callback else None)
 
         def _require_checkpoint(self) -> None:
-            if self.config[self.subcommand].get("ckpt_path") is None:
+            path = self.config[self.subcommand].get("ckpt_path")
+            if path is None:
                 raise LightningNASError(f"{self.subcommand} needs --ckpt_path, a checkpoint written by fit: without one it would score with an untrained model")
+            if "://" not in str(path) and not Path(path).is_file():
+                found = sorted(str(p) for p in Path("checkpoints").glob("*.ckpt"))
+                raise LightningNASError(f"checkpoint {str(path)!r} not found; checkpoints/ holds {found or 'none'}")
 
         before_validate = before_test = before_predict = _require_checkpoint
 

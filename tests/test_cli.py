@@ -44,6 +44,9 @@ def test_evaluating_without_a_checkpoint_is_refused(command):
     proc = _run(command, "--config", "gnn_201.yaml", "--trainer.logger", "false")
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     assert f"{command} needs --ckpt_path" in proc.stderr
+    proc = _run(command, "--config", "gnn_201.yaml", "--trainer.logger", "false", "--ckpt_path", "checkpoints/nope.ckpt")
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert "checkpoint 'checkpoints/nope.ckpt' not found" in proc.stderr
 
 
 def test_top_level_help_lists_the_commands_and_configs(capsys):
