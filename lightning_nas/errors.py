@@ -9,6 +9,10 @@ class LightningNASError(Exception):
     """Base class of every error lightning_nas raises on purpose."""
 
 
+class InvalidArgument(LightningNASError, ValueError):
+    """A setting (from a config, the command line or a call) has a value lightning_nas cannot use."""
+
+
 class InvalidArchitecture(LightningNASError, ValueError):
     """An architecture is not a member of its search space (cycle, too many edges, bad op, ...)."""
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import TypeVar
 
+from lightning_nas.errors import InvalidArgument
+
 T = TypeVar("T")
 
 
 def lookup(registry: dict[str, type[T]], name: str, kind: str) -> type[T]:
-    """``registry[name]``, or a ValueError listing the valid names."""
+    """``registry[name]``, or an :class:`~lightning_nas.errors.InvalidArgument` listing the valid names."""
     try:
         return registry[name]
     except KeyError:
-        raise ValueError(f"unknown {kind} {name!r}; choose one of {sorted(registry)}") from None
+        raise InvalidArgument(f"unknown {kind} {name!r}; choose one of {sorted(registry)}") from None

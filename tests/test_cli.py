@@ -49,6 +49,21 @@ def test_evaluating_without_a_checkpoint_is_refused(command):
     assert "checkpoint 'checkpoints/nope.ckpt' not found" in proc.stderr
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("score", "--space", "nb201", "--proxies", "naswot,nope", "--archs", "3"), "unknown proxy 'nope'"),
+        (("score", "--space", "nb201", "--proxies", "naswot", "--archs", "ten"), "--archs must be 'all' or 1..15625, got ten"),
+        (("fit", "--config", "renas_201.yaml", "--data.num_train", "0", "--trainer.logger", "false"), "num_train=0 must be between 1 and"),
+        (("fit", "--config", "renas_201.yaml", "--data.augment", "-1", "--trainer.logger", "false"), "augment is a number of extra copies"),
+    ],
+)
+def test_bad_settings_are_one_line_errors(args, message, tmp_path):
+    proc = _run(*args, cwd=tmp_path)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert f"error: {message}" in proc.stderr
+
+
 def test_top_level_help_lists_the_commands_and_configs(capsys):
     assert main(["--help"]) == 0
     out = capsys.readouterr().out

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from lightning_nas.benchmarks.base import Benchmark
-from lightning_nas.errors import LightningNASError
+from lightning_nas.errors import InvalidArgument, LightningNASError
 
 
 class BudgetExhausted(LightningNASError):
@@ -48,7 +48,7 @@ class QueryBudget:
 
     def __init__(self, benchmark: Benchmark, budget: int, dataset: str | None = None) -> None:
         if budget < 1:
-            raise ValueError(f"query budget must be at least 1, got {budget}")
+            raise InvalidArgument(f"query budget must be at least 1, got {budget}")
         self.benchmark = benchmark
         self.space = benchmark.space
         self.budget = budget
@@ -108,7 +108,7 @@ class QueryBudget:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         if (state["budget"], state["dataset"]) != (self.budget, self.dataset):
-            raise ValueError(
+            raise InvalidArgument(
                 f"saved search state is for budget {state['budget']} on {state['dataset']!r}, "
                 f"not {self.budget} on {self.dataset!r}"
             )

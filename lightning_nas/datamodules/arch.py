@@ -35,7 +35,7 @@ from torch.utils.data import DataLoader
 from lightning_nas.benchmarks import Benchmark, create
 from lightning_nas.encodings import DenseGraphs, encode, get_encoding
 from lightning_nas.encodings.features import feature_columns
-from lightning_nas.errors import LightningNASError
+from lightning_nas.errors import InvalidArgument, LightningNASError
 from lightning_nas.proxies.table import ScoreTable
 from lightning_nas.writers import read_scores
 
@@ -68,13 +68,13 @@ class ArchDataModule(L.LightningDataModule):
     ) -> None:
         super().__init__()
         if (num_train is None) == (train_ratio is None):
-            raise ValueError("give exactly one of num_train (e.g. 424) or train_ratio (e.g. 0.01)")
+            raise InvalidArgument("give exactly one of num_train (e.g. 424) or train_ratio (e.g. 0.01)")
         if train_ratio is not None and not 0 < train_ratio < 1:
-            raise ValueError(f"train_ratio must be in (0, 1), got {train_ratio}")
+            raise InvalidArgument(f"train_ratio must be in (0, 1), got {train_ratio}")
         if augment < 0:
-            raise ValueError(f"augment is a number of extra copies per training arch, got {augment}")
+            raise InvalidArgument(f"augment is a number of extra copies per training arch, got {augment}")
         if (pseudo_labels is None) != (num_pseudo == 0) or num_pseudo < 0:
-            raise ValueError(f"pseudo_labels (a score file from `predict`) and num_pseudo > 0 go together, got {pseudo_labels!r} and {num_pseudo}")
+            raise InvalidArgument(f"pseudo_labels (a score file from `predict`) and num_pseudo > 0 go together, got {pseudo_labels!r} and {num_pseudo}")
         self.save_hyperparameters()
         self.benchmark: Benchmark | None = None
         self.augmented: Any = None  # encoded relabelings of the training archs
@@ -98,7 +98,7 @@ class ArchDataModule(L.LightningDataModule):
         eligible = np.flatnonzero(usable)
         num_train = hp.num_train if hp.num_train is not None else max(1, round(hp.train_ratio * len(eligible)))
         if not 0 < num_train < len(eligible):
-            raise ValueError(f"num_train={num_train} must be between 1 and {len(eligible) - 1} (archs with {hp.metric!r})")
+            raise InvalidArgument(f"num_train={num_train} must be between 1 and {len(eligible) - 1} (archs with {hp.metric!r})")
         order = np.random.default_rng(hp.seed).permutation(eligible)
         self.train_rows = np.sort(order[:num_train])
         self.test_rows = np.sort(order[num_train:])
@@ -115,7 +115,7 @@ class ArchDataModule(L.LightningDataModule):
 
     def _augment(self, bench: Benchmark) -> None:
         if self.is_graph:
-            raise ValueError("augment relabels vertex orders, which the 'graph' encoding's GNNs are invariant to; use it with 'renas' or 'onehot'")
+            raise InvalidArgument("augment relabels vertex orders, which the 'graph' encoding's GNNs are invariant to; use it with 'renas' or 'onehot'")
         hp = self.hparams
         structure = {k: v[self.train_rows] for k, v in bench.structure.items()}
         isomorphs = bench.space.random_isomorphs(structure, hp.augment, np.random.default_rng(hp.seed))
@@ -135,7 +135,7 @@ class ArchDataModule(L.LightningDataModule):
             )
         unlabelled = np.setdiff1d(self.test_rows, self.val_rows)
         if hp.num_pseudo > len(unlabelled):
-            raise ValueError(f"num_pseudo={hp.num_pseudo} exceeds the {len(unlabelled)} unlabelled archs")
+            raise InvalidArgument(f"num_pseudo={hp.num_pseudo} exceeds the {len(unlabelled)} unlabelled archs")
         self.pseudo_rows = np.sort(np.random.default_rng([hp.seed, 1]).choice(unlabelled, hp.num_pseudo, replace=False))
         rank = scores["score"][self.pseudo_rows].argsort().argsort()
         quantiles = (rank + 0.5) / hp.num_pseudo

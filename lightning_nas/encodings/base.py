@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from lightning_nas.benchmarks.cache import BenchmarkFileError, cache_dir, read_cache, write_cache
+from lightning_nas.errors import InvalidArgument
 from lightning_nas.spaces.base import SearchSpace
 
 
@@ -28,7 +29,7 @@ class Encoding(abc.ABC):
 
     def check_space(self, space: SearchSpace) -> None:
         if space.name not in self.spaces:
-            raise ValueError(f"encoding {self.name!r} supports spaces {self.spaces}, not {space.name!r}")
+            raise InvalidArgument(f"encoding {self.name!r} supports spaces {self.spaces}, not {space.name!r}")
 
     @abc.abstractmethod
     def compute(self, space: SearchSpace, structure: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

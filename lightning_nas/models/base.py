@@ -22,6 +22,7 @@ from torch import nn
 from torchmetrics import MetricCollection, SpearmanCorrCoef
 
 from lightning_nas.encodings.features import expand_features
+from lightning_nas.errors import InvalidArgument
 from lightning_nas.models.losses import ReNASLoss
 from lightning_nas.models.metrics import KendallTau, TopKPrecision
 
@@ -88,12 +89,12 @@ class RankingPredictor(L.LightningModule, abc.ABC):
         if not self.num_extra:
             return None
         if "extra" not in batch:
-            raise ValueError(f"this predictor was trained with extra features {self.hparams.extra_features}; the batch has none")
+            raise InvalidArgument(f"this predictor was trained with extra features {self.hparams.extra_features}; the batch has none")
         extra = batch["extra"]
         bad = (torch.isnan(extra) | torch.isposinf(extra)).any(1)
         if bad.any():
             where = f"benchmark rows {batch['index'][bad][:10].tolist()}" if "index" in batch else f"archs at positions {torch.nonzero(bad).flatten()[:10].tolist()}"
-            raise ValueError(f"extra features {self.hparams.extra_features} are NaN or +inf for {where}; score those archs first")
+            raise InvalidArgument(f"extra features {self.hparams.extra_features} are NaN or +inf for {where}; score those archs first")
         z = (signed_log(extra) - self.extra_mean) / self.extra_std
         return torch.where(torch.isneginf(z), self.extra_floor, z)
 

@@ -25,6 +25,7 @@ from torch_geometric.data import Batch
 from torch_geometric.nn import GATv2Conv, GINConv, MessagePassing, PNAConv, global_add_pool
 from torch_geometric.utils import to_dense_adj
 
+from lightning_nas.errors import InvalidArgument
 from lightning_nas.models.base import RankingPredictor
 
 NODE_FEATURES = {"nb101": 5 + 6, "nb201": 7 + 6}
@@ -83,7 +84,7 @@ def _split_kind(kind: str) -> tuple[str, bool]:
     """A member kind such as ``"gin+attention"`` -> (its convolution, whether it adds attention blocks)."""
     conv = kind.removesuffix("+attention")
     if conv not in CONVS:
-        raise ValueError(f"member kind must be one of {', '.join(CONVS)}, optionally with '+attention' (e.g. 'gin+attention'), got {kind!r}")
+        raise InvalidArgument(f"member kind must be one of {', '.join(CONVS)}, optionally with '+attention' (e.g. 'gin+attention'), got {kind!r}")
     return conv, conv != kind
 
 
@@ -166,12 +167,12 @@ class GNNPredictor(RankingPredictor):
         **kwargs,
     ) -> None:
         if encoding != "graph":
-            raise ValueError(f"GNNPredictor needs the 'graph' encoding, got {encoding!r}")
+            raise InvalidArgument(f"GNNPredictor needs the 'graph' encoding, got {encoding!r}")
         if readout not in ("sum", "sum+output"):
-            raise ValueError(f"readout must be 'sum' or 'sum+output', got {readout!r}")
+            raise InvalidArgument(f"readout must be 'sum' or 'sum+output', got {readout!r}")
         has_heads = any(conv == "gat" or attends for conv, attends in map(_split_kind, member_kinds or []))
         if has_heads and (attention_heads < 1 or hidden % attention_heads):
-            raise ValueError(f"attention_heads must be a positive divisor of hidden={hidden}, got {attention_heads}")
+            raise InvalidArgument(f"attention_heads must be a positive divisor of hidden={hidden}, got {attention_heads}")
         super().__init__(encoding=encoding, **kwargs)
 
     def build_member(self, index: int) -> nn.Module:

@@ -21,6 +21,7 @@ from typing import Literal
 import torch
 from torch import nn
 
+from lightning_nas.errors import InvalidArgument
 from lightning_nas.models.base import RankingPredictor
 from lightning_nas.spaces.nb101 import MAX_VERTICES
 from lightning_nas.spaces.nb201_network import NUM_NODES
@@ -91,9 +92,9 @@ class ReNASPredictor(RankingPredictor):
         **kwargs,
     ) -> None:
         if encoding != "renas":
-            raise ValueError(f"ReNASPredictor needs the 'renas' encoding, got {encoding!r}")
+            raise InvalidArgument(f"ReNASPredictor needs the 'renas' encoding, got {encoding!r}")
         if filters not in ("square", "cross", "square+cross"):
-            raise ValueError(f"filters must be 'square', 'cross' or 'square+cross', got {filters!r}")
+            raise InvalidArgument(f"filters must be 'square', 'cross' or 'square+cross', got {filters!r}")
         super().__init__(encoding=encoding, **kwargs)
 
     def build_member(self, index: int) -> nn.Module:

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from lightning_nas.errors import InvalidArgument
 from lightning_nas.proxies.base import PROXIES, arch_seed, get_proxy
 from lightning_nas.proxies.images import load_images
 from lightning_nas.proxies.networks import build_network
@@ -39,7 +40,7 @@ class ProxyEvaluator:
         self.space = get_space(space)
         self.proxies = [get_proxy(name) for name in proxies]
         if not self.proxies:
-            raise ValueError(f"no proxies requested; registered: {sorted(PROXIES)}")
+            raise InvalidArgument(f"no proxies requested; registered: {sorted(PROXIES)}")
         self.dataset, self.seed, self.full_network = dataset, seed, full_network
         num = max(max(p.batch_size for p in self.proxies), 3)
         self.images, self.labels = load_images(dataset, images, num=num, seed=seed, root=root)

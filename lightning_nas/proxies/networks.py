@@ -23,7 +23,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from lightning_nas.errors import InvalidArchitecture
+from lightning_nas.errors import InvalidArchitecture, InvalidArgument
 from lightning_nas.spaces import get_space
 from lightning_nas.spaces.nb201 import EDGES
 
@@ -162,15 +162,15 @@ def build_network(space: str, arch: Any, dataset: str = "cifar10", variant: str 
     """The network of ``arch`` (any form the space accepts) with ``dataset``'s classifier, in
     train mode with PyTorch's default initialisation (NB101: nasbench_pytorch's)."""
     if dataset not in NUM_CLASSES:
-        raise ValueError(f"unknown dataset {dataset!r}; known {sorted(NUM_CLASSES)}")
+        raise InvalidArgument(f"unknown dataset {dataset!r}; known {sorted(NUM_CLASSES)}")
     if variant not in VARIANTS:
-        raise ValueError(f"unknown network variant {variant!r}; known {VARIANTS}")
+        raise InvalidArgument(f"unknown network variant {variant!r}; known {VARIANTS}")
     num_classes = NUM_CLASSES[dataset]
     spaces = get_space(space)
     canonical = spaces.validate(arch)
     if space == "nb101":
         if variant != "benchmark":
-            raise ValueError(f"TE-NAS's {variant} network is defined for NB201/NATS cells, not NB101")
+            raise InvalidArgument(f"TE-NAS's {variant} network is defined for NB201/NATS cells, not NB101")
         from nasbench_pytorch.model import Network
 
         return drop_nb101_placeholders(Network((canonical.matrix.astype(int), list(canonical.ops)), num_labels=num_classes))
@@ -183,9 +183,9 @@ def build_network(space: str, arch: Any, dataset: str = "cifar10", variant: str 
         return CellNetwork(ops, _nb201_channels(16, 5), num_classes)
     if space == "nats_sss":
         if variant != "benchmark":
-            raise ValueError(f"TE-NAS's {variant} network is defined for NB201 cells, not NATS-sss")
+            raise InvalidArgument(f"TE-NAS's {variant} network is defined for NB201 cells, not NATS-sss")
         return CellNetwork(get_space("nb201").ops(NATS_SSS_CELL), list(spaces.channels(canonical)), num_classes)
-    raise ValueError(f"no network builder for space {space!r}")
+    raise InvalidArgument(f"no network builder for space {space!r}")
 
 
 def drop_nb101_placeholders(module: nn.Module) -> nn.Module:

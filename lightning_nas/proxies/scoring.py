@@ -19,6 +19,7 @@ from lightning.pytorch.callbacks import BasePredictionWriter
 from torch.utils.data import DataLoader
 
 from lightning_nas.benchmarks import Benchmark, create
+from lightning_nas.errors import InvalidArgument
 from lightning_nas.proxies.evaluator import ProxyEvaluator
 from lightning_nas.proxies.table import ScoreTable
 
@@ -67,9 +68,9 @@ def select_rows(benchmark: Benchmark, archs: int | str, seed: int = 0) -> np.nda
     """``"all"`` rows, or ``archs`` distinct rows drawn with ``seed`` (sorted)."""
     if archs == "all":
         return np.arange(len(benchmark))
-    count = int(archs)
+    count = int(archs) if str(archs).isdigit() else 0
     if not 0 < count <= len(benchmark):
-        raise ValueError(f"--archs must be 'all' or 1..{len(benchmark)}, got {archs}")
+        raise InvalidArgument(f"--archs must be 'all' or 1..{len(benchmark)}, got {archs}")
     return np.sort(np.random.default_rng(seed).choice(len(benchmark), size=count, replace=False))
 
 

@@ -28,7 +28,7 @@ import numpy as np
 from lightning_nas.atomic import atomic_open
 from lightning_nas.benchmarks.base import Benchmark
 from lightning_nas.benchmarks.budget import BudgetExhausted, Query, QueryBudget
-from lightning_nas.errors import LightningNASError
+from lightning_nas.errors import InvalidArgument, LightningNASError
 from lightning_nas.progress import progress_bar
 from lightning_nas.spaces import SearchSpace
 
@@ -50,7 +50,7 @@ class SearchStrategy(abc.ABC):
 
     def __init__(self, num_candidates: int = 100) -> None:
         if num_candidates < 1:
-            raise ValueError(f"num_candidates must be at least 1, got {num_candidates}")
+            raise InvalidArgument(f"num_candidates must be at least 1, got {num_candidates}")
         self.num_candidates = num_candidates
         self.space: SearchSpace
         self.budget: QueryBudget
@@ -161,7 +161,7 @@ def run_search(
     """
     oracle = QueryBudget(benchmark, budget, dataset)
     if len(initial) > budget:
-        raise ValueError(f"{len(initial)} initial archs exceed the query budget of {budget}")
+        raise InvalidArgument(f"{len(initial)} initial archs exceed the query budget of {budget}")
     rng = np.random.default_rng(seed)
     strategy.bind(oracle, rng, scorer)
     header = {"version": STATE_VERSION, "space": oracle.space.name, "dataset": oracle.dataset, "budget": budget, "seed": seed, **strategy.config()}

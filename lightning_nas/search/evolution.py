@@ -6,6 +6,7 @@ from collections import deque
 from collections.abc import Sequence
 from typing import Any
 
+from lightning_nas.errors import InvalidArgument
 from lightning_nas.search.base import SearchStrategy
 
 
@@ -22,7 +23,7 @@ class RegularizedEvolution(SearchStrategy):
     def __init__(self, population_size: int = 10, sample_size: int = 3, num_candidates: int = 100) -> None:
         super().__init__(num_candidates)
         if not 1 <= sample_size <= population_size:
-            raise ValueError(f"need 1 <= sample_size <= population_size, got {sample_size}, {population_size}")
+            raise InvalidArgument(f"need 1 <= sample_size <= population_size, got {sample_size}, {population_size}")
         self.population_size = population_size
         self.sample_size = sample_size
         self.population: deque[tuple[Any, float]] = deque()
