@@ -20,6 +20,7 @@ import argparse
 import os
 import sys
 import time
+import warnings
 from pathlib import Path
 
 from lightning_nas.errors import LightningNASError
@@ -186,7 +187,9 @@ def make_cli(argv: list[str], **kwargs):
 
         before_validate = before_test = before_predict = _require_checkpoint
 
-    return NASCLI(RankingPredictor, ArchDataModule, subclass_mode_model=True, args=resolve_config_paths(argv), **kwargs)
+    with warnings.catch_warnings():  # passing args is deliberate: they are argv with config names resolved
+        warnings.filterwarnings("ignore", message="LightningCLI's args parameter is intended to run from within Python")
+        return NASCLI(RankingPredictor, ArchDataModule, subclass_mode_model=True, args=resolve_config_paths(argv), **kwargs)
 
 
 USAGE = """usage: python -m lightning_nas <command> [options]   (<command> --help for its options)
@@ -213,6 +216,17 @@ def main(argv: list[str] | None = None) -> int:
             return COMMANDS[argv[0]](argv[1:])
         make_cli(argv, save_config_kwargs={"overwrite": True})
         return 0
-    except LightningNASError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except Exception as exc:
+        ours = _raised_on_purpose(exc)
+        if ours is None:
+            raise
+        print(f"error: {ours}", file=sys.stderr)
         return 1
+
+
+def _raised_on_purpose(exc: BaseException | None) -> LightningNASError | None:
+    """``exc`` if it is a :class:`LightningNASError`, or the one it was raised from: jsonargparse
+    re-raises a constructor's error (e.g. a model's bad setting) as its own ValueError."""
+    while exc is not None and not isinstance(exc, LightningNASError):
+        exc = exc.__cause__
+    return exc

@@ -56,12 +56,14 @@ def test_evaluating_without_a_checkpoint_is_refused(command):
         (("score", "--space", "nb201", "--proxies", "naswot", "--archs", "ten"), "--archs must be 'all' or 1..15625, got ten"),
         (("fit", "--config", "renas_201.yaml", "--data.num_train", "0", "--trainer.logger", "false"), "num_train=0 must be between 1 and"),
         (("fit", "--config", "renas_201.yaml", "--data.augment", "-1", "--trainer.logger", "false"), "augment is a number of extra copies"),
+        (("fit", "--config", "renas_201.yaml", "--data.space", "nats_sss", "--trainer.logger", "false"), "the 'renas' encoding is defined for spaces"),
     ],
 )
 def test_bad_settings_are_one_line_errors(args, message, tmp_path):
     proc = _run(*args, cwd=tmp_path)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     assert f"error: {message}" in proc.stderr
+    assert "args parameter is intended" not in proc.stderr  # Lightning's warning about passing resolved argv
 
 
 def test_top_level_help_lists_the_commands_and_configs(capsys):

@@ -21,6 +21,7 @@ import torch
 from torch import nn
 from torchmetrics import MetricCollection, SpearmanCorrCoef
 
+from lightning_nas.encodings import get_encoding
 from lightning_nas.encodings.features import expand_features
 from lightning_nas.errors import InvalidArgument
 from lightning_nas.models.losses import ReNASLoss
@@ -51,6 +52,11 @@ class RankingPredictor(L.LightningModule, abc.ABC):
         ensemble_size: int = 1,
     ) -> None:
         super().__init__()
+        supported = get_encoding(encoding).spaces  # an unknown encoding is an InvalidArgument too
+        if space not in supported:
+            raise InvalidArgument(f"the {encoding!r} encoding is defined for spaces {list(supported)}, not {space!r}")
+        if ensemble_size < 1:
+            raise InvalidArgument(f"ensemble_size must be at least 1, got {ensemble_size}")
         self.save_hyperparameters(ignore=["loss"])
         self.loss_fn = loss if loss is not None else ReNASLoss()
         self.num_extra = len(expand_features(extra_features))  # a group (cell_stats) is many columns
@@ -137,7 +143,6 @@ class RankingPredictor(L.LightningModule, abc.ABC):
         """Scores of architectures given in any form the space accepts (e.g. NB201 strings,
         NB101 ``(matrix, ops)``), encoded exactly as in training; ``extra`` [len(archs), k] is
         needed when the predictor was trained with extra features."""
-        from lightning_nas.encodings import get_encoding
         from lightning_nas.spaces import get_space
 
         x = get_encoding(self.hparams.encoding).encode_archs(get_space(self.hparams.space), archs)
