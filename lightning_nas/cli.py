@@ -23,7 +23,7 @@ import time
 import warnings
 from pathlib import Path
 
-from lightning_nas.errors import LightningNASError
+from lightning_nas.errors import InvalidArgument, LightningNASError
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 
@@ -81,7 +81,7 @@ def search(argv: list[str]) -> int:
     cfg = parser.instantiate_classes(parser.parse_args(resolve_config_paths(argv)))
 
     if cfg.predictor and cfg.proxies:
-        raise LightningNASError("give --predictor or --proxies, not both")
+        raise InvalidArgument("give --predictor or --proxies, not both")
     bench = create(cfg.space, root=cfg.root, progress=True)
     scorer = rows = None
     if cfg.predictor:
@@ -151,7 +151,7 @@ def resolve_config_paths(argv: list[str]) -> list[str]:
         if found is not None:
             out[idx] = prefix + str(found)
         elif Path(value).suffix.lower() in (".yaml", ".yml"):  # a file name, not an inline YAML string
-            raise LightningNASError(f"config {value!r} not found: not a file, and not in configs/ (shipped: {', '.join(shipped_configs())})")
+            raise InvalidArgument(f"config {value!r} not found: not a file, and not in configs/ (shipped: {', '.join(shipped_configs())})")
     return out
 
 
@@ -180,10 +180,10 @@ def make_cli(argv: list[str], **kwargs):
         def _require_checkpoint(self) -> None:
             path = self.config[self.subcommand].get("ckpt_path")
             if path is None:
-                raise LightningNASError(f"{self.subcommand} needs --ckpt_path, a checkpoint written by fit: without one it would score with an untrained model")
+                raise InvalidArgument(f"{self.subcommand} needs --ckpt_path, a checkpoint written by fit: without one it would score with an untrained model")
             if "://" not in str(path) and not Path(path).is_file():
                 found = sorted(str(p) for p in Path("checkpoints").glob("*.ckpt"))
-                raise LightningNASError(f"checkpoint {str(path)!r} not found; checkpoints/ holds {found or 'none'}")
+                raise InvalidArgument(f"checkpoint {str(path)!r} not found; checkpoints/ holds {found or 'none'}")
 
         before_validate = before_test = before_predict = _require_checkpoint
 
