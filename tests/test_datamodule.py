@@ -85,6 +85,8 @@ def test_bad_arguments_are_explained():
     dm = ArchDataModule("nb201", dataset="cifar10", num_train=20_000)
     with pytest.raises(ValueError, match="num_train=20000"):
         dm.setup()
+    with pytest.raises(ValueError, match="'naswot' is a zero-cost proxy: give data.proxy_table"):
+        ArchDataModule("nb201", dataset="cifar10", num_train=20, extra_features=["naswot"]).setup()
 
 
 def _score_file(dm: ArchDataModule, path, scores: np.ndarray) -> None:

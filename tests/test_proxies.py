@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from lightning_nas.errors import BenchmarkFileError
+from lightning_nas.errors import BenchmarkFileError, InvalidArgument
 from lightning_nas.proxies import PROXIES, ProxyEvaluator, ScoreTable, build_network, count_parameters, rank_combination, scoring, tenas_rank
 from lightning_nas.proxies.images import load_images
 from lightning_nas.proxies.scoring import ProxyScoringModule, ScoreTableWriter, score_archs
@@ -196,3 +196,5 @@ def test_datamodule_joins_proxy_scores_from_a_table(data_root, tmp_path):
         model._extra(dm.collate([1]))
     with pytest.raises(BenchmarkFileError, match="score table .* not found"):
         ArchDataModule(space="nb201", num_train=5, proxy_table=str(tmp_path / "missing.csv"), root=data_root).setup()
+    with pytest.raises(InvalidArgument, match="'naswot' is a zero-cost proxy: .*scores.csv has no 'naswot' scores"):
+        ArchDataModule(space="nb201", num_train=5, extra_features=["naswot"], proxy_table=str(table.path), root=data_root).setup()

@@ -35,7 +35,8 @@ from torch.utils.data import DataLoader
 from lightning_nas.benchmarks import Benchmark, create
 from lightning_nas.encodings import DenseGraphs, encode, get_encoding
 from lightning_nas.encodings.features import feature_columns
-from lightning_nas.errors import InvalidArgument, LightningNASError
+from lightning_nas.errors import InvalidArgument, LightningNASError, UnknownMetric
+from lightning_nas.proxies import PROXIES
 from lightning_nas.proxies.table import ScoreTable
 from lightning_nas.writers import read_scores
 
@@ -154,7 +155,13 @@ class ArchDataModule(L.LightningDataModule):
             if scored is not None and not np.isnan(scored[:, i]).all():
                 blocks.append(scored[:, i : i + 1])
             else:
-                blocks.append(feature_columns(bench, [name], hp.dataset))
+                try:
+                    blocks.append(feature_columns(bench, [name], hp.dataset))
+                except UnknownMetric as exc:
+                    if name not in PROXIES:
+                        raise
+                    where = f"{hp.proxy_table} has no {name!r} scores" if hp.proxy_table else "give data.proxy_table"
+                    raise InvalidArgument(f"extra feature {name!r} is a zero-cost proxy: {where}; score it with `python -m lightning_nas score --proxies {name}`") from exc
         return np.concatenate(blocks, axis=1)
 
     @property
