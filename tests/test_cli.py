@@ -40,11 +40,11 @@ def test_a_missing_config_file_names_the_shipped_ones():
 
 
 @pytest.mark.parametrize("command", ["validate", "test", "predict"])
-def test_evaluating_without_a_checkpoint_is_refused(command):
-    proc = _run(command, "--config", "gnn_201.yaml", "--trainer.logger", "false")
+def test_evaluating_without_a_checkpoint_is_refused(command, tmp_path):
+    proc = _run(command, "--config", "gnn_201.yaml", "--trainer.logger", "false", cwd=tmp_path)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     assert f"{command} needs --ckpt_path" in proc.stderr
-    proc = _run(command, "--config", "gnn_201.yaml", "--trainer.logger", "false", "--ckpt_path", "checkpoints/nope.ckpt")
+    proc = _run(command, "--config", "gnn_201.yaml", "--trainer.logger", "false", "--ckpt_path", "checkpoints/nope.ckpt", cwd=tmp_path)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     assert "checkpoint 'checkpoints/nope.ckpt' not found" in proc.stderr
 
