@@ -56,7 +56,7 @@ def test_evaluating_without_a_checkpoint_is_refused(command, tmp_path):
         (("score", "--space", "nb201", "--proxies", "naswot", "--archs", "ten"), "--archs must be 'all' or 1..15625, got ten"),
         (("fit", "--config", "renas_201.yaml", "--data.num_train", "0", "--trainer.logger", "false"), "num_train=0 must be between 1 and"),
         (("fit", "--config", "renas_201.yaml", "--data.augment", "-1", "--trainer.logger", "false"), "augment is a number of extra copies"),
-        (("fit", "--config", "renas_201.yaml", "--data.space", "nats_sss", "--trainer.logger", "false"), "the 'renas' encoding is defined for spaces"),
+        (("fit", "--config", "renas_201.yaml", "--data.space", "nats_sss", "--trainer.logger", "false"), "encoding 'renas' supports spaces ('nb101', 'nb201'), not 'nats_sss'"),
     ],
 )
 def test_bad_settings_are_one_line_errors(args, message, tmp_path):

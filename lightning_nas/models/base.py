@@ -26,6 +26,7 @@ from lightning_nas.encodings.features import expand_features
 from lightning_nas.errors import InvalidArgument
 from lightning_nas.models.losses import ReNASLoss
 from lightning_nas.models.metrics import KendallTau, TopKPrecision
+from lightning_nas.spaces import get_space
 
 
 def _ranking_metrics() -> MetricCollection:
@@ -52,9 +53,7 @@ class RankingPredictor(L.LightningModule, abc.ABC):
         ensemble_size: int = 1,
     ) -> None:
         super().__init__()
-        supported = get_encoding(encoding).spaces  # an unknown encoding is an InvalidArgument too
-        if space not in supported:
-            raise InvalidArgument(f"the {encoding!r} encoding is defined for spaces {list(supported)}, not {space!r}")
+        get_encoding(encoding).check_space(get_space(space))  # unknown names are InvalidArgument too
         if ensemble_size < 1:
             raise InvalidArgument(f"ensemble_size must be at least 1, got {ensemble_size}")
         self.save_hyperparameters(ignore=["loss"])
@@ -143,8 +142,6 @@ class RankingPredictor(L.LightningModule, abc.ABC):
         """Scores of architectures given in any form the space accepts (e.g. NB201 strings,
         NB101 ``(matrix, ops)``), encoded exactly as in training; ``extra`` [len(archs), k] is
         needed when the predictor was trained with extra features."""
-        from lightning_nas.spaces import get_space
-
         x = get_encoding(self.hparams.encoding).encode_archs(get_space(self.hparams.space), archs)
         if hasattr(x, "batch"):
             x = x.batch(range(len(archs)))
