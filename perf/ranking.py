@@ -11,8 +11,9 @@ tables named in ``PROXY_TABLES``): 424 (NB101) / 156 (NB201) training archs, the
 Each run is ``python -m lightning_nas fit --config <config>`` in-process (same config, with
 ``seed_everything``/``data.seed`` = seed and no logger/checkpoints), then ``test`` on every arch
 not used for training. One line per run (``figure: ktau``) and a mean/std line per setting.
-A self-training setting (``gnn_101:self-train``) first fits its teacher the same way, writes the
-teacher's scores of every arch (as ``predict`` does) and fits again with them as pseudo-labels
+A setting with a teacher (self-training ``gnn_101:self-train``; the CNN taught by the GIN ensemble,
+``renas_101_4236:gin-teacher``) first fits the teacher's config the same way on the same split,
+writes the teacher's scores of every arch (as ``predict`` does) and fits with them as pseudo-labels
 (``data.pseudo_labels``); the pseudo-labelled archs leave the test set.
 """
 
@@ -31,10 +32,8 @@ from typing import Any
 
 import numpy as np
 
-# Overrides key of a self-training setting: the teacher's overrides (its scores become the pseudo-labels)
+# Overrides key of a setting with a teacher: (teacher's config, its overrides); its scores become the pseudo-labels
 TEACHER = "teacher"
-# At 4,236 the GIN ensemble keeps the two member kinds it was measured with (10 members, 5 + 5)
-GIN_AND_ATTENTION = {"model.init_args.ensemble_size": 10, "model.init_args.member_kinds": "[gin, gin+attention]"}
 # The NB101 configs' head features without cell_stats (what the CNN had before; what the GNN has)
 COST = {"data.extra_features": "[params, flops]"}
 NONE = {"data.extra_features": "[]"}
@@ -46,14 +45,16 @@ SETTINGS = [
     ("renas_201:1563", "renas", "renas_201.yaml", {"data.num_train": 1563, "trainer.max_epochs": 60}),
     ("gnn_101", "gnn", "gnn_101.yaml", {}),
     ("renas_101", "renas+cell_stats", "renas_101.yaml", {}),
-    ("gnn_101:4236", "gnn", "gnn_101.yaml", {"data.num_train": 4236, "trainer.max_epochs": 40, **GIN_AND_ATTENTION}),
+    ("gnn_101:4236", "gnn", "gnn_101_4236.yaml", {}),
     ("renas_101_4236", "renas+cell_stats", "renas_101_4236.yaml", {}),
     # the NB101 heads with and without the order-free cell statistics (extra-feature group cell_stats)
     ("renas_101:no-cell-stats", "renas", "renas_101.yaml", COST),
     ("renas_101_4236:no-cell-stats", "renas", "renas_101_4236.yaml", COST),
     ("gnn_101:cell-stats", "gnn+cell_stats", "gnn_101.yaml", {"data.extra_features": "[params, flops, cell_stats]"}),
     # self-training: the gnn_101 ensemble (the teacher, fit first on the same split) pseudo-labels 2,000 other cells
-    ("gnn_101:self-train", "gnn+self-training", "gnn_101.yaml", {TEACHER: {}, "data.num_pseudo": 2000, "trainer.max_epochs": 60}),
+    ("gnn_101:self-train", "gnn+self-training", "gnn_101.yaml", {TEACHER: ("gnn_101.yaml", {}), "data.num_pseudo": 2000, "trainer.max_epochs": 60}),
+    # distillation: the 4,236 GIN ensemble's scores pseudo-label 16,000 cells for the 4,236 CNN (distill_101_4236.yaml)
+    ("renas_101_4236:gin-teacher", "renas+cell_stats+gin-teacher", "renas_101_4236.yaml", {TEACHER: ("gnn_101_4236.yaml", {}), "data.num_pseudo": 16000}),
 ]
 PROXY_TABLES = {"nb201": "scores/perf-nb201-cifar10.csv", "nb101": "scores/perf-nb101-cifar10.csv"}
 NB201_PROXIES = "params,flops,naswot,jacov,synflow,snip,grad_norm,fisher,tenas_ntk,tenas_lr,rbflex"
@@ -121,14 +122,14 @@ def fit(config: str, overrides: dict, seed: int) -> Any:
 
 
 def run(config: str, overrides: dict, seed: int) -> tuple[dict, float]:
-    """Fit (a self-training setting fits its teacher first and pseudo-labels from its scores), test."""
+    """Fit (a setting with a teacher fits the teacher first and pseudo-labels from its scores), test."""
     from lightning_nas.writers import ScoreWriter
 
     start = time.perf_counter()
     overrides = dict(overrides)
     with tempfile.TemporaryDirectory() as tmp:
         if TEACHER in overrides:
-            teacher = fit(config, overrides.pop(TEACHER), seed)
+            teacher = fit(*overrides.pop(TEACHER), seed)
             overrides["data.pseudo_labels"] = scores = os.path.join(tmp, "teacher.csv")
             teacher.trainer.callbacks.append(ScoreWriter(scores))
             with contextlib.redirect_stdout(sys.stderr):  # stdout carries only the JSON lines

@@ -81,7 +81,7 @@ def test_fit_help_lists_model_and_data_options():
     assert "--data.num_train" in proc.stdout and "--model" in proc.stdout
 
 
-@pytest.mark.parametrize("config", ["renas_101", "renas_101_4236", "renas_201", "gnn_101", "gnn_201", "search_gnn_101", "search_gnn_201"])
+@pytest.mark.parametrize("config", ["renas_101", "renas_101_4236", "renas_201", "gnn_101", "gnn_101_4236", "gnn_201", "search_gnn_101", "search_gnn_201"])
 def test_shipped_fit_configs_build_their_model_data_and_trainer(config, tmp_path, monkeypatch):
     """Every config a user is told to ``fit`` parses and instantiates (data is read only at fit),
     and the model's head is as wide as the extra features the datamodule will give it."""
@@ -123,8 +123,18 @@ def test_fit_then_predict_end_to_end(tmp_path):
     assert "test/ktau" in proc.stdout
 
 
-def test_self_training_config_composes_with_its_teacher_config():
-    proc = _run("fit", "--config", "gnn_101.yaml", "--config", "self_train_101.yaml", "--print_config")
+@pytest.mark.parametrize(
+    "first, second, teacher_scores, num_pseudo, model, name",
+    [
+        ("gnn_101", "self_train_101", "gnn_101", 2000, "GNNPredictor", "gnn_101_self_train"),
+        ("renas_101_4236", "distill_101_4236", "gnn_101_4236", 16000, "ReNASPredictor", "distill_101_4236"),
+    ],
+)
+def test_pseudo_label_configs_compose_with_the_config_they_follow(first, second, teacher_scores, num_pseudo, model, name):
+    """The second config keeps the first one's model and data and adds the teacher's scores as
+    pseudo-labels, under its own checkpoint and score-file names (the teacher's are not overwritten)."""
+    proc = _run("fit", "--config", f"{first}.yaml", "--config", f"{second}.yaml", "--print_config")
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "pseudo_labels: predictions/gnn_101.csv" in proc.stdout and "num_pseudo: 2000" in proc.stdout
-    assert "member_kinds:" in proc.stdout and "gnn_101_self_train-{epoch}" in proc.stdout
+    assert f"pseudo_labels: predictions/{teacher_scores}.csv" in proc.stdout and f"num_pseudo: {num_pseudo}" in proc.stdout
+    assert f"lightning_nas.models.{model}" in proc.stdout
+    assert f"filename: {name}-{{epoch}}" in proc.stdout and f"output: predictions/{name}.csv" in proc.stdout
