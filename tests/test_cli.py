@@ -124,17 +124,17 @@ def test_fit_then_predict_end_to_end(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "first, second, teacher_scores, num_pseudo, model, name",
+    "first, second, teacher_scores, num_pseudo, model, model_setting, name",
     [
-        ("gnn_101", "self_train_101", "gnn_101", 2000, "GNNPredictor", "gnn_101_self_train"),
-        ("renas_101_4236", "distill_101_4236", "gnn_101_4236", 16000, "ReNASPredictor", "distill_101_4236"),
+        ("gnn_101", "self_train_101", "gnn_101", 2000, "GNNPredictor", "member_kinds:", "gnn_101_self_train"),
+        ("renas_101_4236", "distill_101_4236", "gnn_101_4236", 16000, "ReNASPredictor", "filters: square+cross", "distill_101_4236"),
     ],
 )
-def test_pseudo_label_configs_compose_with_the_config_they_follow(first, second, teacher_scores, num_pseudo, model, name):
+def test_pseudo_label_configs_compose_with_the_config_they_follow(first, second, teacher_scores, num_pseudo, model, model_setting, name):
     """The second config keeps the first one's model and data and adds the teacher's scores as
     pseudo-labels, under its own checkpoint and score-file names (the teacher's are not overwritten)."""
     proc = _run("fit", "--config", f"{first}.yaml", "--config", f"{second}.yaml", "--print_config")
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert f"pseudo_labels: predictions/{teacher_scores}.csv" in proc.stdout and f"num_pseudo: {num_pseudo}" in proc.stdout
-    assert f"lightning_nas.models.{model}" in proc.stdout
+    assert f"lightning_nas.models.{model}" in proc.stdout and model_setting in proc.stdout
     assert f"filename: {name}-{{epoch}}" in proc.stdout and f"output: predictions/{name}.csv" in proc.stdout
