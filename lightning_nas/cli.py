@@ -173,9 +173,17 @@ def make_cli(argv: list[str], **kwargs):
             for key in ("space", "encoding", "extra_features"):
                 parser.link_arguments(f"data.{key}", f"model.init_args.{key}")
 
+        def before_fit(self) -> None:
+            validate_on_the_last_epoch(self.trainer)
+
         def after_fit(self) -> None:
-            if not self.trainer.fast_dev_run:
-                self.trainer.test(self.model, datamodule=self.datamodule, ckpt_path="best" if self.trainer.checkpoint_callback else None)
+            if self.trainer.fast_dev_run:
+                return
+            checkpoint = self.trainer.checkpoint_callback
+            best = bool(checkpoint and getattr(checkpoint, "best_model_path", None))
+            if checkpoint and not best:  # e.g. --trainer.limit_val_batches 0: nothing was validated
+                print("warning: no best checkpoint was saved (no validation ran); testing the weights fit ended with", file=sys.stderr)
+            self.trainer.test(self.model, datamodule=self.datamodule, ckpt_path="best" if best else None)
 
         def _require_checkpoint(self) -> None:
             path = self.config[self.subcommand].get("ckpt_path")
@@ -190,6 +198,20 @@ def make_cli(argv: list[str], **kwargs):
     with warnings.catch_warnings():  # passing args is deliberate: they are argv with config names resolved
         warnings.filterwarnings("ignore", message="LightningCLI's args parameter is intended to run from within Python")
         return NASCLI(RankingPredictor, ArchDataModule, subclass_mode_model=True, args=resolve_config_paths(argv), **kwargs)
+
+
+def validate_on_the_last_epoch(trainer) -> None:
+    """Lightning validates after every ``check_val_every_n_epoch``-th epoch only, so a run whose
+    ``max_epochs`` is not a multiple (a quick ``--trainer.max_epochs 3`` on a config validating every
+    25) would end unvalidated: no best checkpoint to test or search with. Shrink the interval to the
+    largest divisor of ``max_epochs`` not above it, so the last epoch is always validated."""
+    from lightning.pytorch.utilities import rank_zero_info
+
+    every, last = trainer.check_val_every_n_epoch, trainer.max_epochs
+    if not every or last is None or last < 1 or last % every == 0:
+        return
+    trainer.check_val_every_n_epoch = max(d for d in range(1, every + 1) if last % d == 0)
+    rank_zero_info(f"check_val_every_n_epoch {every} -> {trainer.check_val_every_n_epoch}, so that the last of max_epochs={last} is validated")
 
 
 USAGE = """usage: python -m lightning_nas <command> [options]   (<command> --help for its options)

@@ -3,10 +3,11 @@ import subprocess
 import sys
 import warnings
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
-from lightning_nas.cli import main, make_cli, resolve_config_paths
+from lightning_nas.cli import main, make_cli, resolve_config_paths, validate_on_the_last_epoch
 from lightning_nas.encodings.features import expand_features
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -124,13 +125,14 @@ def test_bad_config_is_a_clear_error(cli, tmp_path):
 
 
 def test_fit_then_predict_end_to_end(tmp_path):
-    """The user's day on a small budget: fit with W&B offline, checkpoint, test, then predict."""
-    common = ["--config", "gnn_201.yaml", "--model.init_args.ensemble_size", "1", "--trainer.max_epochs", "2",
-              "--trainer.check_val_every_n_epoch", "1"]
+    """The user's day on a small budget: fit with W&B offline, checkpoint, test, then predict.
+    2 epochs on a config that validates every 25: the last epoch is validated all the same."""
+    common = ["--config", "gnn_201.yaml", "--model.init_args.ensemble_size", "1", "--trainer.max_epochs", "2"]
     proc = _run("fit", *common, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "test/ktau" in proc.stdout
-    (ckpt,) = (tmp_path / "checkpoints").glob("gnn_201-*.ckpt")
+    assert "check_val_every_n_epoch 25 -> 2" in proc.stderr
+    (ckpt,) = (tmp_path / "checkpoints").glob("gnn_201-epoch=1.ckpt")
     assert list((tmp_path / "logs" / "wandb").glob("offline-run-*"))
     assert (tmp_path / "logs" / "config.yaml").is_file()  # the exact config of the run
     assert list((tmp_path / "plots").glob("*/predicted_vs_true.png"))
@@ -160,3 +162,19 @@ def test_pseudo_label_configs_compose_with_the_config_they_follow(first, second,
     assert f"pseudo_labels: predictions/{teacher_scores}.csv" in out and f"num_pseudo: {num_pseudo}" in out
     assert f"lightning_nas.models.{model}" in out and model_setting in out
     assert f"filename: {name}-{{epoch}}" in out and f"output: predictions/{name}.csv" in out
+
+
+@pytest.mark.parametrize(("every", "max_epochs", "validated_every"), [(25, 30, 15), (25, 3, 3), (25, 7, 7), (10, 40, 10), (None, 5, None), (25, -1, 25)])
+def test_the_last_epoch_is_always_validated(every, max_epochs, validated_every):
+    """The validation interval shrinks to the largest divisor of max_epochs not above it; an interval
+    that already divides it, validation by steps (None) and endless training (-1) are left alone."""
+    trainer = SimpleNamespace(check_val_every_n_epoch=every, max_epochs=max_epochs)
+    validate_on_the_last_epoch(trainer)
+    assert trainer.check_val_every_n_epoch == validated_every
+
+
+def test_fit_without_validation_tests_the_final_weights(cli, user_folder):
+    code, out, err = cli("fit", "--config", "gnn_201.yaml", "--model.init_args.ensemble_size", "1", "--trainer.max_epochs", "1",
+                         "--trainer.limit_val_batches", "0", "--trainer.logger", "false")
+    assert code == 0 and "warning: no best checkpoint was saved (no validation ran)" in err
+    assert "test/ktau" in out and not list(user_folder.glob("checkpoints/*.ckpt"))
