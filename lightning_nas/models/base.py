@@ -12,6 +12,7 @@ the optimiser.
 from __future__ import annotations
 
 import abc
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,9 @@ from lightning_nas.spaces import get_space
 
 
 def _ranking_metrics() -> MetricCollection:
-    return MetricCollection({"ktau": KendallTau(), "spearman": SpearmanCorrCoef(), "top1pct_precision": TopKPrecision(0.01)})
+    with warnings.catch_warnings():  # keeping every prediction is the point: ranks need the whole set
+        warnings.filterwarnings("ignore", message="Metric `SpearmanCorrcoef` will save all targets")
+        return MetricCollection({"ktau": KendallTau(), "spearman": SpearmanCorrCoef(), "top1pct_precision": TopKPrecision(0.01)})
 
 
 def signed_log(x: torch.Tensor) -> torch.Tensor:
