@@ -22,8 +22,12 @@ import sys
 import time
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lightning_nas.errors import InvalidArgument, LightningNASError
+
+if TYPE_CHECKING:  # Lightning is imported only by the commands that need it: --help stays instant
+    from lightning.pytorch import Trainer
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 
@@ -200,7 +204,7 @@ def make_cli(argv: list[str], **kwargs):
         return NASCLI(RankingPredictor, ArchDataModule, subclass_mode_model=True, args=resolve_config_paths(argv), **kwargs)
 
 
-def validate_on_the_last_epoch(trainer) -> None:
+def validate_on_the_last_epoch(trainer: Trainer) -> None:
     """Lightning validates after every ``check_val_every_n_epoch``-th epoch only, so a run whose
     ``max_epochs`` is not a multiple (a quick ``--trainer.max_epochs 3`` on a config validating every
     25) would end unvalidated: no best checkpoint to test or search with. Shrink the interval to the
