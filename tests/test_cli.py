@@ -45,9 +45,9 @@ def cli(capsys, monkeypatch, user_folder):
     return run
 
 
-def test_prepare_prints_a_summary(capsys):
-    assert main(["prepare", "--space", "nb201"]) == 0
-    out = capsys.readouterr().out
+def test_prepare_prints_a_summary(cli):
+    code, out, _ = cli("prepare", "--space", "nb201")
+    assert code == 0
     assert "15625 archs" in out and "cifar10/test_acc@200" in out and "encodings ['renas', 'graph', 'onehot']" in out
 
 
@@ -93,13 +93,14 @@ def test_bad_settings_are_one_line_errors(args, message, cli):
     assert not [w for w in caught if "args parameter is intended" in str(w.message)]  # Lightning's warning about passing resolved argv
 
 
-def test_top_level_help_lists_the_commands_and_configs(capsys):
-    assert main(["--help"]) == 0
-    out = capsys.readouterr().out
+def test_top_level_help_lists_the_commands_and_configs(cli):
+    code, out, _ = cli("--help")
+    assert code == 0
     listed = {line.split()[0] for line in out.splitlines() if line.startswith("  ")}
     assert listed == {"fit", "validate", "test", "predict", "prepare", "score", "search"}
     assert "renas_101.yaml" in out.splitlines()[-1]
-    assert main([]) == 2  # no command: usage on stderr, failure status
+    code, _, err = cli()
+    assert code == 2 and err.startswith("usage:")  # no command: usage on stderr, failure status
 
 
 def test_fit_help_lists_model_and_data_options(cli):
