@@ -177,6 +177,13 @@ def make_cli(argv: list[str], **kwargs):
             for key in ("space", "encoding", "extra_features"):
                 parser.link_arguments(f"data.{key}", f"model.init_args.{key}")
 
+        def instantiate_classes(self) -> None:
+            super().instantiate_classes()
+            for logger in self.trainer.loggers:
+                # W&B looks for the run's git commit from its folder before creating it: on a first run it warns instead
+                if getattr(logger, "save_dir", None):
+                    Path(logger.save_dir).mkdir(parents=True, exist_ok=True)
+
         def before_fit(self) -> None:
             validate_on_the_last_epoch(self.trainer)
 
@@ -231,9 +238,16 @@ USAGE = """usage: python -m lightning_nas <command> [options]   (<command> --hel
 shipped configs (bare names are looked up in configs/): {configs}"""
 
 
+# Deprecation warnings raised inside our dependencies about each other (torch_geometric's import uses
+# torch.jit.script, Lightning's pytree helper torch's LeafSpec): printed on every run, nothing a user can act on.
+THIRD_PARTY_DEPRECATIONS = (r"`torch\.jit\.script` is deprecated", r"`isinstance\(treespec, LeafSpec\)` is deprecated")
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     os.environ.setdefault("WANDB_MODE", "offline")
+    for message in THIRD_PARTY_DEPRECATIONS:
+        warnings.filterwarnings("ignore", message=message, category=FutureWarning)
     if not argv or argv[0] in ("-h", "--help"):
         print(USAGE.format(configs=", ".join(shipped_configs())), file=sys.stdout if argv else sys.stderr)
         return 0 if argv else 2

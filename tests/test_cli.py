@@ -133,6 +133,10 @@ def test_fit_then_predict_end_to_end(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "test/ktau" in proc.stdout
     assert "check_val_every_n_epoch 25 -> 2" in proc.stderr
+    # none of the noise a first run used to print: dependencies' deprecations, a log interval
+    # longer than an epoch, W&B's search for the git commit from a folder not yet created
+    for noise in ("`torch.jit.script` is deprecated", "LeafSpec", "smaller than the logging interval", "git root"):
+        assert noise not in proc.stderr, noise
     (ckpt,) = (tmp_path / "checkpoints").glob("gnn_201-epoch=1.ckpt")
     assert list((tmp_path / "logs" / "wandb").glob("offline-run-*"))
     assert (tmp_path / "logs" / "config.yaml").is_file()  # the exact config of the run
