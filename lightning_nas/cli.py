@@ -124,7 +124,7 @@ def score(argv: list[str]) -> int:
     parser.add_argument("--full_network", type=bool, default=False, help="TE-NAS proxies on the benchmark network, not TE-NAS's small ones")
     parser.add_argument("--archs_per_batch", type=int, default=8, help="archs per predict batch (= per saved part)")
     parser.add_argument("--root", type=str | None, default=None, help="data folder (default: $LIGHTNING_NAS_DATA, else ./data)")
-    parser.add_class_arguments(L.Trainer, "trainer", default={"logger": False, "enable_model_summary": False, "inference_mode": False})
+    parser.add_class_arguments(L.Trainer, "trainer", default={"logger": False, "enable_checkpointing": False, "enable_model_summary": False, "inference_mode": False})
     cfg = parser.parse_args(resolve_config_paths(argv))
 
     proxies = [p.strip() for p in cfg.proxies.split(",") if p.strip()]
