@@ -2,11 +2,14 @@
 
     python perf/ranking.py [--seeds 5] [--start-seed 0] [--only gnn_201,gnn_201:1563,...]
     python perf/ranking.py --proxies     # with vs without zero-cost proxy features
+    python perf/ranking.py --labels      # the NB101 4,236 GIN with more labelled cells
 
 ``--proxies`` compares each predictor without extra features, with the cost proxies (params,
 FLOPs: known for every arch, so tested on the whole rest of the space) and with zero-cost proxies
 computed on networks (on the pool of a score table built by ``python -m lightning_nas score``,
 tables named in ``PROXY_TABLES``): 424 (NB101) / 156 (NB201) training archs, the rest for test.
+``--labels`` fits the NB101 4,236 GIN (``gnn_101_4236.yaml``) on more labelled cells (as shipped on
+2x, as a quicker 2-member ensemble on 1x, 2x and 4x), to measure how many labels its target asks for.
 
 Each run is ``python -m lightning_nas fit --config <config>`` in-process (same config, with
 ``seed_everything``/``data.seed`` = seed and no logger/checkpoints), then ``test`` on every arch
@@ -98,6 +101,13 @@ PROXY_SETTINGS = [
                             ("tenas", "tenas_ntk,tenas_lr"), ("nb101-set", "synflow,rbflex,grad_norm")]),
     ("renas_201:pool-all", "renas+all proxies", "renas_201.yaml", pool("nb201", NB201_PROXIES)),
 ]
+# (name for --only, label, config, overrides) for --labels: the gnn_101_4236 GIN, as shipped (10 members)
+# and as a quicker 2-member ensemble, on 4,236 and on 2x / 4x as many labelled cells
+TWO = {"model.init_args.ensemble_size": 2}
+LABEL_SETTINGS = [
+    *((f"gnn_101_4236:2-members-{n}", "gnn, 2 members", "gnn_101_4236.yaml", {**TWO, "data.num_train": n}) for n in (4236, 8472, 16944)),
+    ("gnn_101_4236:8472", "gnn", "gnn_101_4236.yaml", {"data.num_train": 8472}),
+]
 ANCHORS = {
     ("nb101", 424): "ReNAS 0.657, PINAT 0.772; untuned GIN here 0.732; target >= 0.77",
     ("nb101", 4236): "ReNAS 0.816, PINAT 0.846; untuned GIN here 0.811; target >= 0.84",
@@ -145,13 +155,15 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--start-seed", type=int, default=0, help="first seed (to add seeds to an earlier run; the mean/std line covers this run's seeds only)")
-    parser.add_argument("--only", help="comma-separated setting names to run (first field of SETTINGS / PROXY_SETTINGS), e.g. 'gnn_201,gnn_201:1563'")
-    parser.add_argument("--proxies", action="store_true", help="run the with/without proxy-feature comparison instead")
+    parser.add_argument("--only", help="comma-separated setting names to run (first field of SETTINGS / PROXY_SETTINGS / LABEL_SETTINGS), e.g. 'gnn_201,gnn_201:1563'")
+    comparison = parser.add_mutually_exclusive_group()
+    comparison.add_argument("--proxies", action="store_true", help="run the with/without proxy-feature comparison instead")
+    comparison.add_argument("--labels", action="store_true", help="run the NB101 4,236 GIN on more labelled cells instead")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
     os.environ.setdefault("WANDB_MODE", "offline")
-    for name, label, config, overrides in PROXY_SETTINGS if args.proxies else SETTINGS:
+    for name, label, config, overrides in PROXY_SETTINGS if args.proxies else LABEL_SETTINGS if args.labels else SETTINGS:
         if args.only and name not in args.only.split(","):
             continue
         values = []
