@@ -180,7 +180,7 @@ def make_cli(argv: list[str], **kwargs):
         def instantiate_classes(self) -> None:
             super().instantiate_classes()
             for logger in self.trainer.loggers:
-                # W&B looks for the run's git commit from its folder before creating it: on a first run it warns instead
+                # W&B looks for the git repo from its folder before creating it: a first run warned "git root logs does not exist"
                 if getattr(logger, "save_dir", None):
                     Path(logger.save_dir).mkdir(parents=True, exist_ok=True)
 
