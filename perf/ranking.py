@@ -58,6 +58,9 @@ SETTINGS = [
     ("gnn_101:self-train", "gnn+self-training", "gnn_101.yaml", {TEACHER: ("gnn_101.yaml", {}), "data.num_pseudo": 2000, "trainer.max_epochs": 60}),
     # distillation: the 4,236 GIN ensemble's scores pseudo-label 16,000 cells for the 4,236 CNN (distill_101_4236.yaml)
     ("renas_101_4236:gin-teacher", "renas+cell_stats+gin-teacher", "renas_101_4236.yaml", {TEACHER: ("gnn_101_4236.yaml", {}), "data.num_pseudo": 16000}),
+    # labels that average two training runs (run 0's test accuracy, another run's validation accuracy): training
+    # cells are drawn from the 30,001 that have both; the test stays on run 0's test accuracy of every other cell
+    ("gnn_101:4236-two-runs", "gnn, two-run labels", "gnn_101_4236.yaml", {"data.train_metrics": "[test_acc_run0, val_acc_single_run]"}),
 ]
 PROXY_TABLES = {"nb201": "scores/perf-nb201-cifar10.csv", "nb101": "scores/perf-nb101-cifar10.csv"}
 NB201_PROXIES = "params,flops,naswot,jacov,synflow,snip,grad_norm,fisher,tenas_ntk,tenas_lr,rbflex"

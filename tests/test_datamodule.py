@@ -69,6 +69,24 @@ def test_target_restricts_to_archs_that_have_it():
     assert len(dm.train_rows) + len(dm.test_rows) == 30_001
 
 
+def test_train_metrics_train_on_the_mean_of_two_runs_and_test_on_the_metric():
+    runs = ["test_acc_run0", "val_acc_single_run"]
+    dm = ArchDataModule("nb101", metric="test_acc_run0", num_train=424, seed=3, train_metrics=runs)
+    dm.setup()
+    bench = dm.benchmark
+    two = np.stack([bench.column(m) for m in runs])
+    assert not np.isnan(two[:, dm.train_rows]).any()  # drawn only from cells with both runs
+    assert len(dm.test_rows) == 423_200 and not np.isin(dm.train_rows, dm.test_rows).any()
+    assert np.isnan(two[1, dm.test_rows]).mean() > 0.9  # the test set is the rest of the whole space
+    (rows, y) = (torch.cat(b) for b in zip(*((b["index"], b["y"]) for b in dm.train_dataloader())))
+    assert torch.allclose(y, torch.from_numpy(two[:, rows.numpy()].mean(0)))
+    assert not torch.allclose(y, dm.targets[rows])  # not the single run
+    test = next(iter(dm.test_dataloader()))
+    assert torch.equal(test["y"], dm.targets[test["index"]])
+    with pytest.raises(ValueError, match="exceeds the 30001 archs that have every train_metrics column"):
+        ArchDataModule("nb101", metric="test_acc_run0", num_train=40_000, train_metrics=runs).setup()
+
+
 def test_nb201_graph_batches_and_ratio():
     dm = ArchDataModule("nb201", dataset="cifar10", encoding="graph", train_ratio=0.01, batch_size=16)
     dm.setup()

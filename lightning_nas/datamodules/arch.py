@@ -18,6 +18,11 @@ from a fit on this same split) labels ``num_pseudo`` random unlabelled archs; th
 mapped by rank onto the distribution of the training labels (a pairwise loss compares them with
 real labels), they join training, and they leave the test set. Members trained on the first
 predictor's ranking of many archs rank better than members trained on the labelled archs alone.
+``train_metrics`` trains on the per-arch mean of several benchmark columns of the same units
+(e.g. two training runs' accuracies: ``[test_acc_run0, val_acc_single_run]`` on the compact NB101
+table) instead of ``metric``: averaging two independent runs halves the variance of each label's run-to-run noise.
+Training archs are then drawn only from archs that have every one of those columns; validation and
+test stay on ``metric``.
 The same ``seed`` gives the same split (and the same relabelings and pseudo-labelled archs).
 """
 
@@ -66,6 +71,7 @@ class ArchDataModule(L.LightningDataModule):
         augment: int = 0,
         pseudo_labels: str | None = None,
         num_pseudo: int = 0,
+        train_metrics: list[str] | None = None,
     ) -> None:
         super().__init__()
         if (num_train is None) == (train_ratio is None):
@@ -100,13 +106,25 @@ class ArchDataModule(L.LightningDataModule):
         num_train = hp.num_train if hp.num_train is not None else max(1, round(hp.train_ratio * len(eligible)))
         if not 0 < num_train < len(eligible):
             raise InvalidArgument(f"num_train={num_train} must be between 1 and {len(eligible) - 1} (archs with {hp.metric!r})")
-        order = np.random.default_rng(hp.seed).permutation(eligible)
+        rng = np.random.default_rng(hp.seed)
+        if hp.train_metrics:
+            train_target = np.mean([bench.column(m, hp.dataset, hp.epochs) for m in hp.train_metrics], axis=0).astype(np.float32)
+            pool = eligible[~np.isnan(train_target[eligible])]
+            if num_train > len(pool):
+                raise InvalidArgument(f"num_train={num_train} exceeds the {len(pool)} archs that have every train_metrics column {list(hp.train_metrics)}")
+            drawn = rng.permutation(pool)[:num_train]
+            order = np.concatenate([drawn, rng.permutation(np.setdiff1d(eligible, drawn))])
+        else:
+            train_target = target
+            order = rng.permutation(eligible)
         self.train_rows = np.sort(order[:num_train])
         self.test_rows = np.sort(order[num_train:])
         self.val_rows = np.sort(order[num_train : num_train + hp.num_val])
         self.benchmark = bench
         self.targets = torch.from_numpy(target)
-        self.train_targets = self.targets  # the targets training sees: real labels, plus pseudo-labels
+        # the targets training sees: the labels (train_metrics' mean on training rows), plus pseudo-labels
+        self.train_targets = self.targets.clone()
+        self.train_targets[self.train_rows] = torch.from_numpy(train_target[self.train_rows])
         self.features = encode(get_encoding(hp.encoding), bench.space, bench.structure)
         self.extra = torch.from_numpy(extra.astype(np.float32)) if extra is not None else None
         if hp.augment:
@@ -140,8 +158,7 @@ class ArchDataModule(L.LightningDataModule):
         self.pseudo_rows = np.sort(np.random.default_rng([hp.seed, 1]).choice(unlabelled, hp.num_pseudo, replace=False))
         rank = scores["score"][self.pseudo_rows].argsort().argsort()
         quantiles = (rank + 0.5) / hp.num_pseudo
-        self.train_targets = self.targets.clone()
-        self.train_targets[self.pseudo_rows] = torch.from_numpy(np.quantile(self.targets[self.train_rows].numpy(), quantiles).astype(np.float32))
+        self.train_targets[self.pseudo_rows] = torch.from_numpy(np.quantile(self.train_targets[self.train_rows].numpy(), quantiles).astype(np.float32))
         self.test_rows = np.setdiff1d(self.test_rows, self.pseudo_rows)
 
     def _extra_columns(self, bench: Benchmark, scored: np.ndarray | None) -> np.ndarray | None:
