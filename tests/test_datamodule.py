@@ -78,7 +78,8 @@ def test_train_metrics_train_on_the_mean_of_two_runs_and_test_on_the_metric():
     assert not np.isnan(two[:, dm.train_rows]).any()  # drawn only from cells with both runs
     assert len(dm.test_rows) == 423_200 and not np.isin(dm.train_rows, dm.test_rows).any()
     assert np.isnan(two[1, dm.test_rows]).mean() > 0.9  # the test set is the rest of the whole space
-    (rows, y) = (torch.cat(b) for b in zip(*((b["index"], b["y"]) for b in dm.train_dataloader())))
+    batches = list(dm.train_dataloader())
+    rows, y = torch.cat([b["index"] for b in batches]), torch.cat([b["y"] for b in batches])
     assert torch.allclose(y, torch.from_numpy(two[:, rows.numpy()].mean(0)))
     assert not torch.allclose(y, dm.targets[rows])  # not the single run
     test = next(iter(dm.test_dataloader()))
