@@ -21,6 +21,7 @@ import os
 import sys
 import time
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -138,18 +139,25 @@ def score(argv: list[str]) -> int:
 
 
 COMMANDS = {"prepare": prepare, "search": search, "score": score}
+LIGHTNING_COMMANDS = ("fit", "validate", "test", "predict")
+#: Top-level keys that only one command's configs set (the four LightningCLI commands share fit's).
+CONFIG_KEYS = {"fit": {"trainer", "model", "data"}, "search": {"strategy", "budget"}}
+
+
+def _config_values(argv: list[str]) -> Iterator[tuple[int, str, str]]:
+    """(position in argv, value, prefix) of every ``--config VALUE`` / ``-c VALUE`` / ``--config=VALUE``."""
+    for i, arg in enumerate(argv):
+        if arg in ("--config", "-c") and i + 1 < len(argv):
+            yield i + 1, argv[i + 1], ""
+        elif arg.startswith("--config="):
+            yield i, arg.split("=", 1)[1], "--config="
 
 
 def resolve_config_paths(argv: list[str]) -> list[str]:
     """``--config NAME`` that is not a file but is in ``configs/`` (or ``./configs``) -> that file."""
     out = list(argv)
-    for i, arg in enumerate(out):
-        value, prefix = None, ""
-        if arg in ("--config", "-c") and i + 1 < len(out):
-            value, idx = out[i + 1], i + 1
-        elif arg.startswith("--config="):
-            value, idx, prefix = arg.split("=", 1)[1], i, "--config="
-        if value is None or Path(value).exists():
+    for idx, value, prefix in _config_values(argv):
+        if Path(value).exists():
             continue
         found = next((folder / value for folder in (Path("configs"), CONFIG_DIR) if (folder / value).is_file()), None)
         if found is not None:
@@ -157,6 +165,30 @@ def resolve_config_paths(argv: list[str]) -> list[str]:
         elif Path(value).suffix.lower() in (".yaml", ".yml"):  # a file name, not an inline YAML string
             raise InvalidArgument(f"config {value!r} not found: not a file, and not in configs/ (shipped: {', '.join(shipped_configs())})")
     return out
+
+
+def check_config_command(command: str, argv: list[str]) -> None:
+    """A config file written for another command (``search --config gnn_201.yaml``) -> an error naming
+    the command that runs it, instead of the parser's "does not accept option" after its whole usage."""
+    import yaml
+
+    own = "fit" if command in LIGHTNING_COMMANDS else command
+    if own not in CONFIG_KEYS:
+        return
+    for _, value, _ in _config_values(argv):
+        try:
+            config = yaml.safe_load(Path(value).read_text()) if Path(value).is_file() else None
+        except yaml.YAMLError:
+            continue  # the parser reports it with its line
+        keys = set(config) if isinstance(config, dict) else set()
+        if keys & CONFIG_KEYS[own]:
+            continue
+        for other, marks in CONFIG_KEYS.items():
+            if keys & marks:
+                raise InvalidArgument(
+                    f"{Path(value).name} is a config for `{other}` (it sets {', '.join(sorted(keys & marks))}), not for `{command}`: "
+                    f"run it with `python -m lightning_nas {other} --config {Path(value).name}`"
+                )
 
 
 def shipped_configs() -> list[str]:
@@ -184,7 +216,13 @@ def make_cli(argv: list[str], **kwargs):
                 if getattr(logger, "save_dir", None):
                     Path(logger.save_dir).mkdir(parents=True, exist_ok=True)
 
+        def _load_data(self) -> None:
+            """Read the benchmark and draw the split now: Lightning starts the loggers before the
+            datamodule's setup, so a bad data setting would otherwise leave a W&B run per attempt."""
+            self.datamodule.setup(self.subcommand)
+
         def before_fit(self) -> None:
+            self._load_data()
             validate_on_the_last_epoch(self.trainer)
 
         def after_fit(self) -> None:
@@ -204,7 +242,11 @@ def make_cli(argv: list[str], **kwargs):
                 found = sorted(str(p) for p in Path("checkpoints").glob("*.ckpt"))
                 raise InvalidArgument(f"checkpoint {str(path)!r} not found; checkpoints/ holds {found or 'none'}")
 
-        before_validate = before_test = before_predict = _require_checkpoint
+        def _before_evaluating(self) -> None:
+            self._require_checkpoint()
+            self._load_data()
+
+        before_validate = before_test = before_predict = _before_evaluating
 
     with warnings.catch_warnings():  # passing args is deliberate: they are argv with config names resolved
         warnings.filterwarnings("ignore", message="LightningCLI's args parameter is intended to run from within Python")
@@ -252,6 +294,7 @@ def main(argv: list[str] | None = None) -> int:
         print(USAGE.format(configs=", ".join(shipped_configs())), file=sys.stdout if argv else sys.stderr)
         return 0 if argv else 2
     try:
+        check_config_command(argv[0], resolve_config_paths(argv[1:]))
         if argv[0] in COMMANDS:
             return COMMANDS[argv[0]](argv[1:])
         make_cli(argv, save_config_kwargs={"overwrite": True})

@@ -93,6 +93,23 @@ def test_bad_settings_are_one_line_errors(args, message, cli):
     assert not [w for w in caught if "args parameter is intended" in str(w.message)]  # Lightning's warning about passing resolved argv
 
 
+def test_a_bad_data_setting_fails_before_wandb_starts_a_run(cli, user_folder):
+    code, _, err = cli("fit", "--config", "gnn_201.yaml", "--data.num_train", "0")  # the config's W&B logger, offline
+    assert code == 1 and "error: num_train=0 must be between 1 and" in err
+    assert not list(user_folder.glob("logs/wandb/*run-*"))
+
+
+@pytest.mark.parametrize(
+    ("command", "config", "meant_for"),
+    [("fit", "search_rea_101.yaml", "search"), ("predict", "search_rea_201.yaml", "search"), ("search", "search_gnn_101.yaml", "fit")],
+)
+def test_a_config_for_another_command_names_the_command_that_runs_it(command, config, meant_for, cli):
+    code, _, err = cli(command, "--config", config)
+    assert code == 1
+    assert err.splitlines()[-1].startswith(f"error: {config} is a config for `{meant_for}`")
+    assert f"python -m lightning_nas {meant_for} --config {config}" in err
+
+
 def test_top_level_help_lists_the_commands_and_configs(cli):
     code, out, _ = cli("--help")
     assert code == 0
