@@ -198,6 +198,7 @@ def shipped_configs() -> list[str]:
 
 def make_cli(argv: list[str], **kwargs):
     """The project's ``LightningCLI`` over every predictor and :class:`ArchDataModule`."""
+    from lightning.pytorch.callbacks import ProgressBar
     from lightning.pytorch.cli import LightningCLI
 
     from lightning_nas.datamodules import ArchDataModule
@@ -215,6 +216,15 @@ def make_cli(argv: list[str], **kwargs):
                 # W&B looks for the git repo from its folder before creating it: a first run warned "git root logs does not exist"
                 if getattr(logger, "save_dir", None):
                     Path(logger.save_dir).mkdir(parents=True, exist_ok=True)
+
+        def instantiate_trainer(self, **kwargs):
+            # the shipped configs list a RichProgressBar; Lightning refuses one beside enable_progress_bar=False,
+            # so `--trainer.enable_progress_bar false` (a batch job, a log file) drops it instead
+            trainer = self._get(self.config_init, "trainer", default={})
+            callbacks = trainer.get("callbacks") or []
+            if trainer.get("enable_progress_bar") is False:
+                kwargs["callbacks"] = [c for c in (callbacks if isinstance(callbacks, list) else [callbacks]) if not isinstance(c, ProgressBar)]
+            return super().instantiate_trainer(**kwargs)
 
         def _load_data(self) -> None:
             """Read the benchmark and draw the split now: Lightning starts the loggers before the

@@ -135,6 +135,14 @@ def test_shipped_fit_configs_build_their_model_data_and_trainer(config, user_fol
     assert cli.model.hparams.space == cli.datamodule.hparams.space
 
 
+def test_turning_the_progress_bar_off_drops_the_configs_rich_bar(user_folder):
+    from lightning.pytorch.callbacks import ProgressBar, RichProgressBar
+
+    assert any(isinstance(c, RichProgressBar) for c in make_cli(["--config", "gnn_201.yaml"], run=False).trainer.callbacks)
+    cli = make_cli(["--config", "gnn_201.yaml", "--trainer.enable_progress_bar", "false"], run=False)  # Lightning refused the pair
+    assert not [c for c in cli.trainer.callbacks if isinstance(c, ProgressBar)]
+
+
 def test_bad_config_is_a_clear_error(cli, tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text((ROOT / "configs" / "gnn_201.yaml").read_text().replace("num_train: 156", "num_trian: 156"))
