@@ -2,6 +2,7 @@
 the SearchCallback inside a real fit and the ``search`` command from a checkpoint."""
 
 import json
+import logging
 from typing import Any
 
 import lightning as L
@@ -201,6 +202,15 @@ def test_search_command_with_proxies(tmp_path, data_root, capsys):
     assert len(trajectory) == 1 + 12
     assert cli.main([*args, "--predictor", "some.ckpt"]) == 1
     assert "give --predictor or --proxies, not both" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("space", "logged"), [("nb101", ["test_acc_run0@108"]), ("nb201", ["cifar10-valid/val_acc@200", "cifar10/test_acc@200"])])
+def test_search_command_logs_what_it_selected_on_and_reports_once_each(space, logged, tmp_path, data_root, caplog):
+    caplog.set_level(logging.INFO)
+    args = ["search", "--space", space, "--dataset", "cifar10", "--budget", "5", "--strategy", "RandomSearch", "--output", str(tmp_path), "--root", str(data_root)]
+    assert cli.main(args) == 0
+    (line,) = [r.getMessage() for r in caplog.records if r.getMessage().startswith("search seed 0: 5 queries")]
+    assert [column for column in logged if line.count(column) == 1] == logged  # NB101's compact table selects on what it reports
 
 
 def test_from_decisions_spells_valid_archs_or_raises():
