@@ -172,6 +172,8 @@ def test_gnn_ensemble_mixes_member_kinds(tmp_path):
     reloaded = GNNPredictor.load_from_checkpoint(ckpt)
     assert reloaded.hparams.member_kinds == kinds
     assert torch.equal(reloaded.score(archs, extra), model.score(archs, extra))
+    with pytest.raises(ValueError, match=r"reads the extra features \['params'\]: pass them as extra \[len\(archs\), 1\].*PredictorScorer"):
+        reloaded.score(archs)
     assert isinstance(GNNPredictor(space="nb101").members[0].forward_convs[0], GINConv)  # the default kind
     with pytest.raises(ValueError, match="member kind must be one of gin, gat, pna.*'gcn'"):
         GNNPredictor(member_kinds=["gin", "gcn"])

@@ -145,6 +145,11 @@ class RankingPredictor(L.LightningModule, abc.ABC):
         """Scores of architectures given in any form the space accepts (e.g. NB201 strings,
         NB101 ``(matrix, ops)``), encoded exactly as in training; ``extra`` [len(archs), k] is
         needed when the predictor was trained with extra features."""
+        if self.num_extra and extra is None:
+            raise InvalidArgument(
+                f"this predictor reads the extra features {self.hparams.extra_features}: pass them as extra [len(archs), {self.num_extra}], "
+                f"or score with lightning_nas.search.PredictorScorer(predictor, create({self.hparams.space!r}), dataset), which reads them from the benchmark"
+            )
         x = get_encoding(self.hparams.encoding).encode_archs(get_space(self.hparams.space), archs)
         if hasattr(x, "batch"):
             x = x.batch(range(len(archs)))
