@@ -198,7 +198,7 @@ def shipped_configs() -> list[str]:
 
 def make_cli(argv: list[str], **kwargs):
     """The project's ``LightningCLI`` over every predictor and :class:`ArchDataModule`."""
-    from lightning.pytorch.callbacks import ProgressBar
+    from lightning.pytorch.callbacks import ModelCheckpoint, ProgressBar
     from lightning.pytorch.cli import LightningCLI
 
     from lightning_nas.datamodules import ArchDataModule
@@ -217,13 +217,16 @@ def make_cli(argv: list[str], **kwargs):
                 if getattr(logger, "save_dir", None):
                     Path(logger.save_dir).mkdir(parents=True, exist_ok=True)
 
-        def instantiate_trainer(self, **kwargs):
-            # the shipped configs list a RichProgressBar; Lightning refuses one beside enable_progress_bar=False,
-            # so `--trainer.enable_progress_bar false` (a batch job, a log file) drops it instead
+        def instantiate_trainer(self, **kwargs) -> Trainer:
+            # the shipped configs list a RichProgressBar and a ModelCheckpoint, and Lightning refuses either beside
+            # the flag that turns it off: `--trainer.enable_progress_bar false` (a batch job) drops it instead
             trainer = self._get(self.config_init, "trainer", default={})
             callbacks = trainer.get("callbacks") or []
-            if trainer.get("enable_progress_bar") is False:
-                kwargs["callbacks"] = [c for c in (callbacks if isinstance(callbacks, list) else [callbacks]) if not isinstance(c, ProgressBar)]
+            callbacks = callbacks if isinstance(callbacks, list) else [callbacks]
+            switched_off = {"enable_progress_bar": ProgressBar, "enable_checkpointing": ModelCheckpoint}
+            off = tuple(kind for flag, kind in switched_off.items() if trainer.get(flag) is False)
+            if off:
+                kwargs["callbacks"] = [c for c in callbacks if not isinstance(c, off)]
             return super().instantiate_trainer(**kwargs)
 
         def _load_data(self) -> None:
@@ -317,9 +320,13 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
-def _raised_on_purpose(exc: BaseException | None) -> LightningNASError | None:
-    """``exc`` if it is a :class:`LightningNASError`, or the one it was raised from: jsonargparse
-    re-raises a constructor's error (e.g. a model's bad setting) as its own ValueError."""
-    while exc is not None and not isinstance(exc, LightningNASError):
+def _raised_on_purpose(exc: BaseException | None) -> Exception | None:
+    """``exc`` if it says in words what the user set wrong, or the one it was raised from (jsonargparse
+    re-raises a constructor's error, e.g. a model's bad setting, as its own ValueError): a
+    :class:`LightningNASError`, or Lightning's ``MisconfigurationException`` about trainer settings
+    (``--trainer.accelerator gpu`` on a machine without one)."""
+    lightning = sys.modules.get("lightning.fabric.utilities.exceptions")  # imported by then if Lightning raised it
+    ours = (LightningNASError, lightning.MisconfigurationException) if lightning else LightningNASError
+    while exc is not None and not isinstance(exc, ours):
         exc = exc.__cause__
     return exc

@@ -83,6 +83,7 @@ def test_evaluating_without_a_checkpoint_is_refused(command, cli):
         (("fit", "--config", "renas_201.yaml", "--data.num_train", "0", "--trainer.logger", "false"), "num_train=0 must be between 1 and"),
         (("fit", "--config", "renas_201.yaml", "--data.augment", "-1", "--trainer.logger", "false"), "augment is a number of extra copies"),
         (("fit", "--config", "renas_201.yaml", "--data.space", "nats_sss", "--trainer.logger", "false"), "encoding 'renas' supports spaces ('nb101', 'nb201'), not 'nats_sss'"),
+        (("fit", "--config", "renas_201.yaml", "--trainer.devices", "0", "--trainer.logger", "false"), "`Trainer(devices='0')` value is not a valid input"),  # Lightning's
     ],
 )
 def test_bad_settings_are_one_line_errors(args, message, cli):
@@ -135,12 +136,14 @@ def test_shipped_fit_configs_build_their_model_data_and_trainer(config, user_fol
     assert cli.model.hparams.space == cli.datamodule.hparams.space
 
 
-def test_turning_the_progress_bar_off_drops_the_configs_rich_bar(user_folder):
-    from lightning.pytorch.callbacks import ProgressBar, RichProgressBar
+@pytest.mark.parametrize("flag", ["enable_progress_bar", "enable_checkpointing"])
+def test_turning_off_the_progress_bar_or_checkpoints_drops_the_configs_callback(flag, user_folder):
+    from lightning.pytorch.callbacks import ModelCheckpoint, ProgressBar
 
-    assert any(isinstance(c, RichProgressBar) for c in make_cli(["--config", "gnn_201.yaml"], run=False).trainer.callbacks)
-    cli = make_cli(["--config", "gnn_201.yaml", "--trainer.enable_progress_bar", "false"], run=False)  # Lightning refused the pair
-    assert not [c for c in cli.trainer.callbacks if isinstance(c, ProgressBar)]
+    kind = {"enable_progress_bar": ProgressBar, "enable_checkpointing": ModelCheckpoint}[flag]
+    assert any(isinstance(c, kind) for c in make_cli(["--config", "gnn_201.yaml"], run=False).trainer.callbacks)
+    cli = make_cli(["--config", "gnn_201.yaml", f"--trainer.{flag}", "false"], run=False)  # Lightning refused the pair
+    assert not [c for c in cli.trainer.callbacks if isinstance(c, kind)]
 
 
 def test_bad_config_is_a_clear_error(cli, tmp_path):
