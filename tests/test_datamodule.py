@@ -106,6 +106,17 @@ def test_bad_arguments_are_explained():
         dm.setup()
     with pytest.raises(ValueError, match="'naswot' is a zero-cost proxy: give data.proxy_table"):
         ArchDataModule("nb201", dataset="cifar10", num_train=20, extra_features=["naswot"]).setup()
+    for setting, message in [
+        ({"num_val": -3}, "num_val must be at least 0, got -3"),  # would have sliced the test set into validation
+        ({"batch_size": 0}, "batch_size must be at least 1"),
+        ({"eval_batch_size": 0}, "eval_batch_size must be at least 1"),
+        ({"num_workers": -1}, "num_workers must be at least 0"),
+        ({"extra_features": ["params", "flops", "params"]}, "'params' more than once"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            ArchDataModule("nb201", dataset="cifar10", num_train=20, **setting)
+    with pytest.raises(ValueError, match="'nb201' has a fixed vertex layout"):
+        ArchDataModule("nb201", dataset="cifar10", num_train=20, augment=2).setup()
 
 
 def _score_file(dm: ArchDataModule, path, scores: np.ndarray) -> None:

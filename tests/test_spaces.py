@@ -56,7 +56,7 @@ def test_random_isomorphs_are_the_same_cells_in_other_vertex_orders(nb101):
     assert keys == list(np.repeat(nb101.keys[rows], 3))
     moved = (copies["adjacency"] != np.repeat(structure["adjacency"], 3, axis=0)).any(axis=(1, 2))
     assert 0.1 < moved.mean() < 1  # many cells admit other orders; chains do not
-    with pytest.raises(NotImplementedError, match="fixed vertex layout"):
+    with pytest.raises(ValueError, match="fixed vertex layout"):
         NB201Space().random_isomorphs({"ops": np.zeros((1, 6), np.int8)}, 2, np.random.default_rng(0))
 
 
@@ -122,6 +122,7 @@ def test_nb201_string_ops_index_round_trip_matches_benchmark_order(nb201):
         "|conv_7x7~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|",
         "|nor_conv_3x3~1|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|",
         "",
+        True,  # a bool is no index (True == 1)
     ],
 )
 def test_bad_nb201_strings_raise_naming_the_string(arch):
@@ -147,4 +148,6 @@ def test_nats_sss_index_order_and_validation():
         assert space.index(space.arch(int(i))) == i
     with pytest.raises(InvalidArchitecture, match="12"):
         space.validate("12:8:8:8:8")
+    with pytest.raises(InvalidArchitecture, match="True"):
+        space.validate(True)
     assert space.mutate("8:8:8:8:8", np.random.default_rng(0)) != "8:8:8:8:8"

@@ -78,8 +78,12 @@ class ArchDataModule(L.LightningDataModule):
             raise InvalidArgument("give exactly one of num_train (e.g. 424) or train_ratio (e.g. 0.01)")
         if train_ratio is not None and not 0 < train_ratio < 1:
             raise InvalidArgument(f"train_ratio must be in (0, 1), got {train_ratio}")
-        if augment < 0:
-            raise InvalidArgument(f"augment is a number of extra copies per training arch, got {augment}")
+        for name, value, least in (("num_val", num_val, 0), ("batch_size", batch_size, 1), ("eval_batch_size", eval_batch_size, 1), ("num_workers", num_workers, 0), ("augment", augment, 0)):
+            if value < least:
+                raise InvalidArgument(f"{name} must be at least {least}, got {value}")
+        repeated = sorted({name for name in extra_features or [] if extra_features.count(name) > 1})
+        if repeated:
+            raise InvalidArgument(f"extra_features names {', '.join(map(repr, repeated))} more than once; list each feature once")
         if (pseudo_labels is None) != (num_pseudo == 0) or num_pseudo < 0:
             raise InvalidArgument(f"pseudo_labels (a score file from `predict`) and num_pseudo > 0 go together, got {pseudo_labels!r} and {num_pseudo}")
         self.save_hyperparameters()

@@ -13,6 +13,8 @@ from typing import Any, Generic, TypeVar
 
 import numpy as np
 
+from lightning_nas.errors import InvalidArchitecture, InvalidArgument
+
 Arch = TypeVar("Arch", bound=Hashable)
 
 
@@ -54,8 +56,6 @@ class SearchSpace(abc.ABC, Generic[Arch]):
     def from_decisions(self, choices: Sequence[int]) -> Arch:
         """The architecture a vector of choices spells (one int per decision), or
         :class:`InvalidArchitecture` if those choices do not make a valid one."""
-        from lightning_nas.errors import InvalidArchitecture
-
         options = self.decisions
         if len(choices) != len(options) or not all(0 <= int(c) < n for c, n in zip(choices, options)):
             raise InvalidArchitecture(f"{self.name} choices {list(choices)!r}: need {len(options)} ints, the i-th in 0..options[i]-1 with options {options}")
@@ -70,17 +70,20 @@ class SearchSpace(abc.ABC, Generic[Arch]):
         first) that spell the same architecture in another vertex order: training-data
         augmentation for encodings that depend on the order. Spaces whose layout is fixed
         (e.g. NB201's ops on the edges of one DAG) have none."""
-        raise NotImplementedError(f"space {self.name!r} has a fixed vertex layout: no isomorphic relabelings to augment with")
+        raise InvalidArgument(f"space {self.name!r} has a fixed vertex layout: no isomorphic relabelings to augment with")
 
     def is_valid(self, arch: Any) -> bool:
         """Whether ``arch`` is a member of the space."""
-        from lightning_nas.errors import InvalidArchitecture
-
         try:
             self.validate(arch)
         except InvalidArchitecture:
             return False
         return True
+
+
+def is_index(arch: Any) -> bool:
+    """Whether ``arch`` is an official index: an int, but not a bool (``True`` would read as index 1)."""
+    return isinstance(arch, (int, np.integer)) and not isinstance(arch, bool)
 
 
 class FiniteSearchSpace(SearchSpace[Arch]):

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from lightning_nas.errors import InvalidArchitecture
-from lightning_nas.spaces.base import FiniteSearchSpace
+from lightning_nas.spaces.base import FiniteSearchSpace, is_index
 
 CHANNELS: tuple[int, ...] = (8, 16, 24, 32, 40, 48, 56, 64)
 NUM_LAYERS = 5
@@ -31,7 +31,7 @@ class NATSSizeSpace(FiniteSearchSpace[NATSSizeArch]):
 
     def channels(self, arch: Any) -> tuple[int, ...]:
         """The 5 channel counts of ``arch`` (a config string, a sequence of ints or an index)."""
-        if isinstance(arch, (int, np.integer)):
+        if is_index(arch):
             return self.channels(self.arch(int(arch)))
         if isinstance(arch, str):
             try:

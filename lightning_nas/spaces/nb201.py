@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from lightning_nas.errors import InvalidArchitecture
-from lightning_nas.spaces.base import FiniteSearchSpace
+from lightning_nas.spaces.base import FiniteSearchSpace, is_index
 
 OPS: tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 OP_IDS = {op: i for i, op in enumerate(OPS)}
@@ -98,7 +98,7 @@ class NB201Space(FiniteSearchSpace[NB201Arch]):
 
     def validate(self, arch: Any) -> NB201Arch:
         """Accept an arch string, an ops tuple/list of names, or an official index."""
-        if isinstance(arch, (int, np.integer)):
+        if is_index(arch):
             return self.arch(int(arch))
         if isinstance(arch, (tuple, list)):
             if len(arch) != NUM_EDGES or any(op not in OP_IDS for op in arch):
