@@ -194,6 +194,12 @@ def test_proxy_scorer_scores_real_networks_combines_ranks_and_reads_tables(nb201
         ProxyScorer("nb201", ["synflow"], table=tmp_path / "missing.csv", root=data_root)
 
 
+@pytest.mark.parametrize(("scores", "message"), [(lambda n: np.zeros(n + 1), r"shape \(6,\) for 5 candidates"), (lambda n: np.full(n, np.nan), "returned NaN for '\|")])
+def test_a_scorer_that_does_not_score_each_candidate_is_refused(nb201, scores, message):
+    with pytest.raises(LightningNASError, match=message):
+        run_search(RandomSearch(num_candidates=5), nb201, 10, "cifar10", scorer=lambda archs: scores(len(archs)))
+
+
 def test_search_command_with_proxies(tmp_path, data_root, capsys):
     args = ["search", "--space", "nb201", "--dataset", "cifar10", "--budget", "12", "--strategy", "RegularizedEvolution",
             "--strategy.num_candidates", "4", "--proxies", "params,flops", "--output", str(tmp_path), "--root", str(data_root)]
@@ -202,6 +208,17 @@ def test_search_command_with_proxies(tmp_path, data_root, capsys):
     assert len(trajectory) == 1 + 12
     assert cli.main([*args, "--predictor", "some.ckpt"]) == 1
     assert "give --predictor or --proxies, not both" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [(["--budget", "-5"], "query budget must be at least 1, got -5"), (["--seeds", "[]"], "seeds is empty"), (["--save_every", "0"], "save_every must be at least 1")],
+)
+def test_search_command_explains_bad_settings(setting, message, tmp_path, data_root, capsys):
+    args = ["search", "--space", "nb201", "--budget", "5", "--strategy", "RandomSearch", "--output", str(tmp_path), "--root", str(data_root)]
+    assert cli.main([*args, *setting]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and err.strip().splitlines()[-1].startswith(f"error: {message}")
 
 
 @pytest.mark.parametrize(("space", "logged"), [("nb101", ["test_acc_run0@108"]), ("nb201", ["cifar10-valid/val_acc@200", "cifar10/test_acc@200"])])

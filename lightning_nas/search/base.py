@@ -92,6 +92,11 @@ class SearchStrategy(abc.ABC):
         fresh = [a for a in archs if not self.budget.seen(a)]
         archs = fresh or archs
         scores = np.asarray(self.scorer(archs), dtype=np.float64)
+        if scores.shape != (len(archs),):
+            raise LightningNASError(f"the scorer returned scores of shape {scores.shape} for {len(archs)} candidates: it must return one score per arch")
+        if np.isnan(scores).any():  # argmax would silently pick the first NaN
+            bad = archs[int(np.flatnonzero(np.isnan(scores))[0])]
+            raise LightningNASError(f"the scorer returned NaN for {self.space.key(bad)!r}: it must score every candidate (-inf for the worst)")
         return archs[int(np.argmax(scores))]
 
 
@@ -161,7 +166,9 @@ def run_search(
     """
     oracle = QueryBudget(benchmark, budget, dataset)
     if len(initial) > budget:
-        raise InvalidArgument(f"{len(initial)} initial archs exceed the query budget of {budget}")
+        raise InvalidArgument(f"{len(initial)} initial archs (e.g. the archs a predictor saw labels of) exceed the query budget of {budget}; raise the budget")
+    if save_every < 1:
+        raise InvalidArgument(f"save_every must be at least 1 query, got {save_every}")
     rng = np.random.default_rng(seed)
     strategy.bind(oracle, rng, scorer)
     header = {"version": STATE_VERSION, "space": oracle.space.name, "dataset": oracle.dataset, "budget": budget, "seed": seed, **strategy.config()}

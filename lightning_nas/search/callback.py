@@ -17,7 +17,7 @@ import numpy as np
 from lightning.pytorch.utilities import rank_zero_info
 
 from lightning_nas.benchmarks.base import Benchmark
-from lightning_nas.errors import LightningNASError
+from lightning_nas.errors import InvalidArgument, LightningNASError
 from lightning_nas.search.base import Scorer, SearchResult, SearchStrategy, run_search
 from lightning_nas.search.scorers import PredictorScorer, load_predictor
 
@@ -44,9 +44,9 @@ def search_with_scorer(
     ``initial_rows``: benchmark rows labelled before the search (a predictor's training archs)."""
     from lightning_nas.viz import search_trajectories
 
+    if not seeds:
+        raise InvalidArgument("seeds is empty: give at least one, e.g. [0]")
     initial = [benchmark.arch(int(r)) for r in (initial_rows if initial_rows is not None else [])]
-    if len(initial) > budget:
-        raise LightningNASError(f"the predictor saw {len(initial)} labelled archs, more than the query budget of {budget}; raise the budget")
     results = []
     for seed in seeds:
         folder = Path(output) / f"seed{seed}"
