@@ -21,6 +21,12 @@ class BenchmarkFileError(LightningNASError, OSError):
     """A benchmark source or cache file is missing, truncated, corrupt or has the wrong fields."""
 
 
+def require_at_least(name: str, value: float, least: float) -> None:
+    """:class:`InvalidArgument` naming the setting unless ``value >= least`` (counts and sizes)."""
+    if not value >= least:
+        raise InvalidArgument(f"{name} must be at least {least}, got {value}")
+
+
 class UnknownMetric(LightningNASError, KeyError):
     """A benchmark was asked for a dataset/metric/epoch budget it does not have."""
 

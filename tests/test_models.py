@@ -139,6 +139,34 @@ def test_predictor_refuses_a_mismatched_encoding():
         GNNPredictor(readout="mean")
 
 
+@pytest.mark.parametrize(
+    ("model", "setting", "message"),
+    [
+        (GNNPredictor, {"hidden": 0}, "hidden must be at least 1"),
+        (GNNPredictor, {"dropout": 1.5}, r"dropout must be in \[0, 1\)"),
+        (GNNPredictor, {"num_layers": -1}, "num_layers must be at least 0"),
+        (ReNASPredictor, {"channels": [32, 0]}, "each of channels must be at least 1"),
+        (ReNASPredictor, {"lr": -1e-3}, "lr must be positive"),
+        (ReNASPredictor, {"weight_decay": -1.0}, "weight_decay must be at least 0"),
+    ],
+)
+def test_bad_model_settings_are_refused_when_built(model, setting, message):
+    with pytest.raises(ValueError, match=message):
+        model(space="nb201", **setting)
+
+
+def test_score_checks_the_extra_features_against_the_predictor():
+    archs = ["|none~0|+|none~0|none~1|+|none~0|none~1|none~2|", "|skip_connect~0|+|none~0|none~1|+|none~0|none~1|none~2|"]
+    with_params = GNNPredictor(space="nb201", extra_features=["params"])
+    assert with_params.score(archs, np.ones((2, 1))).shape == (2,)
+    with pytest.raises(ValueError, match=r"reads 1 extra feature columns \(\['params'\]\), got extra of shape \[2, 2\]"):
+        with_params.score(archs, np.ones((2, 2)))
+    with pytest.raises(ValueError, match="extra has 1 rows for 2 archs"):
+        with_params.score(archs, np.ones((1, 1)))
+    with pytest.raises(ValueError, match="trained without extra features"):
+        GNNPredictor(space="nb201").score(archs, np.ones((2, 1)))
+
+
 def test_node_relations_give_directed_shortest_path_lengths():
     from lightning_nas.models.gnn import MAX_NODES, NUM_RELATIONS, node_relations
 

@@ -40,7 +40,7 @@ from torch.utils.data import DataLoader
 from lightning_nas.benchmarks import Benchmark, create
 from lightning_nas.encodings import DenseGraphs, encode, get_encoding
 from lightning_nas.encodings.features import feature_columns
-from lightning_nas.errors import InvalidArgument, LightningNASError, UnknownMetric
+from lightning_nas.errors import InvalidArgument, LightningNASError, UnknownMetric, require_at_least
 from lightning_nas.proxies import PROXIES
 from lightning_nas.proxies.table import ScoreTable
 from lightning_nas.writers import read_scores
@@ -79,8 +79,7 @@ class ArchDataModule(L.LightningDataModule):
         if train_ratio is not None and not 0 < train_ratio < 1:
             raise InvalidArgument(f"train_ratio must be in (0, 1), got {train_ratio}")
         for name, value, least in (("num_val", num_val, 0), ("batch_size", batch_size, 1), ("eval_batch_size", eval_batch_size, 1), ("num_workers", num_workers, 0), ("augment", augment, 0)):
-            if value < least:
-                raise InvalidArgument(f"{name} must be at least {least}, got {value}")
+            require_at_least(name, value, least)
         repeated = sorted({name for name in extra_features or [] if extra_features.count(name) > 1})
         if repeated:
             raise InvalidArgument(f"extra_features names {', '.join(map(repr, repeated))} more than once; list each feature once")

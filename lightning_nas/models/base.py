@@ -24,7 +24,7 @@ from torchmetrics import MetricCollection, SpearmanCorrCoef
 
 from lightning_nas.encodings import get_encoding
 from lightning_nas.encodings.features import expand_features
-from lightning_nas.errors import InvalidArgument
+from lightning_nas.errors import InvalidArgument, require_at_least
 from lightning_nas.models.losses import ReNASLoss
 from lightning_nas.models.metrics import KendallTau, TopKPrecision
 from lightning_nas.spaces import get_space
@@ -39,6 +39,13 @@ def _ranking_metrics() -> MetricCollection:
 def signed_log(x: torch.Tensor) -> torch.Tensor:
     """sign(x) * log(1 + |x|): tames params/FLOPs/proxy scores spanning orders of magnitude."""
     return torch.sign(x) * torch.log1p(x.abs())
+
+
+def check_member_settings(hidden: int, dropout: float) -> None:
+    """The head settings every kind of member shares: a width and a dropout probability."""
+    require_at_least("hidden", hidden, 1)
+    if not 0 <= dropout < 1:
+        raise InvalidArgument(f"dropout must be in [0, 1), got {dropout}")
 
 
 class RankingPredictor(L.LightningModule, abc.ABC):
@@ -57,8 +64,10 @@ class RankingPredictor(L.LightningModule, abc.ABC):
     ) -> None:
         super().__init__()
         get_encoding(encoding).check_space(get_space(space))  # unknown names are InvalidArgument too
-        if ensemble_size < 1:
-            raise InvalidArgument(f"ensemble_size must be at least 1, got {ensemble_size}")
+        require_at_least("ensemble_size", ensemble_size, 1)
+        require_at_least("weight_decay", weight_decay, 0)
+        if not lr > 0:
+            raise InvalidArgument(f"lr must be positive, got {lr}")
         self.save_hyperparameters(ignore=["loss"])
         self.loss_fn = loss if loss is not None else ReNASLoss()
         self.num_extra = len(expand_features(extra_features))  # a group (cell_stats) is many columns
@@ -99,6 +108,10 @@ class RankingPredictor(L.LightningModule, abc.ABC):
         if "extra" not in batch:
             raise InvalidArgument(f"this predictor was trained with extra features {self.hparams.extra_features}; the batch has none")
         extra = batch["extra"]
+        if extra.ndim != 2 or extra.shape[1] != self.num_extra:
+            raise InvalidArgument(
+                f"this predictor reads {self.num_extra} extra feature columns ({self.hparams.extra_features}), got extra of shape {list(extra.shape)}"
+            )
         bad = (torch.isnan(extra) | torch.isposinf(extra)).any(1)
         if bad.any():
             where = f"benchmark rows {batch['index'][bad][:10].tolist()}" if "index" in batch else f"archs at positions {torch.nonzero(bad).flatten()[:10].tolist()}"
@@ -150,6 +163,10 @@ class RankingPredictor(L.LightningModule, abc.ABC):
                 f"this predictor reads the extra features {self.hparams.extra_features}: pass them as extra [len(archs), {self.num_extra}], "
                 f"or score with lightning_nas.search.PredictorScorer(predictor, create({self.hparams.space!r}), dataset), which reads them from the benchmark"
             )
+        if extra is not None and not self.num_extra:
+            raise InvalidArgument("this predictor was trained without extra features: call score(archs) without extra")
+        if extra is not None and len(extra) != len(archs):
+            raise InvalidArgument(f"extra has {len(extra)} rows for {len(archs)} archs: give one row per arch")
         x = get_encoding(self.hparams.encoding).encode_archs(get_space(self.hparams.space), archs)
         if hasattr(x, "batch"):
             x = x.batch(range(len(archs)))

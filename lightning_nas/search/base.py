@@ -28,7 +28,7 @@ import numpy as np
 from lightning_nas.atomic import atomic_open
 from lightning_nas.benchmarks.base import Benchmark
 from lightning_nas.benchmarks.budget import BudgetExhausted, Query, QueryBudget
-from lightning_nas.errors import InvalidArgument, LightningNASError
+from lightning_nas.errors import InvalidArgument, LightningNASError, require_at_least
 from lightning_nas.progress import progress_bar
 from lightning_nas.spaces import SearchSpace
 
@@ -49,8 +49,7 @@ class SearchStrategy(abc.ABC):
     """
 
     def __init__(self, num_candidates: int = 100) -> None:
-        if num_candidates < 1:
-            raise InvalidArgument(f"num_candidates must be at least 1, got {num_candidates}")
+        require_at_least("num_candidates", num_candidates, 1)
         self.num_candidates = num_candidates
         self.space: SearchSpace
         self.budget: QueryBudget
@@ -167,8 +166,7 @@ def run_search(
     oracle = QueryBudget(benchmark, budget, dataset)
     if len(initial) > budget:
         raise InvalidArgument(f"{len(initial)} initial archs (e.g. the archs a predictor saw labels of) exceed the query budget of {budget}; raise the budget")
-    if save_every < 1:
-        raise InvalidArgument(f"save_every must be at least 1 query, got {save_every}")
+    require_at_least("save_every", save_every, 1)
     rng = np.random.default_rng(seed)
     strategy.bind(oracle, rng, scorer)
     header = {"version": STATE_VERSION, "space": oracle.space.name, "dataset": oracle.dataset, "budget": budget, "seed": seed, **strategy.config()}
