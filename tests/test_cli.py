@@ -81,7 +81,9 @@ def test_evaluating_without_a_checkpoint_is_refused(command, cli):
         (("score", "--space", "nb201", "--proxies", "naswot,nope", "--archs", "3"), "unknown proxy 'nope'"),
         (("score", "--space", "nb201", "--proxies", "naswot", "--archs", "ten"), "--archs must be 'all' or 1..15625, got ten"),
         (("fit", "--config", "renas_201.yaml", "--data.num_train", "0", "--trainer.logger", "false"), "num_train=0 must be between 1 and"),
-        (("fit", "--config", "renas_201.yaml", "--data.augment", "-1", "--trainer.logger", "false"), "augment is a number of extra copies"),
+        (("fit", "--config", "renas_201.yaml", "--data.augment", "-1", "--trainer.logger", "false"), "augment must be at least 0, got -1"),
+        (("fit", "--config", "renas_201.yaml", "--data.augment", "2", "--trainer.logger", "false"), "space 'nb201' has a fixed vertex layout"),
+        (("fit", "--config", "renas_201.yaml", "--model.init_args.lr", "0", "--trainer.logger", "false"), "lr must be positive, got 0.0"),
         (("fit", "--config", "renas_201.yaml", "--data.space", "nats_sss", "--trainer.logger", "false"), "encoding 'renas' supports spaces ('nb101', 'nb201'), not 'nats_sss'"),
         (("fit", "--config", "renas_201.yaml", "--trainer.devices", "0", "--trainer.logger", "false"), "`Trainer(devices='0')` value is not a valid input"),  # Lightning's
     ],

@@ -86,6 +86,8 @@ def test_images_are_real_normalised_and_bad_input_is_named(tmp_path, data_root):
         load_images("cifar10", bad, num=2)
     with pytest.raises(BenchmarkFileError, match="no images for 'cifar100'"):
         load_images("cifar100", num=2, root=data_root)
+    with pytest.raises(ValueError, match="unknown dataset 'cifar11'"):  # not a KeyError from the normalisation table
+        ProxyEvaluator("nb201", ["synflow"], "cifar11", images=data_root / "images" / "cifar10_test_sample.npz")
 
 
 @pytest.fixture(scope="module")

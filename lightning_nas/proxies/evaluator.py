@@ -17,7 +17,7 @@ import torch
 from lightning_nas.errors import InvalidArgument
 from lightning_nas.proxies.base import PROXIES, arch_seed, get_proxy
 from lightning_nas.proxies.images import load_images
-from lightning_nas.proxies.networks import build_network
+from lightning_nas.proxies.networks import build_network, check_dataset
 from lightning_nas.proxies.rbflex import detect_gammas
 from lightning_nas.proxies.tenas import random_crops
 from lightning_nas.spaces import get_space
@@ -38,6 +38,7 @@ class ProxyEvaluator:
 
     def __init__(self, space: str, proxies: list[str], dataset: str = "cifar10", images: str | os.PathLike | None = None, seed: int = 0, root: str | os.PathLike | None = None, full_network: bool = False) -> None:
         self.space = get_space(space)
+        check_dataset(dataset)  # before any image is read for it
         self.proxies = [get_proxy(name) for name in proxies]
         if not self.proxies:
             raise InvalidArgument(f"no proxies requested; registered: {sorted(PROXIES)}")

@@ -158,11 +158,16 @@ def _nb201_channels(c: int, n: int) -> list[int]:
     return [c] * n + [2 * c] + [2 * c] * n + [4 * c] + [4 * c] * n
 
 
+def check_dataset(dataset: str) -> None:
+    """:class:`InvalidArgument` unless the benchmarks' networks have a classifier for ``dataset``."""
+    if dataset not in NUM_CLASSES:
+        raise InvalidArgument(f"unknown dataset {dataset!r}; known {sorted(NUM_CLASSES)}")
+
+
 def build_network(space: str, arch: Any, dataset: str = "cifar10", variant: str = "benchmark") -> nn.Module:
     """The network of ``arch`` (any form the space accepts) with ``dataset``'s classifier, in
     train mode with PyTorch's default initialisation (NB101: nasbench_pytorch's)."""
-    if dataset not in NUM_CLASSES:
-        raise InvalidArgument(f"unknown dataset {dataset!r}; known {sorted(NUM_CLASSES)}")
+    check_dataset(dataset)
     if variant not in VARIANTS:
         raise InvalidArgument(f"unknown network variant {variant!r}; known {VARIANTS}")
     num_classes = NUM_CLASSES[dataset]
