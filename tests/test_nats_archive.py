@@ -8,18 +8,19 @@ import pickle
 import pytest
 from nats_bench.api_utils import ArchResults, ResultsCount
 
-from lightning_nas.benchmarks import NB201Benchmark
+from lightning_nas.benchmarks import NATSSizeBenchmark, NB201Benchmark
 from lightning_nas.errors import BenchmarkFileError
-from lightning_nas.spaces import NB201Space
+from lightning_nas.spaces import NATSSizeSpace, NB201Space
 
-EPOCHS = {"12": 3, "200": 4}  # epochs stored per run; few, so that reading 15,625 archs stays fast
+# epochs stored per run of each training schedule (hp); few, so that reading every arch stays fast
+EPOCHS = {"12": 3, "200": 4}
+SSS_EPOCHS = {"01": 1, "12": 2, "90": 3}
 EVAL_SETS = {"cifar10-valid": ("x-valid", "ori-test"), "cifar10": ("ori-test",),
              "cifar100": ("x-valid", "x-test", "ori-test"), "ImageNet16-120": ("x-valid", "x-test", "ori-test")}
 
 
-def _arch_results(index: int, arch: str, hp: str, acc: float) -> dict:
+def _arch_results(index: int, arch: str, epochs: int, acc: float) -> dict:
     results = ArchResults(index, arch)
-    epochs = EPOCHS[hp]
     for dataset, sets in EVAL_SETS.items():
         results.dataset_seed[dataset] = [777, 888]
         for seed in (777, 888):
@@ -35,17 +36,21 @@ def _arch_results(index: int, arch: str, hp: str, acc: float) -> dict:
     return results.state_dict()
 
 
-@pytest.fixture(scope="module")
-def archive(tmp_path_factory):
-    space = NB201Space()
+def _write_archive(path, space, epochs: dict[str, int], special: int, special_acc: dict[str, float]):
+    """Every arch scores 80 % except arch ``special`` (``special_acc`` per schedule)."""
     archs = [space.arch(i) for i in range(len(space))]
-    shared = {hp: _arch_results(0, archs[0], hp, 80.0) for hp in EPOCHS}  # pickled once, referenced 15,625 times
+    shared = {hp: _arch_results(0, archs[0], n, 80.0) for hp, n in epochs.items()}  # pickled once, referenced by every arch
     arch2infos = {i: shared for i in range(len(archs))}
-    arch2infos[6111] = {hp: _arch_results(6111, archs[6111], hp, 94.0 if hp == "200" else 88.0) for hp in EPOCHS}
-    path = tmp_path_factory.mktemp("nats") / "NATS-tss-v1_0-3ffb9-simple.pickle.pbz2"
+    arch2infos[special] = {hp: _arch_results(special, archs[special], n, special_acc[hp]) for hp, n in epochs.items()}
     with bz2.open(path, "wb") as f:
         pickle.dump({"meta_archs": archs, "arch2infos": arch2infos, "evaluated_indexes": list(range(len(archs)))}, f)
     return path
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory):
+    path = tmp_path_factory.mktemp("nats") / "NATS-tss-v1_0-3ffb9-simple.pickle.pbz2"
+    return _write_archive(path, NB201Space(), EPOCHS, 6111, {"12": 88.0, "200": 94.0})
 
 
 def test_reads_official_archive_through_nats_bench(archive):
@@ -71,3 +76,18 @@ def test_archive_in_another_order_is_rejected(tmp_path):
         pickle.dump({"meta_archs": archs, "arch2infos": {}, "evaluated_indexes": []}, f)
     with pytest.raises(BenchmarkFileError, match="not the nb201 space in official order"):
         NB201Benchmark(source=path)
+
+
+def test_reads_the_size_space_archive_through_nats_bench(tmp_path):
+    """NATS-sss has its own training schedules (1, 12 and 90 epochs) and 32,768 channel configs."""
+    config = "64:8:16:24:32"
+    index = NATSSizeSpace().index(config)
+    path = _write_archive(tmp_path / "NATS-sss-v1_0-50262-simple.pickle.pbz2", NATSSizeSpace(), SSS_EPOCHS, index, {"01": 30.0, "12": 70.0, "90": 92.0})
+    bench = NATSSizeBenchmark(source=path)
+    assert len(bench) == 32_768 and bench.table.meta["source_kind"] == "NATS-Bench archive"
+    assert bench.query(config, "cifar10-valid", "val_acc") == pytest.approx(92.5)  # seeds 777 / 888: 92, 93
+    assert bench.query(config, "cifar10", "test_acc") == pytest.approx(92.0)  # ori-test: 91.5 / 92.5
+    assert bench.query(config, "cifar10", "test_acc", epochs=12) == pytest.approx(70.0)
+    assert bench.query(config, "cifar10", "test_acc", epochs=1) == pytest.approx(30.0)
+    assert bench.query("8:8:8:8:8", "cifar10", "test_acc") == pytest.approx(80.0)
+    assert bench.query(config, "cifar10", "params") == round((0.5 + index / 1e4) * 1e6)
