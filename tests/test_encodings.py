@@ -71,11 +71,19 @@ def test_nb201_graph_moves_ops_onto_nodes(nb201):
 
 
 def test_onehot_sizes_and_distinctness(nb101, nb201):
+    from lightning_nas.spaces import NATSSizeSpace
+
+    sss = NATSSizeSpace()
     x101 = encode(OneHotEncoding(), nb101.space, nb101.structure)
     x201 = encode(OneHotEncoding(), nb201.space, nb201.structure)
-    assert x101.shape == (423_624, 36) and x201.shape == (15_625, 30)
-    assert (x201.sum(1) == 6).all()
-    assert torch.unique(x201, dim=0).shape[0] == 15_625
+    xsss = encode(OneHotEncoding(), sss, {"channels": sss.channel_counts})
+    assert x101.shape == (423_624, 36) and x201.shape == (15_625, 30) and xsss.shape == (32_768, 40)
+    assert [x.shape[1] for x in (x101, x201, xsss)] == [OneHotEncoding.sizes[s] for s in ("nb101", "nb201", "nats_sss")]
+    assert (x201.sum(1) == 6).all() and (xsss.sum(1) == 5).all()
+    assert torch.unique(x201, dim=0).shape[0] == 15_625 and torch.unique(xsss, dim=0).shape[0] == 32_768
+    configs = ["8:8:8:8:8", "64:8:16:24:32", "64:64:64:64:64"]
+    assert torch.equal(OneHotEncoding().encode_archs(sss, configs), xsss[[sss.index(c) for c in configs]])
+    assert xsss[sss.index("64:8:16:24:32")].view(5, 8).argmax(1).tolist() == [7, 0, 1, 2, 3]  # channel 8k is slot k-1
 
 
 def test_unknown_encoding_and_unsupported_space():

@@ -9,7 +9,7 @@ from scipy.stats import kendalltau, spearmanr
 from torchmetrics import KendallRankCorrCoef, SpearmanCorrCoef
 
 from lightning_nas.datamodules import ArchDataModule
-from lightning_nas.models import GNNPredictor, MSELoss, PairwiseLogisticLoss, ReNASLoss, ReNASPredictor
+from lightning_nas.models import GNNPredictor, MLPPredictor, MSELoss, PairwiseLogisticLoss, ReNASLoss, ReNASPredictor
 from lightning_nas.models.metrics import KendallTau, TopKPrecision
 
 
@@ -96,6 +96,20 @@ def test_renas_predictor_trains_on_nb101(filters, tmp_path):
     assert torch.equal(ReNASPredictor.load_from_checkpoint(tmp_path / "renas.ckpt").score(archs), scores)
 
 
+def test_mlp_predictor_trains_on_one_hot_encodings(tmp_path):
+    L.seed_everything(0)
+    dm = ArchDataModule("nb201", dataset="cifar10", encoding="onehot", num_train=156, extra_features=["params"], batch_size=32)
+    model = MLPPredictor(space="nb201", extra_features=["params"], ensemble_size=2, loss=PairwiseLogisticLoss())
+    trainer = _fit(model, dm, steps=40)
+    (metrics,) = trainer.test(model, dm, verbose=False)
+    assert metrics["test/ktau"] > 0.3  # far above chance after 40 steps
+    trainer.save_checkpoint(tmp_path / "mlp.ckpt")
+    archs, extra = [dm.benchmark.keys[i] for i in (0, 6111)], dm.extra[[0, 6111]]
+    assert torch.equal(MLPPredictor.load_from_checkpoint(tmp_path / "mlp.ckpt").score(archs, extra), model.score(archs, extra))
+    with pytest.raises(ValueError, match="needs the 'onehot' encoding"):
+        MLPPredictor(encoding="graph")
+
+
 def test_cell_stats_group_reaches_the_head_and_a_search_scorer(tmp_path):
     """``cell_stats`` widens the head by its 54 columns; a checkpoint scored through a search's
     PredictorScorer (which reads the features itself) gives the datamodule's scores."""
@@ -145,6 +159,7 @@ def test_predictor_refuses_a_mismatched_encoding():
         (GNNPredictor, {"hidden": 0}, "hidden must be at least 1"),
         (GNNPredictor, {"dropout": 1.5}, r"dropout must be in \[0, 1\)"),
         (GNNPredictor, {"num_layers": -1}, "num_layers must be at least 0"),
+        (MLPPredictor, {"num_layers": 0}, "num_layers must be at least 1"),
         (ReNASPredictor, {"channels": [32, 0]}, "each of channels must be at least 1"),
         (ReNASPredictor, {"lr": -1e-3}, "lr must be positive"),
         (ReNASPredictor, {"weight_decay": -1.0}, "weight_decay must be at least 0"),

@@ -78,12 +78,24 @@ def test_archive_in_another_order_is_rejected(tmp_path):
         NB201Benchmark(source=path)
 
 
-def test_reads_the_size_space_archive_through_nats_bench(tmp_path):
+SSS_BEST = "64:8:16:24:32"
+
+
+@pytest.fixture(scope="module")
+def sss_root(tmp_path_factory):
+    """A data root whose ``nats_sss/`` holds a size-space archive in which every config scores 80 %
+    except :data:`SSS_BEST`."""
+    root = tmp_path_factory.mktemp("sss")
+    (root / "nats_sss").mkdir()
+    accuracies = {"01": 30.0, "12": 70.0, "90": 92.0}
+    _write_archive(root / "nats_sss" / "NATS-sss-v1_0-50262-simple.pickle.pbz2", NATSSizeSpace(), SSS_EPOCHS, NATSSizeSpace().index(SSS_BEST), accuracies)
+    return root
+
+
+def test_reads_the_size_space_archive_through_nats_bench(sss_root):
     """NATS-sss has its own training schedules (1, 12 and 90 epochs) and 32,768 channel configs."""
-    config = "64:8:16:24:32"
-    index = NATSSizeSpace().index(config)
-    path = _write_archive(tmp_path / "NATS-sss-v1_0-50262-simple.pickle.pbz2", NATSSizeSpace(), SSS_EPOCHS, index, {"01": 30.0, "12": 70.0, "90": 92.0})
-    bench = NATSSizeBenchmark(source=path)
+    config, index = SSS_BEST, NATSSizeSpace().index(SSS_BEST)
+    bench = NATSSizeBenchmark(root=sss_root)
     assert len(bench) == 32_768 and bench.table.meta["source_kind"] == "NATS-Bench archive"
     assert bench.query(config, "cifar10-valid", "val_acc") == pytest.approx(92.5)  # seeds 777 / 888: 92, 93
     assert bench.query(config, "cifar10", "test_acc") == pytest.approx(92.0)  # ori-test: 91.5 / 92.5
@@ -91,3 +103,21 @@ def test_reads_the_size_space_archive_through_nats_bench(tmp_path):
     assert bench.query(config, "cifar10", "test_acc", epochs=1) == pytest.approx(30.0)
     assert bench.query("8:8:8:8:8", "cifar10", "test_acc") == pytest.approx(80.0)
     assert bench.query(config, "cifar10", "params") == round((0.5 + index / 1e4) * 1e6)
+
+
+def test_an_mlp_predictor_fits_and_guides_a_search_on_the_size_space(sss_root, tmp_path):
+    """The size space end to end: one-hot channel encodings, an MLP fit, a predictor-guided search."""
+    import lightning as L
+
+    from lightning_nas.datamodules import ArchDataModule
+    from lightning_nas.models import MLPPredictor
+    from lightning_nas.search import PredictorScorer, RegularizedEvolution, run_search
+
+    L.seed_everything(0)
+    dm = ArchDataModule("nats_sss", dataset="cifar10", encoding="onehot", num_train=200, num_val=50, extra_features=["params"], root=sss_root)
+    model = MLPPredictor(space="nats_sss", extra_features=["params"])
+    trainer = L.Trainer(max_steps=5, logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False)
+    trainer.fit(model, dm)
+    assert dm.features.shape == (32_768, 40)
+    result = run_search(RegularizedEvolution(num_candidates=10), dm.benchmark, 20, "cifar10", scorer=PredictorScorer(model.eval(), dm.benchmark, "cifar10"), seed=0)
+    assert result.queries == 20 and result.select_column == "cifar10-valid/val_acc@90"

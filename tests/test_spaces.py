@@ -150,4 +150,6 @@ def test_nats_sss_index_order_and_validation():
         space.validate("12:8:8:8:8")
     with pytest.raises(InvalidArchitecture, match="True"):
         space.validate(True)
+    for i in (0, 1, 12345, 32767):
+        assert tuple(space.channel_counts[i]) == space.channels(space.arch(i))
     assert space.mutate("8:8:8:8:8", np.random.default_rng(0)) != "8:8:8:8:8"

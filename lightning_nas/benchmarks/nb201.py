@@ -118,7 +118,8 @@ class NATSSizeBenchmark(Benchmark):
                 "or a single .pickle.pbz2). No compact table of the size space exists; download the official "
                 "archive as data/README.md describes."
             )
-        super().__init__(load_or_build("nats-sss", [archive], partial(table_from_nats, archive, self.space, progress)))
+        # v2: the table holds each config's channel counts (the encodings' input); a v1 cache lacked them
+        super().__init__(load_or_build("nats-sss-v2", [archive], partial(table_from_nats, archive, self.space, progress)))
 
     def arch(self, index: int) -> str:
         return self.space.arch(index)
@@ -230,5 +231,5 @@ def table_from_nats(archive: Path, space: FiniteSearchSpace, progress: bool = Fa
             if fast:
                 api.clear_params(i, None)
             advance()
-    structure = {"ops": space.op_ids} if isinstance(space, NB201Space) else {}
+    structure = {"ops": space.op_ids} if isinstance(space, NB201Space) else {"channels": space.channel_counts}
     return Table(np.array([space.arch(i) for i in range(n)]), structure, columns, {"source_kind": "NATS-Bench archive", "notes": ["values are means over the seeds in the archive"]})

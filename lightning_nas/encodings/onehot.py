@@ -3,7 +3,7 @@
 
 NB101: the 21 upper-triangular adjacency bits of the output-last cell + one-hot (3 ops) of the
 5 interior vertices = 36 features (unused vertices all-zero). NB201: one-hot (5 ops) of the 6
-edges = 30 features.
+edges = 30 features. NATS-sss: one-hot (8 channel counts) of the 5 layers = 40 features.
 """
 
 from __future__ import annotations
@@ -15,14 +15,21 @@ from lightning_nas.encodings.base import Encoding
 from lightning_nas.spaces import nb101_network
 from lightning_nas.spaces.base import SearchSpace
 from lightning_nas.spaces.nb101 import CONV1X1, CONV3X3, MAX_VERTICES, MAXPOOL3X3, OP_IDS
-from lightning_nas.spaces.nb201 import OPS
+from lightning_nas.spaces.nats_sss import CHANNELS, NUM_LAYERS
+from lightning_nas.spaces.nb201 import NUM_EDGES, OPS
 
 _INTERIOR_CODES = np.array([OP_IDS[CONV1X1], OP_IDS[CONV3X3], OP_IDS[MAXPOOL3X3]])
 
 
 class OneHotEncoding(Encoding):
     name = "onehot"
-    spaces = ("nb101", "nb201")
+    spaces = ("nb101", "nb201", "nats_sss")
+    #: features per architecture in each space
+    sizes = {
+        "nb101": MAX_VERTICES * (MAX_VERTICES - 1) // 2 + (MAX_VERTICES - 2) * len(_INTERIOR_CODES),
+        "nb201": NUM_EDGES * len(OPS),
+        "nats_sss": NUM_LAYERS * len(CHANNELS),
+    }
 
     def compute(self, space: SearchSpace, structure: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         if space.name == "nb101":
@@ -30,8 +37,10 @@ class OneHotEncoding(Encoding):
             iu = np.triu_indices(MAX_VERTICES, k=1)
             interior = ops[:, 1:-1, None] == _INTERIOR_CODES
             x = np.concatenate([adjacency[:, iu[0], iu[1]], interior.reshape(len(ops), -1)], axis=1)
-        else:
+        elif space.name == "nb201":
             x = (structure["ops"][..., None] == np.arange(len(OPS))).reshape(len(structure["ops"]), -1)
+        else:
+            x = (structure["channels"][..., None] == np.asarray(CHANNELS)).reshape(len(structure["channels"]), -1)
         return {"x": x.astype(np.uint8)}
 
     def materialize(self, arrays: dict[str, np.ndarray]) -> torch.Tensor:

@@ -3,6 +3,7 @@
 from lightning_nas.models.base import RankingPredictor
 from lightning_nas.models.gnn import GNNPredictor
 from lightning_nas.models.losses import MSELoss, PairwiseLogisticLoss, ReNASLoss
+from lightning_nas.models.mlp import MLPPredictor
 from lightning_nas.models.renas import ReNASPredictor
 
-__all__ = ["GNNPredictor", "MSELoss", "PairwiseLogisticLoss", "RankingPredictor", "ReNASLoss", "ReNASPredictor"]
+__all__ = ["GNNPredictor", "MLPPredictor", "MSELoss", "PairwiseLogisticLoss", "RankingPredictor", "ReNASLoss", "ReNASPredictor"]

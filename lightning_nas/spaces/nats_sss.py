@@ -8,6 +8,7 @@ checks this order against the archive's own arch list when it loads one.
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -52,6 +53,12 @@ class NATSSizeSpace(FiniteSearchSpace[NATSSizeArch]):
 
     def key(self, arch: NATSSizeArch) -> str:
         return self.validate(arch)
+
+    @cached_property
+    def channel_counts(self) -> np.ndarray:
+        """Channel counts [32768, 5] int16 in official index order (the vectorised form encodings use)."""
+        digits = np.indices((len(CHANNELS),) * NUM_LAYERS).reshape(NUM_LAYERS, -1).T  # first layer varies slowest
+        return np.asarray(CHANNELS, dtype=np.int16)[digits]
 
     def to_structure(self, archs: list[NATSSizeArch]) -> dict[str, np.ndarray]:
         return {"channels": np.array([self.channels(a) for a in archs], dtype=np.int16).reshape(-1, NUM_LAYERS)}

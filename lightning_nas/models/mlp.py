@@ -1,0 +1,51 @@
+"""An MLP predictor over flat one-hot encodings, the baseline of the NAS predictor literature
+(White et al., "How Powerful are Performance Predictors in Neural Architecture Search?", 2021).
+
+It is the one predictor for every space, NATS-sss included (its architectures are five channel
+counts: no graph to pass messages over, no adjacency tensor to convolve), and a quick reference
+for the ReNAS CNN and the GNN. Extra features (params, FLOPs, proxy scores) join the encoding at
+the input.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from lightning_nas.encodings import OneHotEncoding
+from lightning_nas.errors import InvalidArgument, require_at_least
+from lightning_nas.models.base import RankingPredictor, check_member_settings
+
+
+class _MLPNet(nn.Module):
+    def __init__(self, in_features: int, hidden: int, num_layers: int, dropout: float) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        width = in_features
+        for _ in range(num_layers):
+            layers += [nn.Linear(width, hidden), nn.BatchNorm1d(hidden), nn.ReLU(inplace=True), nn.Dropout(dropout)]
+            width = hidden
+        self.body = nn.Sequential(*layers, nn.Linear(width, 1))
+
+    def forward(self, x: torch.Tensor, extra: torch.Tensor | None) -> torch.Tensor:
+        if extra is not None:
+            x = torch.cat([x, extra], dim=1)
+        return self.body(x).squeeze(-1)
+
+
+class MLPPredictor(RankingPredictor):
+    """MLP over the ``onehot`` encoding; see :class:`RankingPredictor` for the shared arguments.
+
+    ``num_layers`` hidden layers of width ``hidden`` (each Linear, BatchNorm, ReLU, Dropout).
+    """
+
+    def __init__(self, encoding: str = "onehot", hidden: int = 128, num_layers: int = 3, dropout: float = 0.1, **kwargs) -> None:
+        if encoding != "onehot":
+            raise InvalidArgument(f"MLPPredictor needs the 'onehot' encoding, got {encoding!r}")
+        check_member_settings(hidden, dropout)
+        require_at_least("num_layers", num_layers, 1)
+        super().__init__(encoding=encoding, **kwargs)
+
+    def build_member(self, index: int) -> nn.Module:
+        hp = self.hparams
+        return _MLPNet(OneHotEncoding.sizes[hp.space] + self.num_extra, hp.hidden, hp.num_layers, hp.dropout)
