@@ -128,7 +128,7 @@ def test_fit_help_lists_model_and_data_options(cli):
     assert code == 0 and "--data.num_train" in out and "--model" in out
 
 
-@pytest.mark.parametrize("config", ["renas_101", "renas_101_4236", "renas_201", "gnn_101", "gnn_101_4236", "gnn_201", "search_gnn_101", "search_gnn_201"])
+@pytest.mark.parametrize("config", ["renas_101", "renas_101_4236", "renas_201", "gnn_101", "gnn_101_4236", "gnn_201", "mlp_201", "search_gnn_101", "search_gnn_201"])
 def test_shipped_fit_configs_build_their_model_data_and_trainer(config, user_folder):
     """Every config a user is told to ``fit`` parses and instantiates (data is read only at fit),
     and the model's head is as wide as the extra features the datamodule will give it."""
