@@ -71,7 +71,7 @@ def search(argv: list[str]) -> int:
 
     parser = ArgumentParser(prog="python -m lightning_nas search", description=search.__doc__, default_config_files=[])
     parser.add_argument("--config", action=ActionConfigFile, help="YAML with any of the options below")
-    parser.add_subclass_arguments(SearchStrategy, "strategy", required=True, help="e.g. lightning_nas.search.RegularizedEvolution")
+    parser.add_subclass_arguments(SearchStrategy, "strategy", required=True, help="RandomSearch, RegularizedEvolution or Reinforce (or the dot path of a SearchStrategy subclass)")
     parser.add_argument("--space", choices=sorted(BENCHMARKS), required=True)
     parser.add_argument("--dataset", type=str | None, default=None, help="benchmark dataset (default: the benchmark's first)")
     parser.add_argument("--budget", type=int, required=True, help="distinct archs whose accuracy may be read")
