@@ -51,6 +51,14 @@ def test_nb201_index_and_iteration(nb201):
         nb201.index("|bogus~0|")
 
 
+def test_rows_outside_the_table_are_refused_not_wrapped(nb101, nb201):
+    assert nb101.arch(np.int64(5)) == nb101.arch(5)
+    for bench in (nb101, nb201):
+        for row in (-1, len(bench), True):  # -1 would silently be the last row, True row 1
+            with pytest.raises(InvalidArchitecture, match=rf"has rows 0\.\.{len(bench) - 1}, got {row}"):
+                bench.arch(row)
+
+
 def test_create_names_the_missing_folder(tmp_path):
     with pytest.raises(BenchmarkFileError, match=str(tmp_path / "nb101")):
         create("nb101", root=tmp_path)

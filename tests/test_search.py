@@ -41,7 +41,7 @@ class TinySpace(FiniteSearchSpace[str]):
     def to_structure(self, archs: list[str]) -> dict[str, np.ndarray]:
         return {"choices": np.array([[int(p) for p in a.split("-")] for a in archs])}
 
-    def arch(self, index: int) -> str:
+    def _arch(self, index: int) -> str:
         return "-".join(str(index // 4**p % 4) for p in (3, 2, 1, 0))
 
     def index(self, arch: Any) -> int:
@@ -70,9 +70,6 @@ class TinyBenchmark(Benchmark):
         val = 80 + (choices * np.array([1.0, 2.0, 3.0, 4.0])).sum(1) / 2
         test = val + np.random.default_rng(0).normal(scale=0.1, size=len(val))
         super().__init__(Table(np.array(archs), {"choices": choices}, {"toy/val_acc@1": val, "toy/test_acc@1": test}, {}))
-
-    def arch(self, index: int) -> str:
-        return self.space.arch(index)
 
 
 @pytest.fixture(scope="module")

@@ -153,3 +153,11 @@ def test_nats_sss_index_order_and_validation():
     for i in (0, 1, 12345, 32767):
         assert tuple(space.channel_counts[i]) == space.channels(space.arch(i))
     assert space.mutate("8:8:8:8:8", np.random.default_rng(0)) != "8:8:8:8:8"
+
+
+@pytest.mark.parametrize("space", [NB201Space(), NATSSizeSpace()])
+def test_indices_outside_the_space_are_refused(space):
+    assert space.arch(np.int64(len(space) - 1)) == space.arch(len(space) - 1)
+    for index in (-1, len(space), True):
+        with pytest.raises(InvalidArchitecture, match=f"index {index} out of range"):
+            space.arch(index)

@@ -22,7 +22,7 @@ import numpy as np
 
 from lightning_nas.benchmarks.cache import cache_dir, read_cache, source_fingerprint, write_cache
 from lightning_nas.errors import BenchmarkFileError, InvalidArchitecture, UnknownMetric
-from lightning_nas.spaces.base import SearchSpace
+from lightning_nas.spaces.base import SearchSpace, is_index
 
 log = logging.getLogger(__name__)
 
@@ -131,9 +131,16 @@ class Benchmark(abc.ABC):
         """The space's batched structure arrays, row-aligned with the table."""
         return self.table.structure
 
-    @abc.abstractmethod
     def arch(self, index: int) -> Any:
-        """The architecture stored at row ``index``."""
+        """The architecture stored at row ``index`` (no negative indices: -1 is no row)."""
+        if not is_index(index) or not 0 <= index < len(self):
+            raise InvalidArchitecture(f"{self!r} has rows 0..{len(self) - 1}, got {index!r}")
+        return self._arch(int(index))
+
+    def _arch(self, index: int) -> Any:
+        """:meth:`arch` after its range check: by default the space's arch at that official index
+        (the rows of a finite space's benchmark are in official order)."""
+        return self.space.arch(index)
 
     @cached_property
     def _row_of_key(self) -> dict[str, int]:

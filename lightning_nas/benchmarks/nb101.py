@@ -58,7 +58,7 @@ class NB101Benchmark(Benchmark):
             table = load_or_build("nb101-npz", sources, partial(table_from_npz, *sources))
         super().__init__(table)
 
-    def arch(self, index: int) -> NB101Arch:
+    def _arch(self, index: int) -> NB101Arch:
         return self.space.from_arrays(self.structure["adjacency"][index], self.structure["ops"][index])
 
 

@@ -97,9 +97,6 @@ class NB201Benchmark(Benchmark):
             table = load_or_build("nb201-csv", sources, partial(table_from_csv, folder))
         super().__init__(table)
 
-    def arch(self, index: int) -> str:
-        return self.space.arch(index)
-
 
 class NATSSizeBenchmark(Benchmark):
     """NATS-Bench size space (32,768 channel configs); needs the official NATS-sss archive."""
@@ -120,9 +117,6 @@ class NATSSizeBenchmark(Benchmark):
             )
         # v2: the table holds each config's channel counts (the encodings' input); a v1 cache lacked them
         super().__init__(load_or_build("nats-sss-v2", [archive], partial(table_from_nats, archive, self.space, progress)))
-
-    def arch(self, index: int) -> str:
-        return self.space.arch(index)
 
 
 def _find_archive(folder: Path, names: tuple[str, ...]) -> Path | None:

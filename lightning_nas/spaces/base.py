@@ -92,9 +92,15 @@ class FiniteSearchSpace(SearchSpace[Arch]):
     @abc.abstractmethod
     def __len__(self) -> int: ...
 
-    @abc.abstractmethod
     def arch(self, index: int) -> Arch:
-        """The architecture at official ``index``."""
+        """The architecture at official ``index`` (an int in 0..len-1: no negative indices, no bools)."""
+        if not is_index(index) or not 0 <= index < len(self):
+            raise InvalidArchitecture(f"{self.name} index {index!r} out of range 0..{len(self) - 1}")
+        return self._arch(int(index))
+
+    @abc.abstractmethod
+    def _arch(self, index: int) -> Arch:
+        """:meth:`arch` after its range check."""
 
     @abc.abstractmethod
     def index(self, arch: Arch) -> int:

@@ -63,9 +63,7 @@ class NATSSizeSpace(FiniteSearchSpace[NATSSizeArch]):
     def to_structure(self, archs: list[NATSSizeArch]) -> dict[str, np.ndarray]:
         return {"channels": np.array([self.channels(a) for a in archs], dtype=np.int16).reshape(-1, NUM_LAYERS)}
 
-    def arch(self, index: int) -> NATSSizeArch:
-        if not 0 <= index < NUM_ARCHS:
-            raise InvalidArchitecture(f"NATS-sss index {index} out of range 0..{NUM_ARCHS - 1}")
+    def _arch(self, index: int) -> NATSSizeArch:
         digits = [(index // len(CHANNELS) ** p) % len(CHANNELS) for p in range(NUM_LAYERS - 1, -1, -1)]
         return ":".join(str(CHANNELS[d]) for d in digits)
 

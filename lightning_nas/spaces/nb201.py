@@ -115,9 +115,7 @@ class NB201Space(FiniteSearchSpace[NB201Arch]):
     def to_structure(self, archs: list[NB201Arch]) -> dict[str, np.ndarray]:
         return {"ops": np.array([[OP_IDS[o] for o in str_to_ops(a)] for a in archs], dtype=np.int8).reshape(-1, NUM_EDGES)}
 
-    def arch(self, index: int) -> NB201Arch:
-        if not 0 <= index < NUM_ARCHS:
-            raise InvalidArchitecture(f"NB201 index {index} out of range 0..{NUM_ARCHS - 1}")
+    def _arch(self, index: int) -> NB201Arch:
         return ops_to_str(tuple(OPS[i] for i in self.op_ids[index]))
 
     def index(self, arch: Any) -> int:
