@@ -105,7 +105,7 @@ def test_reads_the_size_space_archive_through_nats_bench(sss_root):
     assert bench.query(config, "cifar10", "params") == round((0.5 + index / 1e4) * 1e6)
 
 
-def test_an_mlp_predictor_fits_and_guides_a_search_on_the_size_space(sss_root, tmp_path):
+def test_an_mlp_predictor_fits_and_guides_a_search_on_the_size_space(sss_root):
     """The size space end to end: one-hot channel encodings, an MLP fit, a predictor-guided search."""
     import lightning as L
 
