@@ -64,8 +64,7 @@ class NATSSizeSpace(FiniteSearchSpace[NATSSizeArch]):
         return {"channels": np.array([self.channels(a) for a in archs], dtype=np.int16).reshape(-1, NUM_LAYERS)}
 
     def _arch(self, index: int) -> NATSSizeArch:
-        digits = [(index // len(CHANNELS) ** p) % len(CHANNELS) for p in range(NUM_LAYERS - 1, -1, -1)]
-        return ":".join(str(CHANNELS[d]) for d in digits)
+        return ":".join(map(str, self.channel_counts[index]))
 
     def index(self, arch: Any) -> int:
         index = 0
