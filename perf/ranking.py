@@ -63,11 +63,12 @@ SETTINGS = [
     # labels that average two training runs (run 0's test accuracy, another run's validation accuracy): training
     # cells are drawn from the 30,001 that have both; the test stays on run 0's test accuracy of every other cell
     ("gnn_101:4236-two-runs", "gnn, two-run labels", "gnn_101_4236.yaml", {"data.train_metrics": "[test_acc_run0, val_acc_single_run]"}),
-    # the one-hot MLP baseline (mlp_201.yaml; on NB101 with the NB101 labels and head features)
-    ("mlp_201", "mlp", "mlp_201.yaml", {}),
-    ("mlp_201:1563", "mlp", "mlp_201.yaml", {"data.num_train": 1563, "trainer.max_epochs": 60}),
-    ("mlp_101", "mlp", "mlp_201.yaml", {**MLP_101, "data.num_train": 424}),
-    ("mlp_101:4236", "mlp", "mlp_201.yaml", {**MLP_101, "data.num_train": 4236, "trainer.max_epochs": 60}),
+    # the one-hot MLP baseline (mlp_201.yaml; on NB101 with the NB101 labels and head features), and over BANANAS' path encoding
+    *((f"{name}{suffix}", label, "mlp_201.yaml", {**overrides, **encoding})
+      for suffix, label, encoding in [("", "mlp", {}), (":path", "mlp+path", {"data.encoding": "path"})]
+      for name, overrides in [("mlp_201", {}), ("mlp_201:1563", {"data.num_train": 1563, "trainer.max_epochs": 60}),
+                              ("mlp_101", {**MLP_101, "data.num_train": 424}),
+                              ("mlp_101:4236", {**MLP_101, "data.num_train": 4236, "trainer.max_epochs": 60})]),
 ]
 PROXY_TABLES = {"nb201": "scores/perf-nb201-cifar10.csv", "nb101": "scores/perf-nb101-cifar10.csv"}
 NB201_PROXIES = "params,flops,naswot,jacov,synflow,snip,grad_norm,fisher,tenas_ntk,tenas_lr,rbflex"

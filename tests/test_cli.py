@@ -48,7 +48,7 @@ def cli(capsys, monkeypatch, user_folder):
 def test_prepare_prints_a_summary(cli):
     code, out, _ = cli("prepare", "--space", "nb201")
     assert code == 0
-    assert "15625 archs" in out and "cifar10/test_acc@200" in out and "encodings ['renas', 'graph', 'onehot']" in out
+    assert "15625 archs" in out and "cifar10/test_acc@200" in out and "encodings ['renas', 'graph', 'onehot', 'path']" in out
 
 
 def test_prepare_reports_missing_data_as_one_error_line(cli, tmp_path):

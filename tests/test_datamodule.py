@@ -56,9 +56,10 @@ def test_augment_adds_relabelled_copies_of_training_archs_only(dm101):
     same = [torch.equal(x[k], dm.features[r]) for k, r in enumerate(rows)]
     assert sum(same) >= 424 and not all(same)  # the original layouts, plus copies in other vertex orders
     assert sum(len(b["index"]) for b in dm.test_dataloader()) == len(dm.test_rows)
-    graph = ArchDataModule("nb101", metric="test_acc_run0", encoding="graph", num_train=424, augment=1)
-    with pytest.raises(ValueError, match="invariant"):
-        graph.setup()
+    for encoding in ("graph", "path"):
+        invariant = ArchDataModule("nb101", metric="test_acc_run0", encoding=encoding, num_train=424, augment=1)
+        with pytest.raises(ValueError, match=rf"the '{encoding}' encoding is invariant; .* \['onehot', 'renas'\]"):
+            invariant.setup()
     with pytest.raises(ValueError, match="augment"):
         ArchDataModule("nb101", num_train=10, augment=-1)
 

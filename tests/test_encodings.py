@@ -3,7 +3,7 @@ import pytest
 import torch
 from torch_geometric.data import Batch
 
-from lightning_nas.encodings import GraphEncoding, OneHotEncoding, ReNASEncoding, encode, get_encoding
+from lightning_nas.encodings import GraphEncoding, OneHotEncoding, PathEncoding, ReNASEncoding, encode, get_encoding
 from lightning_nas.encodings.cell_stats import CELL_STATS, CellStatistics
 from lightning_nas.encodings.features import expand_features, feature_columns
 from lightning_nas.errors import UnknownMetric
@@ -84,6 +84,33 @@ def test_onehot_sizes_and_distinctness(nb101, nb201):
     configs = ["8:8:8:8:8", "64:8:16:24:32", "64:64:64:64:64"]
     assert torch.equal(OneHotEncoding().encode_archs(sss, configs), xsss[[sss.index(c) for c in configs]])
     assert xsss[sss.index("64:8:16:24:32")].view(5, 8).argmax(1).tolist() == [7, 0, 1, 2, 3]  # channel 8k is slot k-1
+
+
+def test_path_encoding_counts_named_input_output_paths(nb101, nb201):
+    """Hand-counted paths; names are ordered by length, then by their ops read as base-k digits."""
+    x101 = encode(PathEncoding(), nb101.space, nb101.structure)
+    x201 = encode(PathEncoding(), nb201.space, nb201.structure)
+    assert x101.shape == (423_624, PathEncoding.sizes["nb101"]) == (423_624, 364)
+    assert x201.shape == (15_625, PathEncoding.sizes["nb201"]) == (15_625, 84)
+    # INCEPTION: 0->1->6, 0->2->6, 0->3->4->6, 0->5->6; digits conv1x1 0, conv3x3 1, maxpool 2;
+    # names of one op start at 1, of two ops at 1 + 3 = 4: [conv3x3, conv3x3] = 4 + 1 * 3 + 1
+    (inception,) = PathEncoding().encode_archs(nb101.space, [INCEPTION])
+    assert inception.nonzero().flatten().tolist() == [1, 2, 3, 8] and inception.sum() == 4
+    assert torch.equal(inception, x101[nb101.index(INCEPTION)])
+    # the same cell in another vertex order (the 3 -> 4 chain first): same paths
+    matrix, ops = np.array(INCEPTION[0]), list(INCEPTION[1])
+    order = [0, 3, 4, 1, 2, 5, 6]
+    swapped = (matrix[np.ix_(order, order)], [ops[i] for i in order])
+    assert not np.array_equal(swapped[0], matrix)
+    assert torch.equal(PathEncoding().encode_archs(nb101.space, [swapped])[0], inception)
+    # NB201 (digits skip 0, conv1x1 1, conv3x3 2, avgpool 3; names of 1 / 3 ops start at 0 / 4 + 16):
+    # edge 0->3 skip is a path; 0->1->3 and 0->2->3 are cut by `none`; 0->1->2->3 is conv3x3, conv1x1, avgpool
+    cell = "|nor_conv_3x3~0|+|none~0|nor_conv_1x1~1|+|skip_connect~0|none~1|avg_pool_3x3~2|"
+    row = x201[nb201.space.index(cell)]
+    assert row.nonzero().flatten().tolist() == [0, 20 + 2 * 16 + 1 * 4 + 3] and row.sum() == 2
+    # two two-op paths with the same ops count twice; a cell with no path through is all zeros
+    assert x201[nb201.space.index("|skip_connect~0|+|skip_connect~0|none~1|+|none~0|skip_connect~1|skip_connect~2|")][4] == 2
+    assert x201[nb201.space.index("|none~0|+|none~0|none~1|+|none~0|none~1|none~2|")].sum() == 0
 
 
 def test_unknown_encoding_and_unsupported_space():

@@ -96,18 +96,24 @@ def test_renas_predictor_trains_on_nb101(filters, tmp_path):
     assert torch.equal(ReNASPredictor.load_from_checkpoint(tmp_path / "renas.ckpt").score(archs), scores)
 
 
-def test_mlp_predictor_trains_on_one_hot_encodings(tmp_path):
+@pytest.mark.parametrize("encoding", ["onehot", "path"])
+def test_mlp_predictor_trains_on_flat_encodings(tmp_path, encoding):
     L.seed_everything(0)
-    dm = ArchDataModule("nb201", dataset="cifar10", encoding="onehot", num_train=156, extra_features=["params"], batch_size=32)
-    model = MLPPredictor(space="nb201", extra_features=["params"], ensemble_size=2, loss=PairwiseLogisticLoss())
+    dm = ArchDataModule("nb201", dataset="cifar10", encoding=encoding, num_train=156, extra_features=["params"], batch_size=32)
+    model = MLPPredictor(space="nb201", encoding=encoding, extra_features=["params"], ensemble_size=2, loss=PairwiseLogisticLoss())
     trainer = _fit(model, dm, steps=40)
     (metrics,) = trainer.test(model, dm, verbose=False)
     assert metrics["test/ktau"] > 0.3  # far above chance after 40 steps
     trainer.save_checkpoint(tmp_path / "mlp.ckpt")
     archs, extra = [dm.benchmark.keys[i] for i in (0, 6111)], dm.extra[[0, 6111]]
     assert torch.equal(MLPPredictor.load_from_checkpoint(tmp_path / "mlp.ckpt").score(archs, extra), model.score(archs, extra))
-    with pytest.raises(ValueError, match="needs the 'onehot' encoding"):
+
+
+def test_mlp_predictor_refuses_encodings_it_cannot_read():
+    with pytest.raises(ValueError, match=r"reads one of the encodings \['onehot', 'path'\], got 'graph'"):
         MLPPredictor(encoding="graph")
+    with pytest.raises(ValueError, match="encoding 'path' supports spaces"):
+        MLPPredictor(space="nats_sss", encoding="path")
 
 
 def test_cell_stats_group_reaches_the_head_and_a_search_scorer(tmp_path):

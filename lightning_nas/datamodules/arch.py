@@ -38,7 +38,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from lightning_nas.benchmarks import Benchmark, create
-from lightning_nas.encodings import DenseGraphs, encode, get_encoding
+from lightning_nas.encodings import ENCODINGS, DenseGraphs, encode, get_encoding
 from lightning_nas.encodings.features import feature_columns
 from lightning_nas.errors import InvalidArgument, LightningNASError, UnknownMetric, require_at_least
 from lightning_nas.proxies import PROXIES
@@ -136,9 +136,12 @@ class ArchDataModule(L.LightningDataModule):
             self._add_pseudo_labels(bench)
 
     def _augment(self, bench: Benchmark) -> None:
-        if self.is_graph:
-            raise InvalidArgument("augment relabels vertex orders, which the 'graph' encoding's GNNs are invariant to; use it with 'renas' or 'onehot'")
         hp = self.hparams
+        if get_encoding(hp.encoding).order_invariant:
+            raise InvalidArgument(
+                f"augment relabels vertex orders, to which the {hp.encoding!r} encoding is invariant; use it with an "
+                f"order-dependent encoding: {sorted(n for n, e in ENCODINGS.items() if not e.order_invariant)}"
+            )
         structure = {k: v[self.train_rows] for k, v in bench.structure.items()}
         isomorphs = bench.space.random_isomorphs(structure, hp.augment, np.random.default_rng(hp.seed))
         self.augmented = get_encoding(hp.encoding)(bench.space, isomorphs)

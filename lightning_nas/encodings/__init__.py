@@ -3,15 +3,16 @@
 from lightning_nas.encodings.base import Encoding, encode
 from lightning_nas.encodings.graph import DenseGraphs, GraphEncoding
 from lightning_nas.encodings.onehot import OneHotEncoding
+from lightning_nas.encodings.path import PathEncoding
 from lightning_nas.encodings.renas import ReNASEncoding
 from lightning_nas.registry import lookup
 
-ENCODINGS: dict[str, type[Encoding]] = {e.name: e for e in (ReNASEncoding, GraphEncoding, OneHotEncoding)}
+ENCODINGS: dict[str, type[Encoding]] = {e.name: e for e in (ReNASEncoding, GraphEncoding, OneHotEncoding, PathEncoding)}
 
 
 def get_encoding(name: str) -> Encoding:
-    """The encoding registered as ``name`` (``renas``, ``graph``, ``onehot``)."""
+    """The encoding registered as ``name`` (``renas``, ``graph``, ``onehot``, ``path``)."""
     return lookup(ENCODINGS, name, "encoding")()
 
 
-__all__ = ["ENCODINGS", "DenseGraphs", "Encoding", "GraphEncoding", "OneHotEncoding", "ReNASEncoding", "encode", "get_encoding"]
+__all__ = ["ENCODINGS", "DenseGraphs", "Encoding", "GraphEncoding", "OneHotEncoding", "PathEncoding", "ReNASEncoding", "encode", "get_encoding"]

@@ -26,6 +26,9 @@ class Encoding(abc.ABC):
     name: str
     version: int = 1
     spaces: tuple[str, ...]
+    #: what a model reads of it is the same in every vertex order of a cell, so relabelled
+    #: copies (``ArchDataModule(augment=K)``) would only repeat the training archs
+    order_invariant: bool = False
 
     def check_space(self, space: SearchSpace) -> None:
         if space.name not in self.spaces:

@@ -71,6 +71,7 @@ class GraphEncoding(Encoding):
     name = "graph"
     version = 3
     spaces = ("nb101", "nb201")
+    order_invariant = True  # the GNNs' message passing and pooling ignore node order
 
     def compute(self, space: SearchSpace, structure: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         if space.name == "nb101":

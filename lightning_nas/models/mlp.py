@@ -1,5 +1,6 @@
-"""An MLP predictor over flat one-hot encodings, the baseline of the NAS predictor literature
-(White et al., "How Powerful are Performance Predictors in Neural Architecture Search?", 2021).
+"""An MLP predictor over flat encodings (one-hot or path), the baseline of the NAS predictor
+literature (White et al., "How Powerful are Performance Predictors in Neural Architecture Search?",
+2021; the path encoding is BANANAS').
 
 It is the one predictor for every space, NATS-sss included (its architectures are five channel
 counts: no graph to pass messages over, no adjacency tensor to convolve), and a quick reference
@@ -12,9 +13,13 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from lightning_nas.encodings import OneHotEncoding
+from lightning_nas.encodings import OneHotEncoding, PathEncoding
 from lightning_nas.errors import InvalidArgument, require_at_least
 from lightning_nas.models.base import RankingPredictor, check_member_settings
+
+
+#: encodings the MLP reads: flat feature vectors whose width per space is known up front
+FLAT_ENCODINGS = {e.name: e for e in (OneHotEncoding, PathEncoding)}
 
 
 class _MLPNet(nn.Module):
@@ -34,18 +39,18 @@ class _MLPNet(nn.Module):
 
 
 class MLPPredictor(RankingPredictor):
-    """MLP over the ``onehot`` encoding; see :class:`RankingPredictor` for the shared arguments.
+    """MLP over the ``onehot`` or ``path`` encoding; see :class:`RankingPredictor` for the shared arguments.
 
     ``num_layers`` hidden layers of width ``hidden`` (each Linear, BatchNorm, ReLU, Dropout).
     """
 
     def __init__(self, encoding: str = "onehot", hidden: int = 128, num_layers: int = 3, dropout: float = 0.1, **kwargs) -> None:
-        if encoding != "onehot":
-            raise InvalidArgument(f"MLPPredictor needs the 'onehot' encoding, got {encoding!r}")
+        if encoding not in FLAT_ENCODINGS:
+            raise InvalidArgument(f"MLPPredictor reads one of the encodings {sorted(FLAT_ENCODINGS)}, got {encoding!r}")
         check_member_settings(hidden, dropout)
         require_at_least("num_layers", num_layers, 1)
         super().__init__(encoding=encoding, **kwargs)
 
     def build_member(self, index: int) -> nn.Module:
         hp = self.hparams
-        return _MLPNet(OneHotEncoding.sizes[hp.space] + self.num_extra, hp.hidden, hp.num_layers, hp.dropout)
+        return _MLPNet(FLAT_ENCODINGS[hp.encoding].sizes[hp.space] + self.num_extra, hp.hidden, hp.num_layers, hp.dropout)
