@@ -23,9 +23,9 @@ import time
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from lightning_nas.errors import InvalidArgument, LightningNASError
+from lightning_nas.errors import CheckpointError, InvalidArgument, LightningNASError
 
 if TYPE_CHECKING:  # Lightning is imported only by the commands that need it: --help stays instant
     from lightning.pytorch import Trainer
@@ -196,6 +196,40 @@ def shipped_configs() -> list[str]:
     return sorted(p.name for p in CONFIG_DIR.glob("*.yaml"))
 
 
+#: ArchDataModule settings a checkpoint's predictor was fit with that a later command must share:
+#: what the predictor reads, and (except for predict, which scores every arch) which archs it trained on
+READ_SETTINGS = ("space", "encoding", "extra_features")
+SPLIT_SETTINGS = ("metric", "dataset", "epochs", "num_train", "train_ratio", "num_val", "seed",
+                  "proxy_table", "pseudo_labels", "num_pseudo", "train_metrics")  # fmt: skip
+
+
+def check_checkpoint(command: str, path: str | None, model_class_path: str, data: dict[str, Any]) -> None:
+    """Refuse a ``--ckpt_path`` the command cannot use as meant: none for an evaluation (it would
+    score with an untrained model), missing, unreadable, another predictor class than the config's,
+    or fit with other data settings (the predictor would read inputs it was not built for, or a test
+    would count archs it trained on)."""
+    from lightning_nas.models import RankingPredictor, read_checkpoint
+
+    if path is None:
+        if command != "fit":
+            raise InvalidArgument(f"{command} needs --ckpt_path, a checkpoint written by fit: without one it would score with an untrained model")
+        return
+    if "://" in str(path):  # remote: Lightning reads it
+        return
+    if not Path(path).is_file():
+        found = sorted(str(p) for p in Path("checkpoints").glob("*.ckpt"))
+        raise InvalidArgument(f"checkpoint {str(path)!r} not found; checkpoints/ holds {found or 'none'}")
+    checkpoint = read_checkpoint(path)
+    saved_class, config_class = checkpoint.get(RankingPredictor.CLASS_KEY), model_class_path.rsplit(".", 1)[-1]
+    if saved_class != config_class:
+        raise CheckpointError(f"{path} holds a predictor of class {saved_class}, the config builds a {config_class}; give the config it was fit with")
+    saved = checkpoint.get("datamodule_hyper_parameters") or {}
+    keys = READ_SETTINGS if command == "predict" else READ_SETTINGS + SPLIT_SETTINGS
+    differ = [f"data.{k}={saved[k]!r} (here {data.get(k)!r})" for k in keys if k in saved and saved[k] != data.get(k)]
+    if differ:
+        raise CheckpointError(f"{path} was fit with {', '.join(differ)}; give the settings it was fit with (the same --config files and --data flags)")
+
+
 def make_cli(argv: list[str], **kwargs):
     """The project's ``LightningCLI`` over every predictor and :class:`ArchDataModule`."""
     from lightning.pytorch.callbacks import ModelCheckpoint, ProgressBar
@@ -247,16 +281,15 @@ def make_cli(argv: list[str], **kwargs):
                 print("warning: no best checkpoint was saved (no validation ran); testing the weights fit ended with", file=sys.stderr)
             self.trainer.test(self.model, datamodule=self.datamodule, ckpt_path="best" if best else None)
 
-        def _require_checkpoint(self) -> None:
-            path = self.config[self.subcommand].get("ckpt_path")
-            if path is None:
-                raise InvalidArgument(f"{self.subcommand} needs --ckpt_path, a checkpoint written by fit: without one it would score with an untrained model")
-            if "://" not in str(path) and not Path(path).is_file():
-                found = sorted(str(p) for p in Path("checkpoints").glob("*.ckpt"))
-                raise InvalidArgument(f"checkpoint {str(path)!r} not found; checkpoints/ holds {found or 'none'}")
+        def parse_arguments(self, parser, args) -> None:
+            super().parse_arguments(parser, args)
+            # before Lightning reads the checkpoint's hyperparameters into the config (a bad file fails there)
+            command = self.config.get("subcommand")
+            if command:
+                config = self.config[command]
+                check_checkpoint(command, config.get("ckpt_path"), config.model.class_path, config.data.as_dict())
 
         def _before_evaluating(self) -> None:
-            self._require_checkpoint()
             self._load_data()
 
         before_validate = before_test = before_predict = _before_evaluating

@@ -27,6 +27,10 @@ def require_at_least(name: str, value: float, least: float) -> None:
         raise InvalidArgument(f"{name} must be at least {least}, got {value}")
 
 
+class CheckpointError(LightningNASError, OSError):
+    """A checkpoint file cannot be read, or was not written by ``fit`` for the settings at hand."""
+
+
 class UnknownMetric(LightningNASError, KeyError):
     """A benchmark was asked for a dataset/metric/epoch budget it does not have."""
 

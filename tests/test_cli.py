@@ -75,11 +75,35 @@ def test_evaluating_without_a_checkpoint_is_refused(command, cli):
     assert code == 1 and err.splitlines()[-1].startswith("error: checkpoint 'checkpoints/nope.ckpt' not found")
 
 
+def test_a_checkpoint_is_used_only_with_the_settings_it_was_fit_with(cli, user_folder):
+    """Before any data is read: another predictor class, another encoding (would load weights of the
+    wrong shape), another split for a test (would count archs the predictor trained on), a file
+    that is no checkpoint; the settings it was fit with work."""
+    fit = ("--config", "mlp_201.yaml", "--data.encoding", "path", "--model.init_args.ensemble_size", "1", "--trainer.logger", "false")
+    code, _, err = cli("fit", *fit, "--trainer.max_epochs", "1", "--trainer.check_val_every_n_epoch", "1")
+    assert code == 0, err[-2000:]
+    (ckpt,) = (str(p) for p in user_folder.glob("checkpoints/mlp_201-*.ckpt"))
+    (user_folder / "junk.ckpt").write_bytes(b"not a checkpoint")
+    for args, message in [
+        (("predict", "--config", "gnn_201.yaml", "--ckpt_path", ckpt), f"{ckpt} holds a predictor of class MLPPredictor, the config builds a GNNPredictor"),
+        (("predict", "--config", "mlp_201.yaml", "--ckpt_path", ckpt), f"{ckpt} was fit with data.encoding='path' (here 'onehot')"),
+        (("test", *fit, "--data.seed", "3", "--ckpt_path", ckpt), f"{ckpt} was fit with data.seed=0 (here 3)"),
+        (("predict", *fit, "--ckpt_path", "junk.ckpt"), "cannot read checkpoint junk.ckpt: UnpicklingError"),
+    ]:
+        code, _, err = cli(*args, "--trainer.logger", "false")
+        assert code == 1 and err.splitlines()[-1].startswith(f"error: {message}"), (args, err[-2000:])
+    code, out, err = cli("test", *fit, "--ckpt_path", ckpt)
+    assert code == 0 and "test/ktau" in out, err[-2000:]
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
         (("score", "--space", "nb201", "--proxies", "naswot,nope", "--archs", "3"), "unknown proxy 'nope'"),
         (("score", "--space", "nb201", "--proxies", "naswot", "--archs", "ten"), "--archs must be 'all' or 1..15625, got ten"),
+        (("search", "--space", "nb201", "--strategy", "RandomSearch", "--budget", "50", "--dataset", "cifar11"), "NB201Benchmark(15625 archs, compact CSV) has no dataset 'cifar11'; datasets: ["),
+        (("score", "--space", "nb201", "--proxies", "naswot", "--archs", "2", "--archs_per_batch", "0"), "archs_per_batch must be at least 1, got 0"),
+        (("score", "--space", "nb201", "--proxies", "naswot", "--archs", "2", "--trainer.inference_mode", "true"), "proxy scoring needs autograd"),
         (("fit", "--config", "renas_201.yaml", "--data.num_train", "0", "--trainer.logger", "false"), "num_train=0 must be between 1 and"),
         (("fit", "--config", "renas_201.yaml", "--data.augment", "-1", "--trainer.logger", "false"), "augment must be at least 0, got -1"),
         (("fit", "--config", "renas_201.yaml", "--data.augment", "2", "--trainer.logger", "false"), "space 'nb201' has a fixed vertex layout"),

@@ -12,9 +12,9 @@ import pytest
 from lightning_nas import cli
 from lightning_nas.benchmarks.base import Benchmark, Table
 from lightning_nas.benchmarks.budget import BudgetExhausted, QueryBudget
-from lightning_nas.errors import BenchmarkFileError, InvalidArchitecture, LightningNASError
+from lightning_nas.errors import BenchmarkFileError, CheckpointError, InvalidArchitecture, LightningNASError
 from lightning_nas.proxies import ProxyEvaluator, ScoreTable, rank_combination
-from lightning_nas.search import PredictorScorer, ProxyScorer, RandomSearch, RegularizedEvolution, Reinforce, SearchCallback, run_search
+from lightning_nas.search import PredictorScorer, ProxyScorer, RandomSearch, RegularizedEvolution, Reinforce, SearchCallback, load_predictor, run_search
 from lightning_nas.spaces import FiniteSearchSpace, get_space
 
 STRATEGIES = [RandomSearch, RegularizedEvolution, Reinforce]
@@ -295,3 +295,7 @@ def test_search_rejects_mismatched_predictor_and_too_small_budget(trained_gnn, d
         PredictorScorer(model, NB101Benchmark(root=data_root))
     with pytest.raises(LightningNASError, match="raise the budget"):
         search_with_scorer(RandomSearch(), dm.benchmark, PredictorScorer(model, dm.benchmark), 10, "cifar10", initial_rows=dm.train_rows, output=tmp_path)
+    (ckpt,) = (root / "ckpt").glob("*.ckpt")
+    (tmp_path / "truncated.ckpt").write_bytes(ckpt.read_bytes()[:5000])
+    with pytest.raises(CheckpointError, match="cannot read checkpoint .*truncated.ckpt"):
+        load_predictor(tmp_path / "truncated.ckpt")

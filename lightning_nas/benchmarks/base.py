@@ -160,10 +160,15 @@ class Benchmark(abc.ABC):
         """Every column name, ``dataset/metric[@epochs]``."""
         return sorted(self.table.columns)
 
-    def _resolve(self, dataset: str | None, metric: str, epochs: int | None) -> str:
+    def _dataset(self, dataset: str | None) -> str:
+        """``dataset``, or the benchmark's first when None; an unknown one is an error listing them."""
         dataset = dataset or self.datasets[0]
         if dataset not in self.datasets:
             raise UnknownMetric(f"{self!r} has no dataset {dataset!r}; datasets: {list(self.datasets)}")
+        return dataset
+
+    def _resolve(self, dataset: str | None, metric: str, epochs: int | None) -> str:
+        dataset = self._dataset(dataset)
         candidates = [column_name(dataset, metric, epochs or self.default_epochs)]
         if epochs is None:
             candidates.append(column_name(dataset, metric))
@@ -192,7 +197,7 @@ class Benchmark(abc.ABC):
         """``(select, report)`` column names for a search on ``dataset``: select on what a real
         user would have (validation accuracy where every arch has it, else test accuracy),
         report test accuracy. NB201 CIFAR-10 selects on ``cifar10-valid`` validation accuracy."""
-        dataset = dataset or self.datasets[0]
+        dataset = self._dataset(dataset)
         val_dataset = self.validation_dataset.get(dataset, dataset)
         select = [(val_dataset, "val_acc"), (dataset, "test_acc"), (dataset, "test_acc_run0")]
         report = [(dataset, "test_acc"), (dataset, "test_acc_run0")]

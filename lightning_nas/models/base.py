@@ -12,6 +12,7 @@ the optimiser.
 from __future__ import annotations
 
 import abc
+import os
 import warnings
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ from torchmetrics import MetricCollection, SpearmanCorrCoef
 
 from lightning_nas.encodings import get_encoding
 from lightning_nas.encodings.features import expand_features
-from lightning_nas.errors import InvalidArgument, require_at_least
+from lightning_nas.errors import CheckpointError, InvalidArgument, require_at_least
 from lightning_nas.models.losses import ReNASLoss
 from lightning_nas.models.metrics import KendallTau, TopKPrecision
 from lightning_nas.spaces import get_space
@@ -39,6 +40,18 @@ def _ranking_metrics() -> MetricCollection:
 def signed_log(x: torch.Tensor) -> torch.Tensor:
     """sign(x) * log(1 + |x|): tames params/FLOPs/proxy scores spanning orders of magnitude."""
     return torch.sign(x) * torch.log1p(x.abs())
+
+
+def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
+    """The contents of a checkpoint file written by ``fit``. It is unpickled in full (it holds the
+    datamodule's settings), so read only checkpoints you trust, as with any pickle."""
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as exc:  # a file that is not a checkpoint fails anywhere in unpickling (KeyError, EOFError, ...)
+        raise CheckpointError(f"cannot read checkpoint {path}: {type(exc).__name__}: {exc}") from exc
+    if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
+        raise CheckpointError(f"{path} is not a Lightning checkpoint (no state_dict)")
+    return checkpoint
 
 
 def check_member_settings(hidden: int, dropout: float) -> None:

@@ -18,6 +18,7 @@ from lightning.pytorch.utilities import rank_zero_info
 
 from lightning_nas.benchmarks.base import Benchmark
 from lightning_nas.errors import InvalidArgument, LightningNASError
+from lightning_nas.models import read_checkpoint
 from lightning_nas.search.base import Scorer, SearchResult, SearchStrategy, run_search
 from lightning_nas.search.scorers import PredictorScorer, load_predictor
 
@@ -63,11 +64,9 @@ def search_with_scorer(
 
 def training_rows_of(checkpoint: str | os.PathLike) -> np.ndarray | None:
     """Rows a ``fit`` checkpoint's predictor saw, rebuilt from its saved datamodule settings."""
-    import torch
-
     from lightning_nas.datamodules import ArchDataModule
 
-    hp = torch.load(checkpoint, map_location="cpu", weights_only=False).get("datamodule_hyper_parameters")
+    hp = read_checkpoint(checkpoint).get("datamodule_hyper_parameters")
     if not hp:
         return None
     datamodule = ArchDataModule(**{k: v for k, v in hp.items() if not k.startswith("_")})  # drop LightningCLI's _instantiator

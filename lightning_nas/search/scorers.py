@@ -11,27 +11,21 @@ import os
 from typing import Any
 
 import numpy as np
-import torch
 
 from lightning_nas.benchmarks.base import Benchmark
 from lightning_nas.encodings.features import feature_columns
-from lightning_nas.errors import LightningNASError
-from lightning_nas.models import RankingPredictor
+from lightning_nas.errors import CheckpointError, LightningNASError
+from lightning_nas.models import RankingPredictor, read_checkpoint
 from lightning_nas.proxies import ProxyEvaluator, ScoreTable, rank_combination
 
 
 def load_predictor(path: str | os.PathLike) -> RankingPredictor:
     """A predictor from a checkpoint written by ``fit`` (any :class:`RankingPredictor` subclass;
-    the class is recorded in the checkpoint). Checkpoints are unpickled in full (they hold
-    the datamodule's settings), so load only checkpoints you trust, as with any pickle."""
-    try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=False)
-    except (OSError, RuntimeError, EOFError) as exc:
-        raise LightningNASError(f"cannot read predictor checkpoint {path}: {exc}") from exc
-    name = checkpoint.get(RankingPredictor.CLASS_KEY)
+    the class is recorded in the checkpoint); trust it as :func:`read_checkpoint` says."""
+    name = read_checkpoint(path).get(RankingPredictor.CLASS_KEY)
     classes = {cls.__name__: cls for cls in _subclasses(RankingPredictor)}
     if name not in classes:
-        raise LightningNASError(f"{path} is not a lightning_nas predictor checkpoint (class {name!r}; known {sorted(classes)})")
+        raise CheckpointError(f"{path} is not a lightning_nas predictor checkpoint (class {name!r}; known {sorted(classes)})")
     model = classes[name].load_from_checkpoint(path, map_location="cpu", weights_only=False)
     return model.eval()
 
