@@ -101,6 +101,11 @@ class ArchDataModule(L.LightningDataModule):
         scored = None
         if hp.proxy_table is not None:
             in_table, scored = ScoreTable(hp.proxy_table).lookup(hp.extra_features or [], bench.keys)
+            if not in_table.any():
+                raise InvalidArgument(
+                    f"score table {hp.proxy_table} holds no {hp.space} arch (scored on another space?); "
+                    f"build one with `python -m lightning_nas score --space {hp.space} --proxies ...`"
+                )
             usable &= in_table
         extra = self._extra_columns(bench, scored)
         if scored is not None and extra is not None:  # -inf is a score (the worst possible); NaN means not scored
@@ -108,7 +113,8 @@ class ArchDataModule(L.LightningDataModule):
         eligible = np.flatnonzero(usable)
         num_train = hp.num_train if hp.num_train is not None else max(1, round(hp.train_ratio * len(eligible)))
         if not 0 < num_train < len(eligible):
-            raise InvalidArgument(f"num_train={num_train} must be between 1 and {len(eligible) - 1} (archs with {hp.metric!r})")
+            pool = f"archs with {hp.metric!r}" + (f" and a row in {hp.proxy_table}" if hp.proxy_table else "")
+            raise InvalidArgument(f"num_train={num_train} must be between 1 and {len(eligible) - 1} ({pool})")
         rng = np.random.default_rng(hp.seed)
         if hp.train_metrics:
             train_target = np.mean([bench.column(m, hp.dataset, hp.epochs) for m in hp.train_metrics], axis=0).astype(np.float32)
