@@ -122,6 +122,9 @@ def test_params_and_flops_proxies_match_the_nb101_benchmark(nb101, data_root):
         s = ev.score(nb101.arch(i))
         assert s["params"] == nb101.column("params")[i]
         assert s["flops"] == pytest.approx(nb101.column("flops")[i] / 1e6, rel=0.01)  # thop vs torch counter
+    assert ev.score(nb101.arch(0), only=["flops"]).keys() == {"flops"}
+    with pytest.raises(ValueError, match=r"only=\['snip'\] names proxies this evaluator was not built with: \['params', 'flops'\]"):
+        ev.score(nb101.arch(0), only=["flops", "snip"])  # was: snip silently left out
 
 
 def test_tenas_rank_combines_both_rankings():

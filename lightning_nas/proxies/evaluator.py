@@ -64,6 +64,9 @@ class ProxyEvaluator:
 
     def score(self, arch: Any, only: list[str] | None = None) -> dict[str, float]:
         """``{proxy: score}`` for ``arch`` (``only``: a subset of the evaluator's proxies)."""
+        unknown = sorted(set(only or ()) - {p.name for p in self.proxies})
+        if unknown:
+            raise InvalidArgument(f"only={unknown} names proxies this evaluator was not built with: {[p.name for p in self.proxies]}")
         canonical = self.space.validate(arch)
         key = self.space.key(canonical)
         scores = {}
