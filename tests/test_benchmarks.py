@@ -78,6 +78,9 @@ def test_small_npz_source_loads(data_root, tmp_path):
     bench = NB101Benchmark(root=tmp_path)
     assert len(bench) == 2000
     assert bench.query(bench.arch(0), metric="params") == 8_555_530
+    assert len(NB101Benchmark(source=tmp_path / "nb101")) == 2000  # a source folder is searched like <root>/nb101
+    with pytest.raises(BenchmarkFileError, match=f"no NAS-Bench-101 data in {tmp_path}: expected one of"):
+        NB101Benchmark(source=tmp_path)  # was: "NB101 source ... does not exist"
 
 
 def test_truncated_npz_is_a_clear_error(data_root, tmp_path):

@@ -3,7 +3,7 @@ import pytest
 import torch
 from torch_geometric.data import Batch
 
-from lightning_nas.encodings import GraphEncoding, OneHotEncoding, PathEncoding, ReNASEncoding, encode, get_encoding
+from lightning_nas.encodings import ENCODINGS, DenseGraphs, GraphEncoding, OneHotEncoding, PathEncoding, ReNASEncoding, encode, get_encoding
 from lightning_nas.encodings.cell_stats import CELL_STATS, CellStatistics
 from lightning_nas.encodings.features import expand_features, feature_columns
 from lightning_nas.errors import UnknownMetric
@@ -111,6 +111,17 @@ def test_path_encoding_counts_named_input_output_paths(nb101, nb201):
     # two two-op paths with the same ops count twice; a cell with no path through is all zeros
     assert x201[nb201.space.index("|skip_connect~0|+|skip_connect~0|none~1|+|none~0|skip_connect~1|skip_connect~2|")][4] == 2
     assert x201[nb201.space.index("|none~0|+|none~0|none~1|+|none~0|none~1|none~2|")].sum() == 0
+
+
+@pytest.mark.parametrize(("encoding", "space"), [(e, s) for e in [*ENCODINGS.values(), CellStatistics] for s in e.spaces])
+def test_no_archs_encode_to_no_rows_of_the_same_shape(encoding, space):
+    from lightning_nas.spaces import get_space
+
+    space = get_space(space)
+    none, one = (encoding().encode_archs(space, archs) for archs in ([], [space.sample(np.random.default_rng(0))]))
+    if isinstance(one, DenseGraphs):
+        none, one = none.x, one.x
+    assert none.shape == (0, *one.shape[1:])
 
 
 def test_unknown_encoding_and_unsupported_space():

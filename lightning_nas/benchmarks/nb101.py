@@ -63,14 +63,16 @@ class NB101Benchmark(Benchmark):
 
 
 def find_sources(root: str | os.PathLike | None, source: str | os.PathLike | None) -> list[Path]:
-    """The files to build the table from: a tfrecord, or the full-space npz (+ 30k subset)."""
-    if source is not None:
+    """The files to build the table from: a tfrecord, or the full-space npz (+ 30k subset).
+    ``source`` is one of those files or the folder that holds them; else they are looked up in
+    ``<root>/nb101``."""
+    if source is not None and not Path(source).is_dir():
         path = Path(source)
         if not path.is_file():
             raise BenchmarkFileError(f"NB101 source {path} does not exist")
         subset = path.with_name(SUBSET_NPZ)
         return [path, subset] if path.suffix == ".npz" and subset.is_file() else [path]
-    folder = resolve_data_root(root) / "nb101"
+    folder = Path(source) if source is not None else resolve_data_root(root) / "nb101"
     for name in TFRECORD_NAMES:
         if (folder / name).is_file():
             return [folder / name]

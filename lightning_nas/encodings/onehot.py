@@ -36,12 +36,12 @@ class OneHotEncoding(Encoding):
             adjacency, ops = nb101_network.to_output_last(structure["adjacency"], structure["ops"])
             iu = np.triu_indices(MAX_VERTICES, k=1)
             interior = ops[:, 1:-1, None] == _INTERIOR_CODES
-            x = np.concatenate([adjacency[:, iu[0], iu[1]], interior.reshape(len(ops), -1)], axis=1)
+            x = np.concatenate([adjacency[:, iu[0], iu[1]], interior.reshape(len(ops), interior.shape[1] * interior.shape[2])], axis=1)
         elif space.name == "nb201":
-            x = (structure["ops"][..., None] == np.arange(len(OPS))).reshape(len(structure["ops"]), -1)
+            x = structure["ops"][..., None] == np.arange(len(OPS))
         else:
-            x = (structure["channels"][..., None] == np.asarray(CHANNELS)).reshape(len(structure["channels"]), -1)
-        return {"x": x.astype(np.uint8)}
+            x = structure["channels"][..., None] == np.asarray(CHANNELS)
+        return {"x": x.reshape(len(x), self.sizes[space.name]).astype(np.uint8)}
 
     def materialize(self, arrays: dict[str, np.ndarray]) -> torch.Tensor:
         return torch.from_numpy(arrays["x"]).to(torch.float32)

@@ -192,7 +192,10 @@ class NB101Space(SearchSpace[NB101Arch]):
 
     def to_structure(self, archs: list[NB101Arch]) -> dict[str, np.ndarray]:
         pairs = [a.to_arrays() for a in archs]
-        return {"adjacency": np.stack([p[0] for p in pairs]), "ops": np.stack([p[1] for p in pairs])}
+        return {
+            "adjacency": np.array([p[0] for p in pairs], dtype=np.uint8).reshape(-1, MAX_VERTICES, MAX_VERTICES),
+            "ops": np.array([p[1] for p in pairs], dtype=np.int8).reshape(-1, MAX_VERTICES),
+        }
 
     def from_arrays(self, adjacency: np.ndarray, ops: np.ndarray) -> NB101Arch:
         """Inverse of :meth:`NB101Arch.to_arrays` (a padded table row)."""
