@@ -163,6 +163,18 @@ def test_each_strategy_finds_the_optimum_of_a_tiny_space(strategy, budget):
     assert found == ["3-3-3-3"] * 3
 
 
+def test_a_search_that_stops_short_of_its_budget_says_why(caplog):
+    """RS on a 256-arch space with a budget of 300 runs out of new archs: it stops, and says so."""
+    with caplog.at_level(logging.WARNING, logger="lightning_nas.search.base"):
+        result = run_search(RandomSearch(), TinyBenchmark(), 300, seed=0)
+    assert result.queries == 256
+    assert "RandomSearch (seed 0) stopped after 256 of 300 queries: 1000 steps in a row proposed only archs it had queried" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="lightning_nas.search.base"):
+        run_search(RandomSearch(), TinyBenchmark(), 256, seed=0)
+    assert "stopped after" not in caplog.text  # the budget, not a stall, ended it
+
+
 def test_predictor_scorer_steers_the_search(nb201):
     """With a scorer that knows the answer, REA must reach the optimum within a few queries."""
     val = nb201.column("val_acc", "cifar10-valid")

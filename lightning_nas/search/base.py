@@ -16,6 +16,7 @@ from __future__ import annotations
 import abc
 import csv
 import json
+import logging
 import os
 import pickle
 from collections.abc import Callable, Sequence
@@ -35,6 +36,7 @@ from lightning_nas.spaces import SearchSpace
 Scorer = Callable[[list[Any]], np.ndarray]
 """Ranks candidate archs: ``scorer(archs) -> scores`` (higher = predicted better)."""
 
+log = logging.getLogger(__name__)
 STATE_VERSION = 1
 #: Steps in a row without a new query after which a search stops (the space is used up).
 MAX_STALLED_STEPS = 1_000
@@ -201,6 +203,11 @@ def run_search(
     save()
     if not oracle.history:
         raise LightningNASError(f"{header['strategy']} queried no architecture")
+    if stalled >= MAX_STALLED_STEPS:
+        log.warning(
+            "%s (seed %d) stopped after %d of %d queries: %d steps in a row proposed only archs it had queried "
+            "(it has converged, or the space is used up)", header["strategy"], seed, oracle.used, budget, MAX_STALLED_STEPS,
+        )  # fmt: skip
     row = oracle.history[-1].best_row
     best_metrics = {name: float(benchmark.table.columns[name][row]) for name in benchmark.metrics}
     result = SearchResult(header["strategy"], seed, oracle.space.name, oracle.dataset, oracle.select_column, oracle.report_column, list(oracle.history), best_metrics)
