@@ -42,6 +42,13 @@ COST = {"data.extra_features": "[params, flops]"}
 NONE = {"data.extra_features": "[]"}
 # mlp_201.yaml moved to NB101
 MLP_101 = {"data.space": "nb101", "data.dataset": "null", "data.metric": "test_acc_run0", "data.extra_features": "[params, flops]"}
+# the MLP's four settings (name for --only: overrides of mlp_201.yaml)
+MLP_RUNS = {
+    "mlp_201": {},
+    "mlp_201:1563": {"data.num_train": 1563, "trainer.max_epochs": 60},
+    "mlp_101": {**MLP_101, "data.num_train": 424},
+    "mlp_101:4236": {**MLP_101, "data.num_train": 4236, "trainer.max_epochs": 60},
+}
 # (name for --only, label, config, overrides): the settings the predictor issue asks for
 SETTINGS = [
     ("gnn_201", "gnn", "gnn_201.yaml", {}),
@@ -63,12 +70,10 @@ SETTINGS = [
     # labels that average two training runs (run 0's test accuracy, another run's validation accuracy): training
     # cells are drawn from the 30,001 that have both; the test stays on run 0's test accuracy of every other cell
     ("gnn_101:4236-two-runs", "gnn, two-run labels", "gnn_101_4236.yaml", {"data.train_metrics": "[test_acc_run0, val_acc_single_run]"}),
-    # the one-hot MLP baseline (mlp_201.yaml; on NB101 with the NB101 labels and head features), and over BANANAS' path encoding
-    *((f"{name}{suffix}", label, "mlp_201.yaml", {**overrides, **encoding})
-      for suffix, label, encoding in [("", "mlp", {}), (":path", "mlp+path", {"data.encoding": "path"})]
-      for name, overrides in [("mlp_201", {}), ("mlp_201:1563", {"data.num_train": 1563, "trainer.max_epochs": 60}),
-                              ("mlp_101", {**MLP_101, "data.num_train": 424}),
-                              ("mlp_101:4236", {**MLP_101, "data.num_train": 4236, "trainer.max_epochs": 60})]),
+    # the one-hot MLP baseline (mlp_201.yaml; on NB101 with the NB101 labels and head features) ...
+    *((name, "mlp", "mlp_201.yaml", overrides) for name, overrides in MLP_RUNS.items()),
+    # ... and the same MLP over BANANAS' path encoding
+    *((f"{name}:path", "mlp+path", "mlp_201.yaml", {**overrides, "data.encoding": "path"}) for name, overrides in MLP_RUNS.items()),
 ]
 PROXY_TABLES = {"nb201": "scores/perf-nb201-cifar10.csv", "nb101": "scores/perf-nb101-cifar10.csv"}
 NB201_PROXIES = "params,flops,naswot,jacov,synflow,snip,grad_norm,fisher,tenas_ntk,tenas_lr,rbflex"
