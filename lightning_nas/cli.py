@@ -214,7 +214,7 @@ def check_checkpoint(command: str, path: str | None, model_class_path: str, data
         if command != "fit":
             raise InvalidArgument(f"{command} needs --ckpt_path, a checkpoint written by fit: without one it would score with an untrained model")
         return
-    if "://" in str(path):  # remote: Lightning reads it
+    if "://" in str(path) or (command == "fit" and path in ("last", "hpc")):  # remote, or a resume Lightning resolves
         return
     if not Path(path).is_file():
         found = sorted(str(p) for p in Path("checkpoints").glob("*.ckpt"))

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from lightning_nas.cli import main, make_cli, resolve_config_paths, validate_on_the_last_epoch
+from lightning_nas.cli import check_checkpoint, main, make_cli, resolve_config_paths, validate_on_the_last_epoch
 from lightning_nas.encodings.features import expand_features
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -94,6 +94,10 @@ def test_a_checkpoint_is_used_only_with_the_settings_it_was_fit_with(cli, user_f
         assert code == 1 and err.splitlines()[-1].startswith(f"error: {message}"), (args, err[-2000:])
     code, out, err = cli("test", *fit, "--ckpt_path", ckpt)
     assert code == 0 and "test/ktau" in out, err[-2000:]
+    # fit resolves these itself (resuming from the last checkpoint); they are no files to evaluate
+    assert check_checkpoint("fit", "last", "lightning_nas.models.MLPPredictor", {}) is None
+    with pytest.raises(ValueError, match="checkpoint 'last' not found"):
+        check_checkpoint("test", "last", "lightning_nas.models.MLPPredictor", {})
 
 
 @pytest.mark.parametrize(
