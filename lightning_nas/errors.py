@@ -4,6 +4,8 @@ Every error names the file or architecture at fault and says what to do, so a us
 to read a numpy traceback to find out which input was bad.
 """
 
+import numbers
+
 
 class LightningNASError(Exception):
     """Base class of every error lightning_nas raises on purpose."""
@@ -22,9 +24,22 @@ class BenchmarkFileError(LightningNASError, OSError):
 
 
 def require_at_least(name: str, value: float, least: float) -> None:
-    """:class:`InvalidArgument` naming the setting unless ``value >= least`` (counts and sizes)."""
+    """:class:`InvalidArgument` naming the setting unless ``value >= least``."""
     if not value >= least:
         raise InvalidArgument(f"{name} must be at least {least}, got {value}")
+
+
+def require_integer(name: str, value: int) -> None:
+    """:class:`InvalidArgument` naming the setting unless ``value`` is an integer (a count or a
+    size: 2.5 would otherwise fail deep inside numpy or torch)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise InvalidArgument(f"{name} must be an integer, got {value!r}")
+
+
+def require_count(name: str, value: int, least: int) -> None:
+    """:func:`require_integer` and :func:`require_at_least` in one."""
+    require_integer(name, value)
+    require_at_least(name, value, least)
 
 
 class CheckpointError(LightningNASError, OSError):

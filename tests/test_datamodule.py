@@ -113,9 +113,11 @@ def test_bad_arguments_are_explained():
         ({"eval_batch_size": 0}, "eval_batch_size must be at least 1"),
         ({"num_workers": -1}, "num_workers must be at least 0"),
         ({"extra_features": ["params", "flops", "params"]}, "'params' more than once"),
+        ({"num_train": 2.5}, "num_train must be an integer, got 2.5"),  # was: a TypeError from slicing
+        ({"batch_size": True}, "batch_size must be an integer, got True"),
     ]:
         with pytest.raises(ValueError, match=message):
-            ArchDataModule("nb201", dataset="cifar10", num_train=20, **setting)
+            ArchDataModule("nb201", dataset="cifar10", **{"num_train": 20, **setting})
     with pytest.raises(ValueError, match="'nb201' has a fixed vertex layout"):
         ArchDataModule("nb201", dataset="cifar10", num_train=20, augment=2).setup()
 

@@ -166,6 +166,7 @@ def test_predictor_refuses_a_mismatched_encoding():
         (GNNPredictor, {"dropout": 1.5}, r"dropout must be in \[0, 1\)"),
         (GNNPredictor, {"num_layers": -1}, "num_layers must be at least 0"),
         (MLPPredictor, {"num_layers": 0}, "num_layers must be at least 1"),
+        (MLPPredictor, {"hidden": 64.5}, "hidden must be an integer, got 64.5"),  # was: a TypeError inside nn.Linear
         (ReNASPredictor, {"channels": [32, 0]}, "each of channels must be at least 1"),
         (ReNASPredictor, {"lr": -1e-3}, "lr must be positive"),
         (ReNASPredictor, {"weight_decay": -1.0}, "weight_decay must be at least 0"),

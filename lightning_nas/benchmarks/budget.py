@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from lightning_nas.benchmarks.base import Benchmark
-from lightning_nas.errors import InvalidArgument, LightningNASError, require_at_least
+from lightning_nas.errors import InvalidArgument, LightningNASError, require_count
 
 
 class BudgetExhausted(LightningNASError):
@@ -47,7 +47,7 @@ class QueryBudget:
     """
 
     def __init__(self, benchmark: Benchmark, budget: int, dataset: str | None = None) -> None:
-        require_at_least("query budget", budget, 1)
+        require_count("query budget", budget, 1)
         self.benchmark = benchmark
         self.space = benchmark.space
         self.budget = budget

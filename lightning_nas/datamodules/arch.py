@@ -40,7 +40,7 @@ from torch.utils.data import DataLoader
 from lightning_nas.benchmarks import Benchmark, create
 from lightning_nas.encodings import ENCODINGS, DenseGraphs, encode, get_encoding
 from lightning_nas.encodings.features import feature_columns
-from lightning_nas.errors import InvalidArgument, LightningNASError, UnknownMetric, require_at_least
+from lightning_nas.errors import InvalidArgument, LightningNASError, UnknownMetric, require_count, require_integer
 from lightning_nas.proxies import PROXIES
 from lightning_nas.proxies.table import ScoreTable
 from lightning_nas.writers import read_scores
@@ -78,12 +78,16 @@ class ArchDataModule(L.LightningDataModule):
             raise InvalidArgument("give exactly one of num_train (e.g. 424) or train_ratio (e.g. 0.01)")
         if train_ratio is not None and not 0 < train_ratio < 1:
             raise InvalidArgument(f"train_ratio must be in (0, 1), got {train_ratio}")
-        for name, value, least in (("num_val", num_val, 0), ("batch_size", batch_size, 1), ("eval_batch_size", eval_batch_size, 1), ("num_workers", num_workers, 0), ("augment", augment, 0)):
-            require_at_least(name, value, least)
+        counts = [("num_val", num_val, 0), ("batch_size", batch_size, 1), ("eval_batch_size", eval_batch_size, 1),
+                  ("num_workers", num_workers, 0), ("augment", augment, 0), ("num_pseudo", num_pseudo, 0)]  # fmt: skip
+        for name, value, least in counts:
+            require_count(name, value, least)
+        if num_train is not None:
+            require_integer("num_train", num_train)  # its range depends on the data: checked in setup
         repeated = sorted({name for name in extra_features or [] if extra_features.count(name) > 1})
         if repeated:
             raise InvalidArgument(f"extra_features names {', '.join(map(repr, repeated))} more than once; list each feature once")
-        if (pseudo_labels is None) != (num_pseudo == 0) or num_pseudo < 0:
+        if (pseudo_labels is None) != (num_pseudo == 0):
             raise InvalidArgument(f"pseudo_labels (a score file from `predict`) and num_pseudo > 0 go together, got {pseudo_labels!r} and {num_pseudo}")
         self.save_hyperparameters()
         self.benchmark: Benchmark | None = None

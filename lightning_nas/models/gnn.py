@@ -25,7 +25,7 @@ from torch_geometric.data import Batch
 from torch_geometric.nn import GATv2Conv, GINConv, MessagePassing, PNAConv, global_add_pool
 from torch_geometric.utils import to_dense_adj
 
-from lightning_nas.errors import InvalidArgument, require_at_least
+from lightning_nas.errors import InvalidArgument, require_count
 from lightning_nas.models.base import RankingPredictor, check_member_settings
 
 NODE_FEATURES = {"nb101": 5 + 6, "nb201": 7 + 6}
@@ -171,7 +171,7 @@ class GNNPredictor(RankingPredictor):
         if readout not in ("sum", "sum+output"):
             raise InvalidArgument(f"readout must be 'sum' or 'sum+output', got {readout!r}")
         check_member_settings(hidden, dropout)
-        require_at_least("num_layers", num_layers, 0)
+        require_count("num_layers", num_layers, 0)
         has_heads = any(conv == "gat" or attends for conv, attends in map(_split_kind, member_kinds or []))
         if has_heads and (attention_heads < 1 or hidden % attention_heads):
             raise InvalidArgument(f"attention_heads must be a positive divisor of hidden={hidden}, got {attention_heads}")

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from lightning_nas.encodings import OneHotEncoding, PathEncoding
-from lightning_nas.errors import InvalidArgument, require_at_least
+from lightning_nas.errors import InvalidArgument, require_count
 from lightning_nas.models.base import RankingPredictor, check_member_settings
 
 
@@ -48,7 +48,7 @@ class MLPPredictor(RankingPredictor):
         if encoding not in FLAT_ENCODINGS:
             raise InvalidArgument(f"MLPPredictor reads one of the encodings {sorted(FLAT_ENCODINGS)}, got {encoding!r}")
         check_member_settings(hidden, dropout)
-        require_at_least("num_layers", num_layers, 1)
+        require_count("num_layers", num_layers, 1)
         super().__init__(encoding=encoding, **kwargs)
 
     def build_member(self, index: int) -> nn.Module:

@@ -21,7 +21,7 @@ from typing import Literal
 import torch
 from torch import nn
 
-from lightning_nas.errors import InvalidArgument, require_at_least
+from lightning_nas.errors import InvalidArgument, require_count
 from lightning_nas.models.base import RankingPredictor, check_member_settings
 from lightning_nas.spaces.nb101 import MAX_VERTICES
 from lightning_nas.spaces.nb201_network import NUM_NODES
@@ -97,7 +97,7 @@ class ReNASPredictor(RankingPredictor):
             raise InvalidArgument(f"filters must be 'square', 'cross' or 'square+cross', got {filters!r}")
         check_member_settings(hidden, dropout)
         for width in channels:
-            require_at_least("each of channels", width, 1)
+            require_count("each of channels", width, 1)
         super().__init__(encoding=encoding, **kwargs)
 
     def build_member(self, index: int) -> nn.Module:

@@ -19,7 +19,7 @@ from lightning.pytorch.callbacks import BasePredictionWriter
 from torch.utils.data import DataLoader
 
 from lightning_nas.benchmarks import Benchmark, create
-from lightning_nas.errors import InvalidArgument, require_at_least
+from lightning_nas.errors import InvalidArgument, require_count
 from lightning_nas.proxies.evaluator import ProxyEvaluator
 from lightning_nas.proxies.table import ScoreTable
 
@@ -77,7 +77,7 @@ def select_rows(benchmark: Benchmark, archs: int | str, seed: int = 0) -> np.nda
 def score_archs(module: ProxyScoringModule, trainer: L.Trainer, table: ScoreTable, rows: np.ndarray, archs_per_batch: int = 8) -> int:
     """Score ``rows`` not yet in ``table`` (each only for the proxies it lacks); returns how
     many archs were scored in this run."""
-    require_at_least("archs_per_batch", archs_per_batch, 1)
+    require_count("archs_per_batch", archs_per_batch, 1)
     if trainer.predict_loop.inference_mode:
         raise InvalidArgument("proxy scoring needs autograd: build the Trainer with inference_mode=False")
     benchmark = create(module.hparams.space, root=module.hparams.root)

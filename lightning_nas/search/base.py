@@ -29,7 +29,7 @@ import numpy as np
 from lightning_nas.atomic import atomic_open
 from lightning_nas.benchmarks.base import Benchmark
 from lightning_nas.benchmarks.budget import BudgetExhausted, Query, QueryBudget
-from lightning_nas.errors import InvalidArgument, LightningNASError, require_at_least
+from lightning_nas.errors import InvalidArgument, LightningNASError, require_count
 from lightning_nas.progress import progress_bar
 from lightning_nas.spaces import SearchSpace
 
@@ -51,7 +51,7 @@ class SearchStrategy(abc.ABC):
     """
 
     def __init__(self, num_candidates: int = 100) -> None:
-        require_at_least("num_candidates", num_candidates, 1)
+        require_count("num_candidates", num_candidates, 1)
         self.num_candidates = num_candidates
         self.space: SearchSpace
         self.budget: QueryBudget
@@ -168,7 +168,7 @@ def run_search(
     oracle = QueryBudget(benchmark, budget, dataset)
     if len(initial) > budget:
         raise InvalidArgument(f"{len(initial)} initial archs (e.g. the archs a predictor saw labels of) exceed the query budget of {budget}; raise the budget")
-    require_at_least("save_every", save_every, 1)
+    require_count("save_every", save_every, 1)
     rng = np.random.default_rng(seed)
     strategy.bind(oracle, rng, scorer)
     header = {"version": STATE_VERSION, "space": oracle.space.name, "dataset": oracle.dataset, "budget": budget, "seed": seed, **strategy.config()}
