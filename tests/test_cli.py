@@ -154,6 +154,13 @@ def test_top_level_help_lists_the_commands_and_configs(cli):
 def test_fit_help_lists_model_and_data_options(cli):
     code, out, _ = cli("fit", "--help")
     assert code == 0 and "--data.num_train" in out and "--model" in out
+    flat = " ".join(out.split())  # argparse wraps the descriptions
+    assert "--data.encoding ENCODING what the model reads: renas, graph, onehot or path." in flat  # from the docstrings
+    code, out, _ = cli("fit", "--model.help", "GNNPredictor")
+    flat = " ".join(out.split())
+    assert code == 0 and "--model.member_kinds+ MEMBER_KINDS the kind of each ensemble member" in flat
+    # the losses on offer are the ranking losses, not every torch.nn.Module
+    assert "known subclasses: lightning_nas.models.ReNASLoss, lightning_nas.models.PairwiseLogisticLoss, lightning_nas.models.MSELoss)" in flat
 
 
 @pytest.mark.parametrize("config", ["renas_101", "renas_101_4236", "renas_201", "gnn_101", "gnn_101_4236", "gnn_201", "mlp_201", "search_gnn_101", "search_gnn_201"])

@@ -49,7 +49,29 @@ from lightning_nas.writers import read_scores
 class ArchDataModule(L.LightningDataModule):
     """Batches are dicts: ``x`` (tensor or PyG ``Batch``), ``y`` (target, percent for
     accuracies), ``index`` (benchmark row) and, when ``extra_features`` is set, ``extra``
-    (float32 [B, k] raw values; the model normalises them)."""
+    (float32 [B, k] raw values; the model normalises them). The module docstring has the details.
+
+    Args:
+        space: benchmark / search space: nb101, nb201 or nats_sss.
+        metric: the target column, e.g. test_acc, val_acc, test_acc_run0 (NB101's single run).
+        dataset: the benchmark's dataset (NB201: cifar10, cifar10-valid, cifar100, ImageNet16-120); None = its first.
+        epochs: training-epoch budget of the metric; None = the benchmark's default.
+        encoding: what the model reads: renas, graph, onehot or path.
+        num_train: labelled training archs (give this or train_ratio).
+        train_ratio: labelled training archs as a fraction of the space (give this or num_train).
+        num_val: validation archs for checkpointing (a subset of the test archs).
+        extra_features: benchmark columns (params, flops), column groups (cell_stats) or proxy_table columns for the model's head.
+        batch_size: training archs per batch (pairwise losses compare the pairs within a batch).
+        eval_batch_size: archs per validation / test / predict batch.
+        seed: the split, relabelings and pseudo-labelled archs.
+        root: data folder; None = $LIGHTNING_NAS_DATA, else ./data.
+        num_workers: DataLoader worker processes.
+        proxy_table: score table from `score`; only archs in it take part.
+        augment: relabelled vertex-order copies of each training arch (order-dependent encodings).
+        pseudo_labels: a `predict` score file from a fit on this split, to self-train on.
+        num_pseudo: unlabelled archs the pseudo_labels file labels for training.
+        train_metrics: benchmark columns whose per-arch mean replaces metric for training (e.g. two runs).
+    """
 
     def __init__(
         self,

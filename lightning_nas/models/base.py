@@ -26,7 +26,7 @@ from torchmetrics import MetricCollection, SpearmanCorrCoef
 from lightning_nas.encodings import get_encoding
 from lightning_nas.encodings.features import expand_features
 from lightning_nas.errors import CheckpointError, InvalidArgument, require_at_least, require_count
-from lightning_nas.models.losses import ReNASLoss
+from lightning_nas.models.losses import RankingLoss, ReNASLoss
 from lightning_nas.models.metrics import KendallTau, TopKPrecision
 from lightning_nas.spaces import get_space
 
@@ -62,6 +62,19 @@ def check_member_settings(hidden: int, dropout: float) -> None:
 
 
 class RankingPredictor(L.LightningModule, abc.ABC):
+    """The arguments every predictor shares (``space``, ``encoding`` and ``extra_features`` are
+    linked from the datamodule's on the command line).
+
+    Args:
+        space: the search space the predictor scores.
+        encoding: the encoding it reads (each predictor supports its own).
+        extra_features: columns for its head, normalised with whole-space statistics.
+        loss: ranking loss; None = ReNASLoss.
+        lr: AdamW learning rate (cosine-annealed over the run).
+        weight_decay: AdamW weight decay.
+        ensemble_size: independently initialised members whose scores are averaged.
+    """
+
     #: Checkpoint entry naming the predictor class, so a search can rebuild any predictor.
     CLASS_KEY = "lightning_nas_predictor"
 
@@ -70,7 +83,7 @@ class RankingPredictor(L.LightningModule, abc.ABC):
         space: str = "nb101",
         encoding: str = "renas",
         extra_features: list[str] | None = None,
-        loss: nn.Module | None = None,
+        loss: RankingLoss | None = None,
         lr: float = 1e-3,
         weight_decay: float = 1e-4,
         ensemble_size: int = 1,

@@ -150,9 +150,15 @@ class _GNNNet(nn.Module):
 class GNNPredictor(RankingPredictor):
     """Bidirectional GNN predictor; see :class:`RankingPredictor` for the shared arguments.
 
-    ``member_kinds``: the kind of each ensemble member (default: all ``"gin"``), cycled (member ``i`` is
-    ``member_kinds[i % len(member_kinds)]``): ``"gin"``, ``"gat"`` or ``"pna"``, each optionally
-    with ``"+attention"``. ``attention_heads`` is the head count of both GAT and the attention blocks.
+    Args:
+        encoding: graph (the only one it reads).
+        hidden: node embedding width.
+        num_layers: message-passing layers.
+        dropout: dropout in the head.
+        readout: sum of node embeddings, or sum+output (plus the output vertex's own).
+        member_kinds: the kind of each ensemble member, cycled (member i is member_kinds[i % len]):
+            gin, gat or pna, each optionally +attention; None = all gin.
+        attention_heads: heads of both GAT layers and the attention blocks.
     """
 
     def __init__(

@@ -1,11 +1,13 @@
 """Ranking losses for performance predictors.
 
 A predictor only has to *order* architectures, so the main losses compare every pair of
-architectures in a batch. Each loss is an ``nn.Module`` taking ``(scores [B], targets [B])``
-so that configs can pick one by ``class_path``.
+architectures in a batch. Each loss is a :class:`RankingLoss` (an ``nn.Module`` taking
+``(scores [B], targets [B])``) so that configs can pick one by ``class_path``.
 """
 
 from __future__ import annotations
+
+import abc
 
 import torch
 import torch.nn.functional as F
@@ -21,9 +23,22 @@ def _pairs(scores: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, t
     return (scores[i] - scores[j])[keep], sign[keep]
 
 
-class ReNASLoss(nn.Module):
+class RankingLoss(nn.Module, abc.ABC):
+    """A predictor's training loss; subclass it for a loss of your own (the command line offers
+    every subclass as ``--model.loss``)."""
+
+    @abc.abstractmethod
+    def forward(self, scores: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """Scalar loss of predicted ``scores`` [B] against ``targets`` [B] (higher = better arch)."""
+
+
+class ReNASLoss(RankingLoss):
     """The ReNAS relativistic ranking loss (Xu et al., CVPR 2021): a hinge on every pair,
-    ``max(0, m - (s_i - s_j) * sign(y_i - y_j))``, averaged over pairs."""
+    ``max(0, m - (s_i - s_j) * sign(y_i - y_j))``, averaged over pairs.
+
+    Args:
+        margin: the hinge's margin m.
+    """
 
     def __init__(self, margin: float = 0.1) -> None:
         super().__init__()
@@ -36,7 +51,7 @@ class ReNASLoss(nn.Module):
         return F.relu(self.margin - diff * sign).mean()
 
 
-class PairwiseLogisticLoss(nn.Module):
+class PairwiseLogisticLoss(RankingLoss):
     """RankNet's logistic pairwise loss, ``log(1 + exp(-(s_i - s_j) * sign(y_i - y_j)))``:
     like the hinge but never saturates, so well-ordered pairs keep pushing apart a little."""
 
@@ -47,7 +62,7 @@ class PairwiseLogisticLoss(nn.Module):
         return F.softplus(-diff * sign).mean()
 
 
-class MSELoss(nn.Module):
+class MSELoss(RankingLoss):
     """Regression baseline: mean squared error against batch-standardised targets."""
 
     def forward(self, scores: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:

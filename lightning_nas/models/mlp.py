@@ -39,9 +39,13 @@ class _MLPNet(nn.Module):
 
 
 class MLPPredictor(RankingPredictor):
-    """MLP over the ``onehot`` or ``path`` encoding; see :class:`RankingPredictor` for the shared arguments.
+    """MLP over a flat encoding; see :class:`RankingPredictor` for the shared arguments.
 
-    ``num_layers`` hidden layers of width ``hidden`` (each Linear, BatchNorm, ReLU, Dropout).
+    Args:
+        encoding: onehot or path.
+        hidden: width of each hidden layer (Linear, BatchNorm, ReLU, Dropout).
+        num_layers: hidden layers.
+        dropout: dropout after each hidden layer.
     """
 
     def __init__(self, encoding: str = "onehot", hidden: int = 128, num_layers: int = 3, dropout: float = 0.1, **kwargs) -> None:

@@ -78,8 +78,13 @@ class _ReNASNet(nn.Module):
 class ReNASPredictor(RankingPredictor):
     """ReNAS CNN predictor; see :class:`RankingPredictor` for the shared arguments.
 
-    ``filters``: ``"square"`` (ReNAS's 3x3 convolutions), ``"cross"`` (row + column filters) or
-    ``"square+cross"`` (both, summed, in every conv layer).
+    Args:
+        encoding: renas (the only one it reads).
+        channels: output channels of each conv layer.
+        hidden: width of the head's hidden layer.
+        dropout: dropout in the head.
+        filters: square (ReNAS's 3x3 convolutions), cross (row + column filters) or square+cross
+            (both, summed, in every conv layer).
     """
 
     def __init__(
