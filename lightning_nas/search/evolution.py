@@ -6,7 +6,7 @@ from collections import deque
 from collections.abc import Sequence
 from typing import Any
 
-from lightning_nas.errors import InvalidArgument
+from lightning_nas.errors import InvalidArgument, require_count
 from lightning_nas.search.base import SearchStrategy
 
 
@@ -18,12 +18,19 @@ class RegularizedEvolution(SearchStrategy):
     replaces the *oldest* member with the child. With a scorer the child is the best-scored of
     ``num_candidates`` mutations (and initial members the best-scored of as many samples).
     Archs queried before the search (``reset(seen)``) seed the population, best youngest.
+
+    Args:
+        population_size: archs in the aging population.
+        sample_size: members drawn per tournament (1 .. population_size).
+        num_candidates: see :class:`SearchStrategy`.
     """
 
     def __init__(self, population_size: int = 10, sample_size: int = 3, num_candidates: int = 100) -> None:
         super().__init__(num_candidates)
-        if not 1 <= sample_size <= population_size:
-            raise InvalidArgument(f"need 1 <= sample_size <= population_size, got {sample_size}, {population_size}")
+        require_count("population_size", population_size, 1)
+        require_count("sample_size", sample_size, 1)
+        if sample_size > population_size:
+            raise InvalidArgument(f"sample_size ({sample_size}) must not exceed population_size ({population_size})")
         self.population_size = population_size
         self.sample_size = sample_size
         self.population: deque[tuple[Any, float]] = deque()

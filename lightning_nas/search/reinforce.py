@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from lightning_nas.errors import InvalidArchitecture
+from lightning_nas.errors import InvalidArchitecture, InvalidArgument
 from lightning_nas.search.base import SearchStrategy
 
 
@@ -19,10 +19,19 @@ class Reinforce(SearchStrategy):
     Sampling uses the search's numpy generator, so the trajectory is reproducible and resumable.
     Choice vectors that spell an invalid arch (NB101) are redrawn. With a scorer, the policy
     proposes ``num_candidates`` archs and the best-scored one is queried and rewarded.
+
+    Args:
+        lr: Adam learning rate of the policy.
+        momentum: decay of the reward baseline's moving average, in [0, 1).
+        num_candidates: see :class:`SearchStrategy`.
     """
 
     def __init__(self, lr: float = 0.01, momentum: float = 0.9, num_candidates: int = 100) -> None:
         super().__init__(num_candidates)
+        if not lr > 0:
+            raise InvalidArgument(f"lr must be positive, got {lr}")
+        if not 0 <= momentum < 1:
+            raise InvalidArgument(f"momentum must be in [0, 1), got {momentum}")
         self.lr = lr
         self.momentum = momentum
 
