@@ -239,6 +239,15 @@ def test_search_command_explains_bad_settings(setting, message, tmp_path, data_r
     assert "Traceback" not in err and re.match(f"error: {message}", err.strip().splitlines()[-1])
 
 
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [({"budget": 0}, "query budget must be at least 1, got 0"), ({"seeds": []}, "seeds is empty"), ({"save_every": 0}, "save_every must be at least 1")],
+)
+def test_search_callback_refuses_bad_settings_before_the_fit(setting, message):
+    with pytest.raises(ValueError, match=message):  # was: after the whole fit (seeds=[] silently became [0])
+        SearchCallback(RandomSearch(), **{"budget": 50, **setting})
+
+
 @pytest.mark.parametrize(("space", "logged"), [("nb101", ["test_acc_run0@108"]), ("nb201", ["cifar10-valid/val_acc@200", "cifar10/test_acc@200"])])
 def test_search_command_logs_what_it_selected_on_and_reports_once_each(space, logged, tmp_path, data_root, caplog):
     caplog.set_level(logging.INFO)

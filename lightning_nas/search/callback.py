@@ -17,7 +17,7 @@ import numpy as np
 from lightning.pytorch.utilities import rank_zero_info
 
 from lightning_nas.benchmarks.base import Benchmark
-from lightning_nas.errors import InvalidArgument, LightningNASError
+from lightning_nas.errors import InvalidArgument, LightningNASError, require_count
 from lightning_nas.models import read_checkpoint
 from lightning_nas.search.base import Scorer, SearchResult, SearchStrategy, run_search
 from lightning_nas.search.scorers import PredictorScorer, load_predictor
@@ -27,6 +27,14 @@ def labelled_rows(datamodule: Any, validated: bool) -> np.ndarray:
     validation ran (they chose the checkpoint)."""
     rows = [datamodule.train_rows] + ([datamodule.val_rows] if validated else [])
     return np.unique(np.concatenate(rows))
+
+
+def check_search_settings(budget: int, seeds: list[int], save_every: int) -> None:
+    """A search run's settings, checked before any work (a callback's before the fit it follows)."""
+    require_count("query budget", budget, 1)
+    if not seeds:
+        raise InvalidArgument("seeds is empty: give at least one, e.g. [0]")
+    require_count("save_every", save_every, 1)
 
 
 def search_with_scorer(
@@ -45,8 +53,7 @@ def search_with_scorer(
     ``initial_rows``: benchmark rows labelled before the search (a predictor's training archs)."""
     from lightning_nas.viz import search_trajectories
 
-    if not seeds:
-        raise InvalidArgument("seeds is empty: give at least one, e.g. [0]")
+    check_search_settings(budget, seeds, save_every)
     initial = [benchmark.arch(int(r)) for r in (initial_rows if initial_rows is not None else [])]
     results = []
     for seed in seeds:
@@ -80,13 +87,23 @@ class SearchCallback(L.Callback):
     Uses the best checkpoint when a ``ModelCheckpoint`` kept one. Results go to
     ``<default_root_dir>/<output>/<run>/seed<k>``; best-so-far accuracy vs queries is logged to
     every logger (W&B: against ``search/queries``) and the trajectory PNG as an image.
+
+    Args:
+        strategy: the search strategy (RandomSearch, RegularizedEvolution, Reinforce).
+        budget: distinct archs whose accuracy may be read, the predictor's labelled archs included.
+        dataset: benchmark dataset to search on; None = the benchmark's first.
+        seeds: one search per seed; None = [0].
+        output: folder under the trainer's default_root_dir.
+        save_every: queries between saves of the resumable state.
     """
 
     def __init__(self, strategy: SearchStrategy, budget: int, dataset: str | None = None, seeds: list[int] | None = None, output: str = "search", save_every: int = 10) -> None:
+        seeds = [0] if seeds is None else seeds
+        check_search_settings(budget, seeds, save_every)  # now, not after the fit
         self.strategy = strategy
         self.budget = budget
         self.dataset = dataset
-        self.seeds = seeds or [0]
+        self.seeds = seeds
         self.output = output
         self.save_every = save_every
         self.results: list[SearchResult] = []
