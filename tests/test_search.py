@@ -248,6 +248,19 @@ def test_search_callback_refuses_bad_settings_before_the_fit(setting, message):
         SearchCallback(RandomSearch(), **{"budget": 50, **setting})
 
 
+def test_search_callback_refuses_an_unknown_dataset_before_training(data_root):
+    from lightning_nas.datamodules import ArchDataModule
+    from lightning_nas.models import MLPPredictor
+
+    dm = ArchDataModule(space="nb201", encoding="onehot", dataset="cifar10", num_train=20, num_val=10, root=data_root)
+    trainer = L.Trainer(max_epochs=1, logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
+                        callbacks=[SearchCallback(RandomSearch(), budget=50, dataset="cifar11")])
+    model = MLPPredictor(space="nb201", encoding="onehot")
+    with pytest.raises(KeyError, match="has no dataset 'cifar11'"):
+        trainer.fit(model, dm)
+    assert trainer.global_step == 0
+
+
 @pytest.mark.parametrize(("space", "logged"), [("nb101", ["test_acc_run0@108"]), ("nb201", ["cifar10-valid/val_acc@200", "cifar10/test_acc@200"])])
 def test_search_command_logs_what_it_selected_on_and_reports_once_each(space, logged, tmp_path, data_root, caplog):
     caplog.set_level(logging.INFO)

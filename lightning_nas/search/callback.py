@@ -108,6 +108,11 @@ class SearchCallback(L.Callback):
         self.save_every = save_every
         self.results: list[SearchResult] = []
 
+    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        benchmark = getattr(trainer.datamodule, "benchmark", None)  # Lightning sets the datamodule up first
+        if stage == "fit" and benchmark is not None:
+            benchmark.search_columns(self.dataset)  # an unknown dataset fails now, not after the fit
+
     def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         datamodule = trainer.datamodule
         if datamodule is None or not hasattr(datamodule, "train_rows"):
