@@ -147,7 +147,10 @@ class Benchmark(abc.ABC):
         return {k: i for i, k in enumerate(self.keys.tolist())}
 
     def index(self, arch: Any) -> int:
-        """Row of ``arch`` (any form the space's ``validate`` accepts)."""
+        """Row of ``arch``: any form the space's ``validate`` accepts, or a row's canonical key
+        (what score files and best.json hold, e.g. an NB101 module hash)."""
+        if isinstance(arch, str) and arch in self._row_of_key:
+            return self._row_of_key[arch]
         key = self.space.key(self.space.validate(arch))
         try:
             return self._row_of_key[key]

@@ -148,7 +148,7 @@ class NB101Space(SearchSpace[NB101Arch]):
                 matrix, ops = arch
             except (TypeError, ValueError):
                 raise InvalidArchitecture(
-                    f"NB101 arch must be (matrix, ops) or NB101Arch, got {type(arch).__name__}"
+                    f"NB101 arch must be (matrix, ops) or NB101Arch (a benchmark also takes a row's module hash), got {type(arch).__name__}"
                 ) from None
         return self._canonical(matrix, ops)
 
