@@ -127,6 +127,19 @@ def test_params_and_flops_proxies_match_the_nb101_benchmark(nb101, data_root):
         ev.score(nb101.arch(0), only=["flops", "snip"])  # was: snip silently left out
 
 
+def test_rbflex_gamma_detection_skips_pairs_the_networks_cannot_tell_apart(evaluator):
+    """A duplicated image would give gamma 0 (a constant kernel, every arch scoring alike); blank
+    images leave no pair at all, which is an error, not gamma 0."""
+    from lightning_nas.proxies.rbflex import detect_gammas
+
+    images = evaluator.images[:4].clone()
+    images[1] = images[0]
+    networks = [build_network("nb201", get_space("nb201").arch(i), variant="benchmark") for i in (100, 9000)]
+    assert min(detect_gammas(networks, images)) > 0
+    with pytest.raises(InvalidArgument, match="no usable image pair"):
+        detect_gammas(networks, torch.zeros_like(images))
+
+
 def test_tenas_rank_combines_both_rankings():
     ntk = np.array([-10.0, -2.0, -5.0])  # negated condition numbers: arch 1 best
     regions = np.array([300.0, 100.0, 200.0])  # arch 0 best

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from lightning_nas.errors import InvalidArgument
 from lightning_nas.proxies.base import hooks, layers_of, register, single_threaded_ops
 
 BATCH_SIZE_NE = 3
@@ -66,8 +67,12 @@ def detect_gammas(networks: list[nn.Module], images: torch.Tensor) -> tuple[floa
         for name, rows in (("k", k), ("q", q)):
             mean, var = rows.mean(1), rows.var(1, unbiased=False)
             for i, j in itertools.combinations(range(len(rows)), 2):
-                if var[i] + var[j] > 0:
-                    candidates[name].append(((mean[i] - mean[j]) ** 2 / (2 * (var[i] + var[j]))).item())
+                gamma = ((mean[i] - mean[j]) ** 2 / (2 * (var[i] + var[j]))).item() if var[i] + var[j] > 0 else 0.0
+                if gamma > 0:  # a pair the network cannot tell apart (e.g. a duplicate image) would make the kernel constant
+                    candidates[name].append(gamma)
     if not candidates["k"] or not candidates["q"]:
-        raise ValueError("RBFleX hyperparameter detection found no usable image pair (all activations constant)")
+        raise InvalidArgument(
+            "RBFleX hyperparameter detection found no usable image pair: every network's activations are the same for all "
+            f"{len(images)} images (identical or blank images?); give real, distinct images"
+        )
     return float(np.min(candidates["k"])), float(np.min(candidates["q"]))
