@@ -29,6 +29,19 @@ def require_at_least(name: str, value: float, least: float) -> None:
         raise InvalidArgument(f"{name} must be at least {least}, got {value}")
 
 
+def require_positive(name: str, value: float) -> None:
+    """:class:`InvalidArgument` naming the setting unless ``value > 0`` (a learning rate)."""
+    if not value > 0:
+        raise InvalidArgument(f"{name} must be positive, got {value}")
+
+
+def require_fraction(name: str, value: float) -> None:
+    """:class:`InvalidArgument` naming the setting unless ``0 <= value < 1`` (a dropout
+    probability, a moving average's decay)."""
+    if not 0 <= value < 1:
+        raise InvalidArgument(f"{name} must be in [0, 1), got {value}")
+
+
 def require_integer(name: str, value: int) -> None:
     """:class:`InvalidArgument` naming the setting unless ``value`` is an integer (a count or a
     size: 2.5 would otherwise fail deep inside numpy or torch)."""

@@ -169,14 +169,15 @@ class ArchDataModule(L.LightningDataModule):
 
     def _augment(self, bench: Benchmark) -> None:
         hp = self.hparams
-        if get_encoding(hp.encoding).order_invariant:
+        encoding = get_encoding(hp.encoding)
+        if encoding.order_invariant:
             raise InvalidArgument(
                 f"augment relabels vertex orders, to which the {hp.encoding!r} encoding is invariant; use it with an "
                 f"order-dependent encoding: {sorted(n for n, e in ENCODINGS.items() if not e.order_invariant)}"
             )
         structure = {k: v[self.train_rows] for k, v in bench.structure.items()}
         isomorphs = bench.space.random_isomorphs(structure, hp.augment, np.random.default_rng(hp.seed))
-        self.augmented = get_encoding(hp.encoding)(bench.space, isomorphs)
+        self.augmented = encoding(bench.space, isomorphs)
         self.augmented_source = np.repeat(self.train_rows, hp.augment)
 
     def _add_pseudo_labels(self, bench: Benchmark) -> None:

@@ -25,7 +25,7 @@ from torchmetrics import MetricCollection, SpearmanCorrCoef
 
 from lightning_nas.encodings import get_encoding
 from lightning_nas.encodings.features import expand_features
-from lightning_nas.errors import CheckpointError, InvalidArgument, require_at_least, require_count
+from lightning_nas.errors import CheckpointError, InvalidArgument, require_at_least, require_count, require_fraction, require_positive
 from lightning_nas.models.losses import RankingLoss, ReNASLoss
 from lightning_nas.models.metrics import KendallTau, TopKPrecision
 from lightning_nas.spaces import get_space
@@ -57,8 +57,7 @@ def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
 def check_member_settings(hidden: int, dropout: float) -> None:
     """The head settings every kind of member shares: a width and a dropout probability."""
     require_count("hidden", hidden, 1)
-    if not 0 <= dropout < 1:
-        raise InvalidArgument(f"dropout must be in [0, 1), got {dropout}")
+    require_fraction("dropout", dropout)
 
 
 class RankingPredictor(L.LightningModule, abc.ABC):
@@ -92,8 +91,7 @@ class RankingPredictor(L.LightningModule, abc.ABC):
         get_encoding(encoding).check_space(get_space(space))  # unknown names are InvalidArgument too
         require_count("ensemble_size", ensemble_size, 1)
         require_at_least("weight_decay", weight_decay, 0)
-        if not lr > 0:
-            raise InvalidArgument(f"lr must be positive, got {lr}")
+        require_positive("lr", lr)
         self.save_hyperparameters(ignore=["loss"])
         self.loss_fn = loss if loss is not None else ReNASLoss()
         self.num_extra = len(expand_features(extra_features))  # a group (cell_stats) is many columns

@@ -146,6 +146,15 @@ class SearchResult:
         return folder
 
 
+def check_search_settings(budget: int, save_every: int, seeds: Sequence[int] = (0,)) -> None:
+    """The settings of :func:`run_search` (one run per seed), checkable before any work: a
+    SearchCallback checks its own before the fit it follows."""
+    require_count("query budget", budget, 1)
+    require_count("save_every", save_every, 1)
+    if not seeds:
+        raise InvalidArgument("seeds is empty: give at least one, e.g. [0]")
+
+
 def run_search(
     strategy: SearchStrategy,
     benchmark: Benchmark,
@@ -165,10 +174,10 @@ def run_search(
     ``save_every`` queries, resumes from it if present, and ends by writing the result
     (:meth:`SearchResult.save`).
     """
+    check_search_settings(budget, save_every)
     oracle = QueryBudget(benchmark, budget, dataset)
     if len(initial) > budget:
         raise InvalidArgument(f"{len(initial)} initial archs (e.g. the archs a predictor saw labels of) exceed the query budget of {budget}; raise the budget")
-    require_count("save_every", save_every, 1)
     rng = np.random.default_rng(seed)
     strategy.bind(oracle, rng, scorer)
     header = {"version": STATE_VERSION, "space": oracle.space.name, "dataset": oracle.dataset, "budget": budget, "seed": seed, **strategy.config()}

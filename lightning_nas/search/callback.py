@@ -17,9 +17,9 @@ import numpy as np
 from lightning.pytorch.utilities import rank_zero_info
 
 from lightning_nas.benchmarks.base import Benchmark
-from lightning_nas.errors import InvalidArgument, LightningNASError, require_count
+from lightning_nas.errors import LightningNASError
 from lightning_nas.models import read_checkpoint
-from lightning_nas.search.base import Scorer, SearchResult, SearchStrategy, run_search
+from lightning_nas.search.base import Scorer, SearchResult, SearchStrategy, check_search_settings, run_search
 from lightning_nas.search.scorers import PredictorScorer, load_predictor
 
 def labelled_rows(datamodule: Any, validated: bool) -> np.ndarray:
@@ -27,14 +27,6 @@ def labelled_rows(datamodule: Any, validated: bool) -> np.ndarray:
     validation ran (they chose the checkpoint)."""
     rows = [datamodule.train_rows] + ([datamodule.val_rows] if validated else [])
     return np.unique(np.concatenate(rows))
-
-
-def check_search_settings(budget: int, seeds: list[int], save_every: int) -> None:
-    """A search run's settings, checked before any work (a callback's before the fit it follows)."""
-    require_count("query budget", budget, 1)
-    if not seeds:
-        raise InvalidArgument("seeds is empty: give at least one, e.g. [0]")
-    require_count("save_every", save_every, 1)
 
 
 def search_with_scorer(
@@ -53,7 +45,7 @@ def search_with_scorer(
     ``initial_rows``: benchmark rows labelled before the search (a predictor's training archs)."""
     from lightning_nas.viz import search_trajectories
 
-    check_search_settings(budget, seeds, save_every)
+    check_search_settings(budget, save_every, seeds)
     initial = [benchmark.arch(int(r)) for r in (initial_rows if initial_rows is not None else [])]
     results = []
     for seed in seeds:
@@ -99,7 +91,7 @@ class SearchCallback(L.Callback):
 
     def __init__(self, strategy: SearchStrategy, budget: int, dataset: str | None = None, seeds: list[int] | None = None, output: str = "search", save_every: int = 10) -> None:
         seeds = [0] if seeds is None else seeds
-        check_search_settings(budget, seeds, save_every)  # now, not after the fit
+        check_search_settings(budget, save_every, seeds)  # now, not after the fit
         self.strategy = strategy
         self.budget = budget
         self.dataset = dataset

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from lightning_nas.errors import InvalidArchitecture, InvalidArgument
+from lightning_nas.errors import InvalidArchitecture, require_fraction, require_positive
 from lightning_nas.search.base import SearchStrategy
 
 
@@ -28,10 +28,8 @@ class Reinforce(SearchStrategy):
 
     def __init__(self, lr: float = 0.01, momentum: float = 0.9, num_candidates: int = 100) -> None:
         super().__init__(num_candidates)
-        if not lr > 0:
-            raise InvalidArgument(f"lr must be positive, got {lr}")
-        if not 0 <= momentum < 1:
-            raise InvalidArgument(f"momentum must be in [0, 1), got {momentum}")
+        require_positive("lr", lr)
+        require_fraction("momentum", momentum)
         self.lr = lr
         self.momentum = momentum
 
