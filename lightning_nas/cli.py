@@ -268,6 +268,8 @@ def make_cli(argv: list[str], **kwargs):
             datamodule's setup, so a bad data setting would otherwise leave a W&B run per attempt."""
             self.datamodule.setup(self.subcommand)
 
+        before_validate = before_test = before_predict = _load_data
+
         def before_fit(self) -> None:
             self._load_data()
             validate_on_the_last_epoch(self.trainer)
@@ -288,11 +290,6 @@ def make_cli(argv: list[str], **kwargs):
             if command:
                 config = self.config[command]
                 check_checkpoint(command, config.get("ckpt_path"), config.model.class_path, config.data.as_dict())
-
-        def _before_evaluating(self) -> None:
-            self._load_data()
-
-        before_validate = before_test = before_predict = _before_evaluating
 
     with warnings.catch_warnings():  # passing args is deliberate: they are argv with config names resolved
         warnings.filterwarnings("ignore", message="LightningCLI's args parameter is intended to run from within Python")
