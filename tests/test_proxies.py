@@ -12,6 +12,7 @@ from lightning_nas.errors import BenchmarkFileError, InvalidArgument
 from lightning_nas.proxies import PROXIES, ProxyEvaluator, ScoreTable, build_network, count_parameters, rank_combination, scoring, tenas_rank
 from lightning_nas.proxies.images import load_images
 from lightning_nas.proxies.scoring import ProxyScoringModule, ScoreTableWriter, score_archs
+from lightning_nas.search import ProxyScorer
 from lightning_nas.spaces import get_space
 
 ALL_NONE = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"
@@ -80,6 +81,9 @@ def test_images_are_real_normalised_and_bad_input_is_named(tmp_path, data_root):
     images, labels = load_images("cifar10", num=64, root=data_root)
     assert images.shape == (64, 3, 32, 32) and labels.max() < 10
     assert abs(images.mean().item()) < 0.3 and 0.6 < images.std().item() < 1.4
+    for num in (3, 200):  # smaller batches are prefixes of larger ones
+        other, _ = load_images("cifar10", num=num, root=data_root)
+        assert torch.equal(other[:64], images[:num])
     bad = tmp_path / "bad.npz"
     np.savez(bad, images=np.zeros((4, 8, 8, 3), np.uint8), labels=np.zeros(4))
     with pytest.raises(BenchmarkFileError, match="bad.npz.*32, 32, 3"):
@@ -114,6 +118,13 @@ def test_scores_are_deterministic_order_free_and_leave_no_state(evaluator, nb201
     fresh = ProxyEvaluator("nb201", sorted(PROXIES), root=data_root)
     fresh.score(b)
     assert fresh.score(a) == first  # same seed, other order, new process state: same numbers
+
+
+def test_a_proxy_scores_the_same_whichever_proxies_come_beside_it(evaluator, nb201, data_root):
+    arch = nb201.arch(258)
+    for proxies in (["snip", "rbflex"], ["tenas_lr"]):  # fewer images than naswot's batch; tenas_lr's crops
+        alone = ProxyEvaluator("nb201", proxies, root=data_root).score(arch)
+        assert alone == evaluator.score(arch, only=proxies)
 
 
 def test_params_and_flops_proxies_match_the_nb101_benchmark(nb101, data_root):
@@ -188,6 +199,26 @@ def test_score_table_resumes_after_a_kill_without_rescoring(data_root, tmp_path,
     assert score_archs(*_scoring(data_root, tmp_path, ("synflow", "params", "tenas_lr", "flops")), table, rows, archs_per_batch=8) == len(rows)
     done, _ = table.load()
     assert all(set(s) == {"synflow", "params", "tenas_lr", "flops"} for s in done.values())
+
+
+def test_a_score_table_holds_scores_of_one_setting(data_root, tmp_path, caplog):
+    rows = np.arange(0, 15625, 5000)
+    table = ScoreTable(tmp_path / "scores.csv")
+    score_archs(*_scoring(data_root, tmp_path, ("params",)), table, rows)
+    assert table.settings() == {"space": "nb201", "dataset": "cifar10", "images": "cifar10_test_sample.npz", "seed": 0, "full_network": False}
+    cifar100 = ProxyScoringModule("nb201", ["params"], "cifar100", images=str(data_root / "images" / "cifar10_test_sample.npz"), root=str(data_root))
+    trainer = _scoring(data_root, tmp_path)[1]
+    with pytest.raises(InvalidArgument, match=r"scores.csv was scored with other settings: dataset 'cifar10' \(now 'cifar100'\)"):
+        score_archs(cifar100, trainer, table, rows)  # before: "already in the table", cifar10's classifier counted as cifar100's
+    with pytest.raises(InvalidArgument, match=r"other settings: seed 0 \(now 1\)"):  # a search computes missing scores beside the table's
+        ProxyScorer("nb201", ["params"], table=table.path, seed=1, root=data_root)
+    table.settings_path.unlink()  # a table written by hand or by an older version: adopted, with a warning
+    with caplog.at_level("WARNING"):
+        score_archs(*_scoring(data_root, tmp_path, ("params",)), table, rows)
+    assert "has no settings record" in caplog.text and table.settings()["dataset"] == "cifar10"
+    table.path.unlink()  # the record of a deleted table does not bind the next one
+    assert score_archs(cifar100, trainer, table, rows) == len(rows)
+    assert table.settings()["dataset"] == "cifar100"
 
 
 def test_datamodule_joins_proxy_scores_from_a_table(data_root, tmp_path):

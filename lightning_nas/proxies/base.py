@@ -29,7 +29,8 @@ class Proxy:
     name: str
     compute: Callable[..., float]
     paper: str
-    #: images per score (as in the authors' code); 0 = no images (params, synflow's ones).
+    #: images per score (as in the authors' code; tenas_lr: the images its crops come from);
+    #: 0 = no images (params, synflow's ones). A batch is the first images of one seeded order.
     batch_size: int = 64
     #: which network: "benchmark", or TE-NAS's "tenas_ntk" / "tenas_lr".
     network: str = "benchmark"

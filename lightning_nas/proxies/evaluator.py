@@ -9,6 +9,7 @@ from the arch key, inside ``torch.random.fork_rng`` so the caller's RNG is untou
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -16,7 +17,7 @@ import torch
 
 from lightning_nas.errors import InvalidArgument
 from lightning_nas.proxies.base import PROXIES, arch_seed, get_proxy
-from lightning_nas.proxies.images import load_images
+from lightning_nas.proxies.images import SHARED_SAMPLE, load_images
 from lightning_nas.proxies.networks import build_network, check_dataset
 from lightning_nas.proxies.rbflex import detect_gammas
 from lightning_nas.proxies.tenas import random_crops
@@ -24,6 +25,14 @@ from lightning_nas.spaces import get_space
 
 #: Random archs RBFleX's hyperparameter detection looks at (N_GAMMA in its code).
 HDA_ARCHS = 10
+
+
+def scoring_settings(space: str, dataset: str, images: str | os.PathLike | None, seed: int, full_network: bool) -> dict[str, Any]:
+    """What a proxy score depends on besides the arch and the proxy, as a score table records it.
+    The image source is named by its file or folder name, so a table stays usable when its data
+    folder moves."""
+    source = Path(images).name if images is not None else SHARED_SAMPLE.name
+    return {"space": space, "dataset": dataset, "images": source, "seed": seed, "full_network": full_network}
 
 
 class ProxyEvaluator:
@@ -43,12 +52,13 @@ class ProxyEvaluator:
         if not self.proxies:
             raise InvalidArgument(f"no proxies requested; registered: {sorted(PROXIES)}")
         self.dataset, self.seed, self.full_network = dataset, seed, full_network
+        self.settings = scoring_settings(self.space.name, dataset, images, seed, full_network)
         num = max(max(p.batch_size for p in self.proxies), 3)
         self.images, self.labels = load_images(dataset, images, num=num, seed=seed, root=root)
         self.options: dict[str, dict[str, Any]] = {}
         names = {p.name for p in self.proxies}
         if "tenas_lr" in names:
-            self.options["tenas_lr"] = {"crops": random_crops(self.images, torch.Generator().manual_seed(seed))}
+            self.options["tenas_lr"] = {"crops": random_crops(self.images[: get_proxy("tenas_lr").batch_size], torch.Generator().manual_seed(seed))}
         if "rbflex" in names:
             rng = np.random.default_rng(seed)
             networks = [self._network(self.space.sample(rng), get_proxy("rbflex")) for _ in range(HDA_ARCHS)]

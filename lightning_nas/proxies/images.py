@@ -9,7 +9,9 @@
 * an ImageNet16 folder (NATS-Bench's ``train_data_batch_*`` pickles; ImageNet16-120 keeps
   labels 1..120).
 
-Images are normalised with the per-dataset mean/std NATS-Bench trains with.
+Images are normalised with the per-dataset mean/std NATS-Bench trains with. A batch of ``num``
+images is the first ``num`` of one seeded order of the source (:func:`draw_order`), so a proxy
+scores an arch on the same images whichever other proxies are requested beside it.
 """
 
 from __future__ import annotations
@@ -30,6 +32,10 @@ MEAN_STD: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
     "ImageNet16-120": ((122.68, 116.66, 104.01), (63.22, 61.26, 65.09)),
 }
 SHARED_SAMPLE = Path("images") / "cifar10_test_sample.npz"
+#: How many images the seeded order draws first: naswot's batch, the largest of the shipped proxies.
+#: Batches were once drawn at the size of the largest requested batch; with this head, every table
+#: scored with ``naswot`` among its proxies keeps its images.
+DRAW_HEAD = 128
 
 
 def default_source(dataset: str, root: str | os.PathLike | None = None) -> Path:
@@ -72,13 +78,22 @@ def _read_folder(path: Path, dataset: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def load_images(dataset: str = "cifar10", source: str | os.PathLike | None = None, num: int = 128, seed: int = 0, root: str | os.PathLike | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """``num`` images (float32 NCHW, normalised) and labels, drawn without replacement with
-    ``seed``."""
+    """The first ``num`` images of the source's :func:`draw_order` (float32 NCHW, normalised) and
+    their labels."""
     path = Path(source) if source is not None else default_source(dataset, root)
     images, labels = _read_npz(path) if path.suffix == ".npz" else _read_folder(path, dataset)
     if num > len(images):
         raise BenchmarkFileError(f"{path}: {len(images)} images, {num} requested")
-    pick = np.random.default_rng(seed).choice(len(images), size=num, replace=False)
+    pick = draw_order(len(images), seed)[:num]
     mean, std = (torch.tensor(v).view(1, 3, 1, 1) / 255 for v in MEAN_STD["cifar10" if dataset == "cifar10-valid" else dataset])
     x = torch.from_numpy(images[pick]).permute(0, 3, 1, 2).float() / 255
     return (x - mean) / std, torch.from_numpy(labels[pick])
+
+
+def draw_order(count: int, seed: int) -> np.ndarray:
+    """A seeded order of ``count`` images: ``DRAW_HEAD`` drawn first, then the rest shuffled.
+    A batch is a prefix of it, so smaller batches are subsets of larger ones."""
+    rng = np.random.default_rng(seed)
+    head = rng.choice(count, size=min(count, DRAW_HEAD), replace=False)
+    rest = rng.permutation(np.setdiff1d(np.arange(count), head))
+    return np.concatenate([head, rest])

@@ -20,7 +20,7 @@ from torch.utils.data import DataLoader
 
 from lightning_nas.benchmarks import Benchmark, create
 from lightning_nas.errors import InvalidArgument, require_count
-from lightning_nas.proxies.evaluator import ProxyEvaluator
+from lightning_nas.proxies.evaluator import ProxyEvaluator, scoring_settings
 from lightning_nas.proxies.table import ScoreTable
 
 
@@ -37,6 +37,12 @@ class ProxyScoringModule(L.LightningModule):
         hp = self.hparams
         self.benchmark = create(hp.space, root=hp.root)
         self.evaluator = ProxyEvaluator(hp.space, hp.proxies, hp.dataset, hp.images, hp.seed, hp.root, hp.full_network)
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        """The scores' settings, known before :meth:`setup` builds the evaluator."""
+        hp = self.hparams
+        return scoring_settings(hp.space, hp.dataset, hp.images, hp.seed, hp.full_network)
 
     def predict_step(self, rows: list[tuple[int, list[str]]], batch_idx: int) -> list[tuple[str, int, dict[str, float]]]:
         """``rows``: (benchmark row, proxies it still lacks) pairs -> (key, row, scores).
@@ -80,6 +86,7 @@ def score_archs(module: ProxyScoringModule, trainer: L.Trainer, table: ScoreTabl
     require_count("archs_per_batch", archs_per_batch, 1)
     if trainer.predict_loop.inference_mode:
         raise InvalidArgument("proxy scoring needs autograd: build the Trainer with inference_mode=False")
+    table.record_settings(module.settings)
     benchmark = create(module.hparams.space, root=module.hparams.root)
     done, _ = table.load()
     todo = []

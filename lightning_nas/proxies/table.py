@@ -5,28 +5,71 @@ finished batch of archs is written atomically to ``<name>.csv.parts/part-<run>-r
 killed run loses at most the batch in flight, a resumed run skips every (arch, proxy) already in
 the table or its parts, and the final merge rewrites the CSV atomically and removes the parts.
 Each rank of a distributed run writes its own parts, so no file is shared between processes.
+
+``<name>.csv.settings.json`` records what the scores were computed with (space, dataset, images,
+seed, full_network: :func:`~lightning_nas.proxies.evaluator.scoring_settings`). Scores from other
+settings never join the table, and a reader that computes missing scores checks its own against it.
 """
 
 from __future__ import annotations
 
 import csv
+import json
+import logging
 import math
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from lightning_nas.atomic import atomic_open
-from lightning_nas.errors import BenchmarkFileError
+from lightning_nas.errors import BenchmarkFileError, InvalidArgument
 
 Rows = dict[str, dict[str, float]]
+log = logging.getLogger(__name__)
 
 
 class ScoreTable:
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = Path(path)
         self.parts = self.path.with_name(self.path.name + ".parts")
+        self.settings_path = self.path.with_name(self.path.name + ".settings.json")
+
+    # -- settings ---------------------------------------------------------------------------------
+    def _holds_scores(self) -> bool:
+        return self.path.is_file() or self.parts.is_dir()
+
+    def settings(self) -> dict[str, Any] | None:
+        """The recorded settings; None for a table without a record (written by hand or by an
+        older version) or without scores (a record left behind by a deleted table)."""
+        if not self._holds_scores() or not self.settings_path.is_file():
+            return None
+        try:
+            return json.loads(self.settings_path.read_text())
+        except ValueError as exc:
+            raise BenchmarkFileError(f"{self.settings_path}: unreadable settings record ({exc})") from exc
+
+    def check_settings(self, settings: dict[str, Any]) -> None:
+        """Raise if the table records settings other than ``settings``: its scores and scores
+        computed with ``settings`` are not comparable."""
+        recorded = self.settings()
+        differ = [f"{k} {recorded.get(k)!r} (now {v!r})" for k, v in settings.items() if recorded is not None and recorded.get(k) != v]
+        if differ:
+            raise InvalidArgument(
+                f"score table {self.path} was scored with other settings: {', '.join(differ)}; "
+                "scores from different settings must not mix, so use another table"
+            )
+
+    def record_settings(self, settings: dict[str, Any]) -> None:
+        """Check ``settings`` (:meth:`check_settings`) and record them if the table has no record."""
+        self.check_settings(settings)
+        if self.settings() is None:
+            if self._holds_scores():
+                log.warning("score table %s has no settings record; recording %s for the scores it holds", self.path, settings)
+            with atomic_open(self.settings_path, "w") as f:
+                json.dump(settings, f, indent=1)
 
     # -- reading ----------------------------------------------------------------------------------
     @staticmethod

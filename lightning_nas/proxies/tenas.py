@@ -23,6 +23,9 @@ from lightning_nas.proxies.base import hooks, layers_of, register, single_thread
 
 LR_CROPS_PER_BATCH = 1000
 LR_BATCHES = 3
+#: The images the crops are cut from (its registered batch size): fixed, so that tenas_lr scores the
+#: same whichever proxies are requested beside it; 128 keeps the crops of tables scored before.
+LR_SOURCE_IMAGES = 128
 
 
 @register("tenas_ntk", paper="Chen et al. 2021, TE-NAS: NTK condition number (negated: higher = better)", batch_size=72, network="tenas_ntk")
@@ -68,7 +71,7 @@ def random_crops(images: torch.Tensor, generator: torch.Generator, size: int = 3
     return crops[:, None]
 
 
-@register("tenas_lr", paper="Chen et al. 2021, TE-NAS: number of linear regions (higher = better)", batch_size=0, network="tenas_lr")
+@register("tenas_lr", paper="Chen et al. 2021, TE-NAS: number of linear regions (higher = better)", batch_size=LR_SOURCE_IMAGES, network="tenas_lr")
 @torch.no_grad()
 def tenas_lr(network: nn.Module, images: torch.Tensor, labels: torch.Tensor, crops: torch.Tensor | None = None) -> float:
     """Distinct ReLU activation patterns over 3 x 1000 crops: each distinct pattern is one

@@ -88,8 +88,11 @@ class ProxyScorer:
         self.name = "+".join(self.proxies)
         self.evaluator = ProxyEvaluator(space, self.proxies, dataset, images, seed, root)
         self.space = self.evaluator.space
-        # a mistyped table path must not silently mean "score everything"
-        self._cache: dict[str, dict[str, float]] = ScoreTable(table).load(required=True)[0] if table is not None else {}
+        self._cache: dict[str, dict[str, float]] = {}
+        if table is not None:
+            scores = ScoreTable(table)
+            scores.check_settings(self.evaluator.settings)  # its scores rank beside the ones computed here
+            self._cache = scores.load(required=True)[0]  # a mistyped path must not mean "score everything"
 
     def __call__(self, archs: list[Any]) -> np.ndarray:
         columns = np.empty((len(self.proxies), len(archs)))
