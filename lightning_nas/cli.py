@@ -95,7 +95,7 @@ def search(argv: list[str]) -> int:
         if rows is None:
             print(f"warning: {cfg.predictor} does not record its training archs; they are not counted as queries", file=sys.stderr)
     elif cfg.proxies:
-        scorer = ProxyScorer(bench.space.name, cfg.proxies.split(","), cfg.proxy_dataset, cfg.proxy_table, root=cfg.root)
+        scorer = ProxyScorer(bench.space.name, proxy_names(cfg.proxies), cfg.proxy_dataset, cfg.proxy_table, root=cfg.root)
     search_with_scorer(cfg.strategy, bench, scorer, cfg.budget, cfg.dataset, cfg.seeds, rows, cfg.output, cfg.save_every)
     print(f"results in {cfg.output}/ (best.json, trajectory.csv per seed; trajectory.png)")
     return 0
@@ -128,14 +128,18 @@ def score(argv: list[str]) -> int:
     parser.add_class_arguments(L.Trainer, "trainer", default={"logger": False, "enable_checkpointing": False, "enable_model_summary": False, "inference_mode": False})
     cfg = parser.parse_args(resolve_config_paths(argv))
 
-    proxies = [p.strip() for p in cfg.proxies.split(",") if p.strip()]
     table = ScoreTable(cfg.output or f"scores/{cfg.space}-{cfg.dataset}.csv")
+    module = ProxyScoringModule(cfg.space, proxy_names(cfg.proxies), cfg.dataset, cfg.images, cfg.seed, cfg.root, cfg.full_network)
     rows = select_rows(create(cfg.space, root=cfg.root, progress=True), cfg.archs, cfg.seed)
-    module = ProxyScoringModule(cfg.space, proxies, cfg.dataset, cfg.images, cfg.seed, cfg.root, cfg.full_network)
     trainer = L.Trainer(**cfg.trainer.as_dict())
     scored = score_archs(module, trainer, table, rows, cfg.archs_per_batch)
     print(f"{scored} of {len(rows)} archs scored in this run ({len(rows) - scored} were already in the table); table: {table.path}")
     return 0
+
+
+def proxy_names(text: str) -> list[str]:
+    """``--proxies naswot, synflow,`` -> ["naswot", "synflow"]."""
+    return [name.strip() for name in text.split(",") if name.strip()]
 
 
 COMMANDS = {"prepare": prepare, "search": search, "score": score}

@@ -105,6 +105,10 @@ def test_a_checkpoint_is_used_only_with_the_settings_it_was_fit_with(cli, user_f
     [
         (("score", "--space", "nb201", "--proxies", "naswot,nope", "--archs", "3"), "unknown proxy 'nope'"),
         (("score", "--space", "nb201", "--proxies", "naswot", "--archs", "ten"), "--archs must be 'all' or 1..15625, got ten"),
+        (("score", "--space", "nb201", "--proxies", ",", "--archs", "3"), "no proxies requested"),  # was: "0 of 3 archs scored"
+        (("score", "--space", "nb201", "--proxies", "naswot,naswot", "--archs", "3"), "proxies ['naswot'] are listed more than once"),
+        (("score", "--space", "nb201", "--proxies", "naswot", "--archs", "3", "--seed", "-1"), "seed must be at least 0, got -1"),
+        (("score", "--space", "nb201", "--proxies", "naswot", "--archs", "3", "--output", "."), "score table . is a folder"),
         (("search", "--space", "nb201", "--strategy", "RandomSearch", "--budget", "50", "--dataset", "cifar11"), "NB201Benchmark(15625 archs, compact CSV) has no dataset 'cifar11'; datasets: ["),
         (("score", "--space", "nb201", "--proxies", "naswot", "--archs", "2", "--archs_per_batch", "0"), "archs_per_batch must be at least 1, got 0"),
         (("score", "--space", "nb201", "--proxies", "naswot", "--archs", "2", "--trainer.inference_mode", "true"), "proxy scoring needs autograd"),

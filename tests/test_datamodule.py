@@ -115,6 +115,7 @@ def test_bad_arguments_are_explained():
         ({"extra_features": ["params", "flops", "params"]}, "'params' more than once"),
         ({"num_train": 2.5}, "num_train must be an integer, got 2.5"),  # was: a TypeError from slicing
         ({"batch_size": True}, "batch_size must be an integer, got True"),
+        ({"seed": -1}, "seed must be at least 0, got -1"),  # was: numpy's "expected non-negative integer" in setup
     ]:
         with pytest.raises(ValueError, match=message):
             ArchDataModule("nb201", dataset="cifar10", **{"num_train": 20, **setting})

@@ -225,6 +225,7 @@ def test_search_command_with_proxies(tmp_path, data_root, capsys):
     [
         (["--budget", "-5"], "query budget must be at least 1, got -5"),
         (["--seeds", "[]"], "seeds is empty"),
+        (["--seeds", "[0, -1]"], "seed must be at least 0, got -1"),
         (["--save_every", "0"], "save_every must be at least 1"),
         (["--strategy", "Reinforce", "--strategy.lr", "0"], "lr must be positive, got 0.0"),
         (["--strategy", "Reinforce", "--strategy.momentum", "1"], r"momentum must be in \[0, 1\), got 1.0"),
@@ -241,7 +242,7 @@ def test_search_command_explains_bad_settings(setting, message, tmp_path, data_r
 
 @pytest.mark.parametrize(
     ("setting", "message"),
-    [({"budget": 0}, "query budget must be at least 1, got 0"), ({"seeds": []}, "seeds is empty"), ({"save_every": 0}, "save_every must be at least 1")],
+    [({"budget": 0}, "query budget must be at least 1, got 0"), ({"seeds": []}, "seeds is empty"), ({"seeds": [1.5]}, "seed must be an integer"), ({"save_every": 0}, "save_every must be at least 1")],
 )
 def test_search_callback_refuses_bad_settings_before_the_fit(setting, message):
     with pytest.raises(ValueError, match=message):  # was: after the whole fit (seeds=[] silently became [0])

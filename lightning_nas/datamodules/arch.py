@@ -59,7 +59,7 @@ class ArchDataModule(L.LightningDataModule):
         encoding: what the model reads: renas, graph, onehot or path.
         num_train: labelled training archs (give this or train_ratio).
         train_ratio: labelled training archs as a fraction of the space (give this or num_train).
-        num_val: validation archs for checkpointing (a subset of the test archs).
+        num_val: validation archs for checkpointing (a subset of the test archs; all of them when fewer).
         extra_features: benchmark columns (params, flops), column groups (cell_stats) or proxy_table columns for the model's head.
         batch_size: training archs per batch (pairwise losses compare the pairs within a batch).
         eval_batch_size: archs per validation / test / predict batch.
@@ -101,7 +101,7 @@ class ArchDataModule(L.LightningDataModule):
         if train_ratio is not None and not 0 < train_ratio < 1:
             raise InvalidArgument(f"train_ratio must be in (0, 1), got {train_ratio}")
         counts = [("num_val", num_val, 0), ("batch_size", batch_size, 1), ("eval_batch_size", eval_batch_size, 1),
-                  ("num_workers", num_workers, 0), ("augment", augment, 0), ("num_pseudo", num_pseudo, 0)]  # fmt: skip
+                  ("num_workers", num_workers, 0), ("augment", augment, 0), ("num_pseudo", num_pseudo, 0), ("seed", seed, 0)]  # fmt: skip
         for name, value, least in counts:
             require_count(name, value, least)
         if num_train is not None:

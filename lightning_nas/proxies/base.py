@@ -2,7 +2,7 @@
 
 A proxy is ``compute(network, images, labels) -> float``. Its :class:`Proxy` record says which
 network it scores (the benchmark network or one of TE-NAS's small ones), how many images it
-takes, what "better" means and where it comes from. :func:`evaluate` builds a freshly
+takes, what "better" means and where it comes from. :class:`~lightning_nas.proxies.evaluator.ProxyEvaluator` builds a freshly
 initialised network for every (arch, proxy) from a seed derived from the arch's key, so a score
 never depends on what was scored before it or in which order.
 """
@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import contextlib
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import nn
 
+from lightning_nas.errors import InvalidArgument
 from lightning_nas.registry import lookup
 
 
@@ -51,6 +52,17 @@ def register(name: str, *, paper: str, batch_size: int = 64, network: str = "ben
 
 def get_proxy(name: str) -> Proxy:
     return lookup(PROXIES, name, "proxy")
+
+
+def get_proxies(names: Sequence[str]) -> list[Proxy]:
+    """The registered proxies ``names``: at least one, each once (a repeat would count twice in
+    a rank combination)."""
+    if not names:
+        raise InvalidArgument(f"no proxies requested; registered: {sorted(PROXIES)}")
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise InvalidArgument(f"proxies {repeated} are listed more than once; list each proxy once")
+    return [get_proxy(name) for name in names]
 
 
 def arch_seed(seed: int, key: str) -> int:

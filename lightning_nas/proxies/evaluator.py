@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from lightning_nas.errors import InvalidArgument
-from lightning_nas.proxies.base import PROXIES, arch_seed, get_proxy
+from lightning_nas.errors import InvalidArgument, require_count
+from lightning_nas.proxies.base import arch_seed, get_proxies, get_proxy
 from lightning_nas.proxies.images import SHARED_SAMPLE, load_images
 from lightning_nas.proxies.networks import build_network, check_dataset
 from lightning_nas.proxies.rbflex import detect_gammas
@@ -31,6 +31,7 @@ def scoring_settings(space: str, dataset: str, images: str | os.PathLike | None,
     """What a proxy score depends on besides the arch and the proxy, as a score table records it.
     The image source is named by its file or folder name, so a table stays usable when its data
     folder moves."""
+    require_count("seed", seed, 0)
     source = Path(images).name if images is not None else SHARED_SAMPLE.name
     return {"space": space, "dataset": dataset, "images": source, "seed": seed, "full_network": full_network}
 
@@ -48,11 +49,9 @@ class ProxyEvaluator:
     def __init__(self, space: str, proxies: list[str], dataset: str = "cifar10", images: str | os.PathLike | None = None, seed: int = 0, root: str | os.PathLike | None = None, full_network: bool = False) -> None:
         self.space = get_space(space)
         check_dataset(dataset)  # before any image is read for it
-        self.proxies = [get_proxy(name) for name in proxies]
-        if not self.proxies:
-            raise InvalidArgument(f"no proxies requested; registered: {sorted(PROXIES)}")
-        self.dataset, self.seed, self.full_network = dataset, seed, full_network
+        self.proxies = get_proxies(proxies)
         self.settings = scoring_settings(self.space.name, dataset, images, seed, full_network)
+        self.dataset, self.seed, self.full_network = dataset, seed, full_network
         num = max(max(p.batch_size for p in self.proxies), 3)
         self.images, self.labels = load_images(dataset, images, num=num, seed=seed, root=root)
         self.options: dict[str, dict[str, Any]] = {}

@@ -20,6 +20,7 @@ from torch.utils.data import DataLoader
 
 from lightning_nas.benchmarks import Benchmark, create
 from lightning_nas.errors import InvalidArgument, require_count
+from lightning_nas.proxies.base import get_proxies
 from lightning_nas.proxies.evaluator import ProxyEvaluator, scoring_settings
 from lightning_nas.proxies.table import ScoreTable
 
@@ -30,6 +31,9 @@ class ProxyScoringModule(L.LightningModule):
     def __init__(self, space: str, proxies: list[str], dataset: str = "cifar10", images: str | None = None, seed: int = 0, root: str | None = None, full_network: bool = False) -> None:
         super().__init__()
         self.save_hyperparameters()
+        get_proxies(proxies)  # named now, not when every rank sets up
+        #: the scores' settings, known before :meth:`setup` builds the evaluator
+        self.settings = scoring_settings(space, dataset, images, seed, full_network)
         self.evaluator: ProxyEvaluator | None = None
         self.benchmark: Benchmark | None = None
 
@@ -37,12 +41,6 @@ class ProxyScoringModule(L.LightningModule):
         hp = self.hparams
         self.benchmark = create(hp.space, root=hp.root)
         self.evaluator = ProxyEvaluator(hp.space, hp.proxies, hp.dataset, hp.images, hp.seed, hp.root, hp.full_network)
-
-    @property
-    def settings(self) -> dict[str, Any]:
-        """The scores' settings, known before :meth:`setup` builds the evaluator."""
-        hp = self.hparams
-        return scoring_settings(hp.space, hp.dataset, hp.images, hp.seed, hp.full_network)
 
     def predict_step(self, rows: list[tuple[int, list[str]]], batch_idx: int) -> list[tuple[str, int, dict[str, float]]]:
         """``rows``: (benchmark row, proxies it still lacks) pairs -> (key, row, scores).

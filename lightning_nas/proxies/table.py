@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 class ScoreTable:
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = Path(path)
+        if self.path.is_dir():
+            raise InvalidArgument(f"score table {self.path} is a folder; give the table's file, e.g. {self.path / 'scores.csv'}")
         self.parts = self.path.with_name(self.path.name + ".parts")
         self.settings_path = self.path.with_name(self.path.name + ".settings.json")
 

@@ -153,6 +153,8 @@ def check_search_settings(budget: int, save_every: int, seeds: Sequence[int] = (
     require_count("save_every", save_every, 1)
     if not seeds:
         raise InvalidArgument("seeds is empty: give at least one, e.g. [0]")
+    for seed in seeds:
+        require_count("seed", seed, 0)
 
 
 def run_search(
@@ -174,7 +176,7 @@ def run_search(
     ``save_every`` queries, resumes from it if present, and ends by writing the result
     (:meth:`SearchResult.save`).
     """
-    check_search_settings(budget, save_every)
+    check_search_settings(budget, save_every, (seed,))
     oracle = QueryBudget(benchmark, budget, dataset)
     if len(initial) > budget:
         raise InvalidArgument(f"{len(initial)} initial archs (e.g. the archs a predictor saw labels of) exceed the query budget of {budget}; raise the budget")
