@@ -89,6 +89,8 @@ def test_small_npz_source_loads(data_root, tmp_path):
     assert len(NB101Benchmark(source=tmp_path / "nb101")) == 2000  # a source folder is searched like <root>/nb101
     with pytest.raises(BenchmarkFileError, match=f"no NAS-Bench-101 data in {tmp_path}: expected one of"):
         NB101Benchmark(source=tmp_path)  # was: "NB101 source ... does not exist"
+    with pytest.raises(BenchmarkFileError, match="nb101_sample2000.jsonl.gz is neither an official .tfrecord nor the compact"):
+        NB101Benchmark(source=data_root / "nb101" / "nb101_sample2000.jsonl.gz")  # was: "not a readable .npz (... pickled data ...)"
 
 
 def test_truncated_npz_is_a_clear_error(data_root, tmp_path):

@@ -70,6 +70,8 @@ def find_sources(root: str | os.PathLike | None, source: str | os.PathLike | Non
         path = Path(source)
         if not path.is_file():
             raise BenchmarkFileError(f"NB101 source {path} does not exist")
+        if path.suffix not in (".tfrecord", ".npz"):
+            raise BenchmarkFileError(f"NB101 source {path} is neither an official .tfrecord nor the compact {FULL_SPACE_NPZ}; see data/README.md")
         subset = path.with_name(SUBSET_NPZ)
         return [path, subset] if path.suffix == ".npz" and subset.is_file() else [path]
     folder = Path(source) if source is not None else resolve_data_root(root) / "nb101"
