@@ -57,7 +57,9 @@ class ScoreTable:
         """Raise if the table records settings other than ``settings``: its scores and scores
         computed with ``settings`` are not comparable."""
         recorded = self.settings()
-        differ = [f"{k} {recorded.get(k)!r} (now {v!r})" for k, v in settings.items() if recorded is not None and recorded.get(k) != v]
+        if recorded is None:
+            return
+        differ = [f"{k} {recorded.get(k)!r} (now {v!r})" for k, v in settings.items() if recorded.get(k) != v]
         if differ:
             raise InvalidArgument(
                 f"score table {self.path} was scored with other settings: {', '.join(differ)}; "
