@@ -122,7 +122,7 @@ def score(argv: list[str]) -> int:
     parser.add_argument("--images", type=str | None, default=None, help="CIFAR/ImageNet16 folder or .npz (default: the shared CIFAR-10 sample)")
     parser.add_argument("--output", type=str | None, default=None, help="score table CSV (default: scores/<space>-<dataset>.csv)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--full_network", type=bool, default=False, help="TE-NAS proxies on the benchmark network, not TE-NAS's small ones")
+    parser.add_argument("--full_network", type=bool, default=False, help="tenas_ntk on the benchmark network, not TE-NAS's small one (tenas_lr has only its own)")
     parser.add_argument("--archs_per_batch", type=int, default=8, help="archs per predict batch (= per saved part)")
     parser.add_argument("--root", type=str | None, default=None, help="data folder (default: $LIGHTNING_NAS_DATA, else ./data)")
     parser.add_class_arguments(L.Trainer, "trainer", default={"logger": False, "enable_checkpointing": False, "enable_model_summary": False, "inference_mode": False})

@@ -43,19 +43,25 @@ class ProxyEvaluator:
         dataset: picks the classifier size and the image normalisation.
         images: image source (see :func:`~lightning_nas.proxies.images.load_images`); default:
             the shared CIFAR-10 sample under the data root.
-        full_network: score TE-NAS proxies on the benchmark network instead of TE-NAS's small ones.
+        full_network: score tenas_ntk on the benchmark network instead of TE-NAS's small one
+            (tenas_lr's crops fit only its own network).
     """
 
     def __init__(self, space: str, proxies: list[str], dataset: str = "cifar10", images: str | os.PathLike | None = None, seed: int = 0, root: str | os.PathLike | None = None, full_network: bool = False) -> None:
         self.space = get_space(space)
         check_dataset(dataset)  # before any image is read for it
         self.proxies = get_proxies(proxies)
+        names = {p.name for p in self.proxies}
+        if full_network and "tenas_lr" in names:  # was: a conv2d channel error at the first score
+            raise InvalidArgument(
+                "tenas_lr counts linear regions of TE-NAS's one-channel cell network on 3x3 crops, which the benchmark "
+                "network cannot take; full_network applies to tenas_ntk: score tenas_lr without it"
+            )
         self.settings = scoring_settings(self.space.name, dataset, images, seed, full_network)
         self.dataset, self.seed, self.full_network = dataset, seed, full_network
         num = max(max(p.batch_size for p in self.proxies), 3)
         self.images, self.labels = load_images(dataset, images, num=num, seed=seed, root=root)
         self.options: dict[str, dict[str, Any]] = {}
-        names = {p.name for p in self.proxies}
         if "tenas_lr" in names:
             self.options["tenas_lr"] = {"crops": random_crops(self.images[: get_proxy("tenas_lr").batch_size], torch.Generator().manual_seed(seed))}
         if "rbflex" in names:

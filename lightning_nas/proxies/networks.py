@@ -175,7 +175,8 @@ def build_network(space: str, arch: Any, dataset: str = "cifar10", variant: str 
     canonical = spaces.validate(arch)
     if space == "nb101":
         if variant != "benchmark":
-            raise InvalidArgument(f"TE-NAS's {variant} network is defined for NB201/NATS cells, not NB101")
+            hint = "; score tenas_ntk on the benchmark network with full_network=True (--full_network true)" if variant == "tenas_ntk" else ""
+            raise InvalidArgument(f"TE-NAS's {variant} network is defined for NB201/NATS cells, not NB101{hint}")
         from nasbench_pytorch.model import Network
 
         return drop_nb101_placeholders(Network((canonical.matrix.astype(int), list(canonical.ops)), num_labels=num_classes))
