@@ -173,10 +173,10 @@ def build_network(space: str, arch: Any, dataset: str = "cifar10", variant: str 
     num_classes = NUM_CLASSES[dataset]
     spaces = get_space(space)
     canonical = spaces.validate(arch)
+    if variant != "benchmark" and space != "nb201":
+        hint = "; score tenas_ntk on the benchmark network with full_network=True (--full_network true)" if variant == "tenas_ntk" else ""
+        raise InvalidArgument(f"TE-NAS's {variant} network is defined for NB201 (NATS-tss) cells, not {space}{hint}")
     if space == "nb101":
-        if variant != "benchmark":
-            hint = "; score tenas_ntk on the benchmark network with full_network=True (--full_network true)" if variant == "tenas_ntk" else ""
-            raise InvalidArgument(f"TE-NAS's {variant} network is defined for NB201/NATS cells, not NB101{hint}")
         from nasbench_pytorch.model import Network
 
         return drop_nb101_placeholders(Network((canonical.matrix.astype(int), list(canonical.ops)), num_labels=num_classes))
@@ -188,8 +188,6 @@ def build_network(space: str, arch: Any, dataset: str = "cifar10", variant: str 
             return CellNetwork(ops, _nb201_channels(1, 1), num_classes, stem=False, depth=1)
         return CellNetwork(ops, _nb201_channels(16, 5), num_classes)
     if space == "nats_sss":
-        if variant != "benchmark":
-            raise InvalidArgument(f"TE-NAS's {variant} network is defined for NB201 cells, not NATS-sss")
         return CellNetwork(get_space("nb201").ops(NATS_SSS_CELL), list(spaces.channels(canonical)), num_classes)
     raise InvalidArgument(f"no network builder for space {space!r}")
 
