@@ -16,9 +16,9 @@ import numpy as np
 import torch
 
 from lightning_nas.errors import InvalidArgument, require_count
-from lightning_nas.proxies.base import arch_seed, get_proxies, get_proxy
+from lightning_nas.proxies.base import Proxy, arch_seed, get_proxies, get_proxy
 from lightning_nas.proxies.images import SHARED_SAMPLE, load_images
-from lightning_nas.proxies.networks import build_network, check_dataset
+from lightning_nas.proxies.networks import build_network, check_dataset, check_variant
 from lightning_nas.proxies.rbflex import detect_gammas
 from lightning_nas.proxies.tenas import random_crops
 from lightning_nas.spaces import get_space
@@ -59,6 +59,8 @@ class ProxyEvaluator:
             )
         self.settings = scoring_settings(self.space.name, dataset, images, seed, full_network)
         self.dataset, self.seed, self.full_network = dataset, seed, full_network
+        for proxy in self.proxies:  # before any image is read or network built
+            check_variant(self.space.name, self._variant(proxy))
         num = max(max(p.batch_size for p in self.proxies), 3)
         self.images, self.labels = load_images(dataset, images, num=num, seed=seed, root=root)
         self.options: dict[str, dict[str, Any]] = {}
@@ -70,12 +72,14 @@ class ProxyEvaluator:
             gamma_k, gamma_q = detect_gammas(networks, self.images[: get_proxy("rbflex").batch_size])
             self.options["rbflex"] = {"gamma_k": gamma_k, "gamma_q": gamma_q}
 
-    def _network(self, arch: Any, proxy: Any, key: str | None = None) -> torch.nn.Module:
-        variant = "benchmark" if self.full_network else proxy.network
+    def _variant(self, proxy: Proxy) -> str:
+        return "benchmark" if self.full_network else proxy.network
+
+    def _network(self, arch: Any, proxy: Proxy, key: str | None = None) -> torch.nn.Module:
         key = key if key is not None else self.space.key(self.space.validate(arch))
         with torch.random.fork_rng():
             torch.manual_seed(arch_seed(self.seed, key))
-            return build_network(self.space.name, arch, self.dataset, variant)
+            return build_network(self.space.name, arch, self.dataset, self._variant(proxy))
 
     def score(self, arch: Any, only: list[str] | None = None) -> dict[str, float]:
         """``{proxy: score}`` for ``arch`` (``only``: a subset of the evaluator's proxies)."""

@@ -164,18 +164,24 @@ def check_dataset(dataset: str) -> None:
         raise InvalidArgument(f"unknown dataset {dataset!r}; known {sorted(NUM_CLASSES)}")
 
 
+def check_variant(space: str, variant: str) -> None:
+    """:class:`InvalidArgument` unless :func:`build_network` can build ``variant`` for ``space``:
+    TE-NAS's small networks exist only for NB201 (NATS-tss) cells."""
+    if variant not in VARIANTS:
+        raise InvalidArgument(f"unknown network variant {variant!r}; known {VARIANTS}")
+    if variant != "benchmark" and space != "nb201":
+        hint = "; score tenas_ntk on the benchmark network with full_network=True (--full_network true)" if variant == "tenas_ntk" else ""
+        raise InvalidArgument(f"TE-NAS's {variant} network is defined for NB201 (NATS-tss) cells, not {space}{hint}")
+
+
 def build_network(space: str, arch: Any, dataset: str = "cifar10", variant: str = "benchmark") -> nn.Module:
     """The network of ``arch`` (any form the space accepts) with ``dataset``'s classifier, in
     train mode with PyTorch's default initialisation (NB101: nasbench_pytorch's)."""
     check_dataset(dataset)
-    if variant not in VARIANTS:
-        raise InvalidArgument(f"unknown network variant {variant!r}; known {VARIANTS}")
+    check_variant(space, variant)
     num_classes = NUM_CLASSES[dataset]
     spaces = get_space(space)
     canonical = spaces.validate(arch)
-    if variant != "benchmark" and space != "nb201":
-        hint = "; score tenas_ntk on the benchmark network with full_network=True (--full_network true)" if variant == "tenas_ntk" else ""
-        raise InvalidArgument(f"TE-NAS's {variant} network is defined for NB201 (NATS-tss) cells, not {space}{hint}")
     if space == "nb101":
         from nasbench_pytorch.model import Network
 
