@@ -78,7 +78,7 @@ def search(argv: list[str]) -> int:
     parser.add_argument("--predictor", type=str | None, default=None, help="checkpoint written by fit; its scores rank candidates")
     parser.add_argument("--proxies", type=str | None, default=None, help="comma-separated zero-cost proxies that rank candidates instead, e.g. naswot,synflow")
     parser.add_argument("--proxy_table", type=str | None, default=None, help="score table (from 'score') with precomputed proxy scores")
-    parser.add_argument("--proxy_dataset", type=str, default="cifar10", help="images and classifier size the proxies use")
+    parser.add_argument("--proxy_dataset", type=str | None, default=None, help="images and classifier size the proxies use (default: cifar10)")
     parser.add_argument("--seeds", type=list[int], default=[0])
     parser.add_argument("--output", type=str, default="search", help="folder for state, trajectories, best.json, plot")
     parser.add_argument("--save_every", type=int, default=10, help="queries between state saves")
@@ -87,6 +87,8 @@ def search(argv: list[str]) -> int:
 
     if cfg.predictor and cfg.proxies:
         raise InvalidArgument("give --predictor or --proxies, not both")
+    if not cfg.proxies and (cfg.proxy_table or cfg.proxy_dataset):  # silently unused before
+        raise InvalidArgument("--proxy_table and --proxy_dataset set up --proxies; give the proxies that rank candidates, e.g. --proxies synflow")
     bench = create(cfg.space, root=cfg.root, progress=True)
     scorer = rows = None
     if cfg.predictor:
@@ -95,7 +97,7 @@ def search(argv: list[str]) -> int:
         if rows is None:
             print(f"warning: {cfg.predictor} does not record its training archs; they are not counted as queries", file=sys.stderr)
     elif cfg.proxies:
-        scorer = ProxyScorer(bench.space.name, proxy_names(cfg.proxies), cfg.proxy_dataset, cfg.proxy_table, root=cfg.root)
+        scorer = ProxyScorer(bench.space.name, proxy_names(cfg.proxies), cfg.proxy_dataset or "cifar10", cfg.proxy_table, root=cfg.root)
     search_with_scorer(cfg.strategy, bench, scorer, cfg.budget, cfg.dataset, cfg.seeds, rows, cfg.output, cfg.save_every)
     print(f"results in {cfg.output}/ (best.json, trajectory.csv per seed; trajectory.png)")
     return 0

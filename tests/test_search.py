@@ -226,6 +226,7 @@ def test_search_command_with_proxies(tmp_path, data_root, capsys):
         (["--budget", "-5"], "query budget must be at least 1, got -5"),
         (["--seeds", "[]"], "seeds is empty"),
         (["--seeds", "[0, -1]"], "seed must be at least 0, got -1"),
+        (["--proxy_table", "scores.csv"], "--proxy_table and --proxy_dataset set up --proxies"),
         (["--save_every", "0"], "save_every must be at least 1"),
         (["--strategy", "Reinforce", "--strategy.lr", "0"], "lr must be positive, got 0.0"),
         (["--strategy", "Reinforce", "--strategy.momentum", "1"], r"momentum must be in \[0, 1\), got 1.0"),
