@@ -68,7 +68,8 @@ class ProxyScorer:
     query, no training. One proxy ranks by its score; several by TE-NAS's rank combination
     (:func:`~lightning_nas.proxies.rank_combination`) over the candidates of one call, so no
     proxy's scale dominates. Scores are cached per arch; a ``table`` written by ``python -m
-    lightning_nas score`` supplies precomputed scores and only missing ones are computed.
+    lightning_nas score`` supplies precomputed scores and only missing ones are computed, so the
+    settings it records (dataset, images, seed, ...) must be this scorer's.
 
     Args:
         dataset: the proxies' images and classifier size (see :class:`~lightning_nas.proxies.ProxyEvaluator`).
