@@ -37,7 +37,8 @@ class ScoreWriter(BasePredictionWriter):
         with atomic_open(self.output, "w", newline="") as f:
             writer = csv.writer(f)
             writer.writerow(COLUMNS)
-            writer.writerows((r, keys[r], f"{s:.6g}", int(r in seen)) for r, s in zip(rows, scores))
+            # 9 significant digits keep a float32 score exact; at 6, one in eight of 423,624 unit-variance scores tied another
+            writer.writerows((r, keys[r], f"{s:.9g}", int(r in seen)) for r, s in zip(rows, scores))
         print(f"wrote {len(rows):,} scores to {self.output}")
 
 

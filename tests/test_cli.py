@@ -5,10 +5,13 @@ import warnings
 from pathlib import Path
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
+from lightning_nas.benchmarks import create
 from lightning_nas.cli import check_checkpoint, main, make_cli, resolve_config_paths, validate_on_the_last_epoch
 from lightning_nas.encodings.features import expand_features
+from lightning_nas.search import PredictorScorer, load_predictor
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -215,6 +218,9 @@ def test_fit_then_predict_end_to_end(tmp_path):
     rows = list(csv.DictReader(open(tmp_path / "predictions" / "gnn_201.csv")))
     assert len(rows) == 15_625 and rows[6111]["key"].startswith("|nor_conv_3x3~0|")
     assert sum(int(r["seen_label"]) for r in rows) == 156 + 200  # training + validation archs
+    bench = create("nb201")
+    exact = PredictorScorer(load_predictor(ckpt), bench, "cifar10")([bench.arch(i) for i in range(300)])
+    np.testing.assert_array_equal(np.float32([float(r["score"]) for r in rows[:300]]), np.float32(exact))  # the file keeps every digit
     # self-training: a second fit on the same split, with the first predictor's scores as pseudo-labels
     proc = _run("fit", *common, "--data.pseudo_labels", "predictions/gnn_201.csv", "--data.num_pseudo", "300", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
