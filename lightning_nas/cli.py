@@ -87,7 +87,7 @@ def search(argv: list[str]) -> int:
 
     if cfg.predictor and cfg.proxies:
         raise InvalidArgument("give --predictor or --proxies, not both")
-    if not cfg.proxies and (cfg.proxy_table or cfg.proxy_dataset):  # silently unused before
+    if not cfg.proxies and (cfg.proxy_table or cfg.proxy_dataset):  # they would go unused
         raise InvalidArgument("--proxy_table and --proxy_dataset set up --proxies; give the proxies that rank candidates, e.g. --proxies synflow")
     bench = create(cfg.space, root=cfg.root, progress=True)
     scorer = rows = None

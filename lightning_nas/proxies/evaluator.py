@@ -52,7 +52,7 @@ class ProxyEvaluator:
         check_dataset(dataset)  # before any image is read for it
         self.proxies = get_proxies(proxies)
         names = {p.name for p in self.proxies}
-        if full_network and "tenas_lr" in names:  # was: a conv2d channel error at the first score
+        if full_network and "tenas_lr" in names:
             raise InvalidArgument(
                 "tenas_lr counts linear regions of TE-NAS's one-channel cell network on 3x3 crops, which the benchmark "
                 "network cannot take; full_network applies to tenas_ntk: score tenas_lr without it"
