@@ -112,6 +112,7 @@ def test_a_checkpoint_is_used_only_with_the_settings_it_was_fit_with(cli, user_f
         (("score", "--space", "nb201", "--proxies", "naswot,naswot", "--archs", "3"), "proxies ['naswot'] are listed more than once"),
         (("score", "--space", "nb201", "--proxies", "naswot", "--archs", "3", "--seed", "-1"), "seed must be at least 0, got -1"),
         (("score", "--space", "nb201", "--proxies", "naswot", "--archs", "3", "--output", "."), "score table . is a folder"),
+        (("score", "--space", "nb101", "--proxies", "tenas_ntk", "--archs", "3"), "TE-NAS's tenas_ntk network is defined for NB201 (NATS-tss) cells, not nb101"),
         (("search", "--space", "nb201", "--strategy", "RandomSearch", "--budget", "50", "--dataset", "cifar11"), "NB201Benchmark(15625 archs, compact CSV) has no dataset 'cifar11'; datasets: ["),
         (("score", "--space", "nb201", "--proxies", "naswot", "--archs", "2", "--archs_per_batch", "0"), "archs_per_batch must be at least 1, got 0"),
         (("score", "--space", "nb201", "--proxies", "naswot", "--archs", "2", "--trainer.inference_mode", "true"), "proxy scoring needs autograd"),

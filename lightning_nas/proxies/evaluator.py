@@ -36,6 +36,25 @@ def scoring_settings(space: str, dataset: str, images: str | os.PathLike | None,
     return {"space": space, "dataset": dataset, "images": source, "seed": seed, "full_network": full_network}
 
 
+def network_variant(proxy: Proxy, full_network: bool) -> str:
+    """The network ``proxy`` scores: its own, or the benchmark network with ``full_network``."""
+    return "benchmark" if full_network else proxy.network
+
+
+def check_proxies(space: str, proxies: list[str], full_network: bool) -> list[Proxy]:
+    """The registered ``proxies`` (:func:`~lightning_nas.proxies.base.get_proxies`), each with a
+    network that ``space`` has (:func:`~lightning_nas.proxies.networks.check_variant`)."""
+    checked = get_proxies(proxies)
+    if full_network and "tenas_lr" in proxies:
+        raise InvalidArgument(
+            "tenas_lr counts linear regions of TE-NAS's one-channel cell network on 3x3 crops, which the benchmark "
+            "network cannot take; full_network applies to tenas_ntk: score tenas_lr without it"
+        )
+    for proxy in checked:
+        check_variant(space, network_variant(proxy, full_network))
+    return checked
+
+
 class ProxyEvaluator:
     """Scores archs of ``space`` with ``proxies`` (registered names).
 
@@ -50,17 +69,10 @@ class ProxyEvaluator:
     def __init__(self, space: str, proxies: list[str], dataset: str = "cifar10", images: str | os.PathLike | None = None, seed: int = 0, root: str | os.PathLike | None = None, full_network: bool = False) -> None:
         self.space = get_space(space)
         check_dataset(dataset)  # before any image is read for it
-        self.proxies = get_proxies(proxies)
-        names = {p.name for p in self.proxies}
-        if full_network and "tenas_lr" in names:
-            raise InvalidArgument(
-                "tenas_lr counts linear regions of TE-NAS's one-channel cell network on 3x3 crops, which the benchmark "
-                "network cannot take; full_network applies to tenas_ntk: score tenas_lr without it"
-            )
+        self.proxies = check_proxies(space, proxies, full_network)  # before any image is read or network built
         self.settings = scoring_settings(self.space.name, dataset, images, seed, full_network)
         self.dataset, self.seed, self.full_network = dataset, seed, full_network
-        for proxy in self.proxies:  # before any image is read or network built
-            check_variant(self.space.name, self._variant(proxy))
+        names = {p.name for p in self.proxies}
         num = max(max(p.batch_size for p in self.proxies), 3)
         self.images, self.labels = load_images(dataset, images, num=num, seed=seed, root=root)
         self.options: dict[str, dict[str, Any]] = {}
@@ -72,14 +84,11 @@ class ProxyEvaluator:
             gamma_k, gamma_q = detect_gammas(networks, self.images[: get_proxy("rbflex").batch_size])
             self.options["rbflex"] = {"gamma_k": gamma_k, "gamma_q": gamma_q}
 
-    def _variant(self, proxy: Proxy) -> str:
-        return "benchmark" if self.full_network else proxy.network
-
     def _network(self, arch: Any, proxy: Proxy, key: str | None = None) -> torch.nn.Module:
         key = key if key is not None else self.space.key(self.space.validate(arch))
         with torch.random.fork_rng():
             torch.manual_seed(arch_seed(self.seed, key))
-            return build_network(self.space.name, arch, self.dataset, self._variant(proxy))
+            return build_network(self.space.name, arch, self.dataset, network_variant(proxy, self.full_network))
 
     def score(self, arch: Any, only: list[str] | None = None) -> dict[str, float]:
         """``{proxy: score}`` for ``arch`` (``only``: a subset of the evaluator's proxies)."""

@@ -20,8 +20,7 @@ from torch.utils.data import DataLoader
 
 from lightning_nas.benchmarks import Benchmark, create
 from lightning_nas.errors import InvalidArgument, require_count
-from lightning_nas.proxies.base import get_proxies
-from lightning_nas.proxies.evaluator import ProxyEvaluator, scoring_settings
+from lightning_nas.proxies.evaluator import ProxyEvaluator, check_proxies, scoring_settings
 from lightning_nas.proxies.table import ScoreTable
 
 
@@ -31,7 +30,7 @@ class ProxyScoringModule(L.LightningModule):
     def __init__(self, space: str, proxies: list[str], dataset: str = "cifar10", images: str | None = None, seed: int = 0, root: str | None = None, full_network: bool = False) -> None:
         super().__init__()
         self.save_hyperparameters()
-        get_proxies(proxies)  # named now, not when every rank sets up
+        check_proxies(space, proxies, full_network)  # named now, not when every rank sets up
         #: the scores' settings, known before :meth:`setup` builds the evaluator
         self.settings = scoring_settings(space, dataset, images, seed, full_network)
         self.evaluator: ProxyEvaluator | None = None
