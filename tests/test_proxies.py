@@ -221,6 +221,9 @@ def test_a_score_table_holds_scores_of_one_setting(data_root, tmp_path, caplog):
         score_archs(cifar100, trainer, table, rows)  # before: "already in the table", cifar10's classifier counted as cifar100's
     with pytest.raises(InvalidArgument, match=r"other settings: seed 0 \(now 1\)"):  # a search computes missing scores beside the table's
         ProxyScorer("nb201", ["params"], table=table.path, seed=1, root=data_root)
+    table.settings_path.write_text("[1, 2]")
+    with pytest.raises(BenchmarkFileError, match=r"scores.csv.settings.json: not a settings record \(\[1, 2\]\)"):
+        table.check_settings({"seed": 0})
     table.settings_path.unlink()  # a table written by hand or by an older version: adopted, with a warning
     with caplog.at_level("WARNING"):
         score_archs(*_scoring(data_root, tmp_path, ("params",)), table, rows)

@@ -49,9 +49,12 @@ class ScoreTable:
         if not self._holds_scores() or not self.settings_path.is_file():
             return None
         try:
-            return json.loads(self.settings_path.read_text())
+            recorded = json.loads(self.settings_path.read_text())
         except ValueError as exc:
-            raise BenchmarkFileError(f"{self.settings_path}: unreadable settings record ({exc})") from exc
+            recorded = exc
+        if not isinstance(recorded, dict):
+            raise BenchmarkFileError(f"{self.settings_path}: not a settings record ({recorded}); delete it to record the next run's settings")
+        return recorded
 
     def check_settings(self, settings: dict[str, Any]) -> None:
         """Raise if the table records settings other than ``settings``: its scores and scores
