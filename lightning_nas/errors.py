@@ -5,6 +5,7 @@ to read a numpy traceback to find out which input was bad.
 """
 
 import numbers
+from collections.abc import Sequence
 
 
 class LightningNASError(Exception):
@@ -47,6 +48,14 @@ def require_integer(name: str, value: int) -> None:
     size: 2.5 would otherwise fail deep inside numpy or torch)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise InvalidArgument(f"{name} must be an integer, got {value!r}")
+
+
+def require_distinct(name: str, values: Sequence[str]) -> None:
+    """:class:`InvalidArgument` naming the setting and the repeats unless ``values`` are distinct
+    (a feature or proxy listed twice would count twice)."""
+    repeated = sorted({value for value in values if values.count(value) > 1})
+    if repeated:
+        raise InvalidArgument(f"{name} names {', '.join(map(repr, repeated))} more than once; list each once")
 
 
 def require_count(name: str, value: int, least: int) -> None:

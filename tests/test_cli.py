@@ -109,7 +109,7 @@ def test_a_checkpoint_is_used_only_with_the_settings_it_was_fit_with(cli, user_f
         (("score", "--space", "nb201", "--proxies", "naswot,nope", "--archs", "3"), "unknown proxy 'nope'"),
         (("score", "--space", "nb201", "--proxies", "naswot", "--archs", "ten"), "--archs must be 'all' or 1..15625, got ten"),
         (("score", "--space", "nb201", "--proxies", ",", "--archs", "3"), "no proxies requested"),  # was: "0 of 3 archs scored"
-        (("score", "--space", "nb201", "--proxies", "naswot,naswot", "--archs", "3"), "proxies ['naswot'] are listed more than once"),
+        (("score", "--space", "nb201", "--proxies", "naswot,naswot", "--archs", "3"), "proxies names 'naswot' more than once"),
         (("score", "--space", "nb201", "--proxies", "naswot", "--archs", "3", "--seed", "-1"), "seed must be at least 0, got -1"),
         (("score", "--space", "nb201", "--proxies", "naswot", "--archs", "3", "--output", "."), "score table . is a folder"),
         (("score", "--space", "nb101", "--proxies", "tenas_ntk", "--archs", "3"), "TE-NAS's tenas_ntk network is defined for NB201 (NATS-tss) cells, not nb101"),

@@ -40,7 +40,7 @@ from torch.utils.data import DataLoader
 from lightning_nas.benchmarks import Benchmark, create
 from lightning_nas.encodings import ENCODINGS, DenseGraphs, encode, get_encoding
 from lightning_nas.encodings.features import feature_columns
-from lightning_nas.errors import InvalidArgument, LightningNASError, UnknownMetric, require_count, require_integer
+from lightning_nas.errors import InvalidArgument, LightningNASError, UnknownMetric, require_count, require_distinct, require_integer
 from lightning_nas.proxies import PROXIES
 from lightning_nas.proxies.table import ScoreTable
 from lightning_nas.writers import read_scores
@@ -106,9 +106,7 @@ class ArchDataModule(L.LightningDataModule):
             require_count(name, value, least)
         if num_train is not None:
             require_integer("num_train", num_train)  # its range depends on the data: checked in setup
-        repeated = sorted({name for name in extra_features or [] if extra_features.count(name) > 1})
-        if repeated:
-            raise InvalidArgument(f"extra_features names {', '.join(map(repr, repeated))} more than once; list each feature once")
+        require_distinct("extra_features", extra_features or [])
         if (pseudo_labels is None) != (num_pseudo == 0):
             raise InvalidArgument(f"pseudo_labels (a score file from `predict`) and num_pseudo > 0 go together, got {pseudo_labels!r} and {num_pseudo}")
         self.save_hyperparameters()

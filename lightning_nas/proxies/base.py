@@ -18,7 +18,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from lightning_nas.errors import InvalidArgument
+from lightning_nas.errors import InvalidArgument, require_distinct
 from lightning_nas.registry import lookup
 
 
@@ -59,9 +59,7 @@ def get_proxies(names: Sequence[str]) -> list[Proxy]:
     a rank combination)."""
     if not names:
         raise InvalidArgument(f"no proxies requested; registered: {sorted(PROXIES)}")
-    repeated = sorted({name for name in names if names.count(name) > 1})
-    if repeated:
-        raise InvalidArgument(f"proxies {repeated} are listed more than once; list each proxy once")
+    require_distinct("proxies", names)
     return [get_proxy(name) for name in names]
 
 
