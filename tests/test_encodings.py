@@ -163,7 +163,7 @@ def test_feature_groups_expand_to_named_columns(nb101, nb201):
     assert columns.shape == (len(nb101), len(names)) and columns.dtype == np.float32  # what the model reads
     assert np.array_equal(columns[:, 0], nb101.column("params").astype(np.float32))
     assert np.array_equal(columns[:, 1:], encode(CellStatistics(), nb101.space, nb101.structure).numpy())
-    with pytest.raises(ValueError, match="'cell_stats' supports spaces \\('nb101',\\), not 'nb201'"):
+    with pytest.raises(ValueError, match="extra feature group 'cell_stats' supports spaces \\('nb101',\\), not 'nb201'"):
         feature_columns(nb201, ["cell_stats"])
     with pytest.raises(UnknownMetric, match="extra feature 'cell_stat' is neither a column group \\['cell_stats'\\] nor a benchmark column"):
         feature_columns(nb101, ["cell_stat"])

@@ -30,9 +30,10 @@ class Encoding(abc.ABC):
     #: copies (``ArchDataModule(augment=K)``) would only repeat the training archs
     order_invariant: bool = False
 
-    def check_space(self, space: SearchSpace) -> None:
+    def check_space(self, space: SearchSpace, role: str = "encoding") -> None:
+        """``role`` names what the user asked for (an encoding, or an extra-feature group)."""
         if space.name not in self.spaces:
-            raise InvalidArgument(f"encoding {self.name!r} supports spaces {self.spaces}, not {space.name!r}")
+            raise InvalidArgument(f"{role} {self.name!r} supports spaces {self.spaces}, not {space.name!r}")
 
     @abc.abstractmethod
     def compute(self, space: SearchSpace, structure: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

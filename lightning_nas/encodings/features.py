@@ -31,7 +31,9 @@ def feature_columns(bench: Benchmark, names: list[str], dataset: str | None = No
     blocks = []
     for name in names:
         if name in GROUPS:
-            blocks.append(encode(GROUPS[name][0](), bench.space, bench.structure).numpy().astype(np.float32, copy=False))
+            group = GROUPS[name][0]()
+            group.check_space(bench.space, role="extra feature group")
+            blocks.append(encode(group, bench.space, bench.structure).numpy().astype(np.float32, copy=False))
         else:
             try:
                 blocks.append(bench.column(name, dataset).astype(np.float32)[:, None])
