@@ -42,10 +42,6 @@ class DenseGraphs:
     def __len__(self) -> int:
         return len(self.x)
 
-    @property
-    def num_features(self) -> int:
-        return self.x.shape[-1]
-
     def batch(self, rows: torch.Tensor | np.ndarray | list[int]) -> Batch:
         """A PyG ``Batch`` of the given rows (vectorised: no per-graph Python work)."""
         rows = torch.as_tensor(rows, dtype=torch.long)

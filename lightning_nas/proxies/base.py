@@ -13,7 +13,6 @@ import contextlib
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 from torch import nn
@@ -100,7 +99,3 @@ def layers_of(network: nn.Module, *types: type) -> list[nn.Module]:
 def weighted_layers(network: nn.Module) -> list[nn.Module]:
     """Conv and linear layers: the layers zero-cost-nas sums its per-weight scores over."""
     return layers_of(network, nn.Conv2d, nn.Linear)
-
-
-def to_float(value: Any) -> float:
-    return float(value.item() if isinstance(value, torch.Tensor) else value)
