@@ -17,6 +17,7 @@ W&B runs offline unless ``WANDB_MODE`` says otherwise (``wandb sync`` uploads th
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 import time
@@ -334,11 +335,20 @@ shipped configs (bare names are looked up in configs/): {configs}"""
 THIRD_PARTY_DEPRECATIONS = (r"`torch\.jit\.script` is deprecated", r"`isinstance\(treespec, LeafSpec\)` is deprecated")
 
 
+class _NoCloudTips(logging.Filter):
+    """Lightning's Trainer advertises its cloud services ("💡 Tip: ... litlogger / litmodels") on every
+    run; this tool runs offline by default, so those lines are noise."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("💡 Tip:")
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     os.environ.setdefault("WANDB_MODE", "offline")
     for message in THIRD_PARTY_DEPRECATIONS:
         warnings.filterwarnings("ignore", message=message, category=FutureWarning)
+    logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(_NoCloudTips())  # the logger rank_zero_info writes to
     if not argv or argv[0] in ("-h", "--help"):
         print(USAGE.format(configs=", ".join(shipped_configs())), file=sys.stdout if argv else sys.stderr)
         return 0 if argv else 2
