@@ -343,12 +343,15 @@ class _NoCloudTips(logging.Filter):
         return not str(record.msg).startswith("💡 Tip:")
 
 
+NO_CLOUD_TIPS = _NoCloudTips()  # one instance: a logger adds a filter once, however often main() runs in a process
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     os.environ.setdefault("WANDB_MODE", "offline")
     for message in THIRD_PARTY_DEPRECATIONS:
         warnings.filterwarnings("ignore", message=message, category=FutureWarning)
-    logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(_NoCloudTips())  # the logger rank_zero_info writes to
+    logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(NO_CLOUD_TIPS)  # the logger rank_zero_info writes to
     if not argv or argv[0] in ("-h", "--help"):
         print(USAGE.format(configs=", ".join(shipped_configs())), file=sys.stdout if argv else sys.stderr)
         return 0 if argv else 2
