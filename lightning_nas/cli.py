@@ -335,15 +335,10 @@ shipped configs (bare names are looked up in configs/): {configs}"""
 THIRD_PARTY_DEPRECATIONS = (r"`torch\.jit\.script` is deprecated", r"`isinstance\(treespec, LeafSpec\)` is deprecated")
 
 
-class _NoCloudTips(logging.Filter):
-    """Lightning's Trainer advertises its cloud services ("💡 Tip: ... litlogger / litmodels") on every
-    run; this tool runs offline by default, so those lines are noise."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not str(record.msg).startswith("💡 Tip:")
-
-
-NO_CLOUD_TIPS = _NoCloudTips()  # one instance: a logger adds a filter once, however often main() runs in a process
+def _not_a_cloud_tip(record: logging.LogRecord) -> bool:
+    """Log filter: Lightning's Trainer advertises its cloud services ("💡 Tip: ... litlogger / litmodels")
+    on every run; this tool runs offline by default, so those lines are noise."""
+    return not str(record.msg).startswith("💡 Tip:")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -351,7 +346,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("WANDB_MODE", "offline")
     for message in THIRD_PARTY_DEPRECATIONS:
         warnings.filterwarnings("ignore", message=message, category=FutureWarning)
-    logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(NO_CLOUD_TIPS)  # the logger rank_zero_info writes to
+    logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(_not_a_cloud_tip)  # rank_zero_info's logger; added once per process
     if not argv or argv[0] in ("-h", "--help"):
         print(USAGE.format(configs=", ".join(shipped_configs())), file=sys.stdout if argv else sys.stderr)
         return 0 if argv else 2
