@@ -62,8 +62,8 @@ class ArchDataModule(L.LightningDataModule):
         num_val: validation archs for checkpointing (a subset of the test archs; all of them when fewer).
         extra_features: benchmark columns (params, flops), column groups (cell_stats) or proxy_table columns for the model's head.
         batch_size: training archs per batch (pairwise losses compare the pairs within a batch).
-        eval_batch_size: archs per validation / test / predict batch. Larger is not faster on a CPU: the NB101
-            PNA-mix and CNN ensembles scored 1.7x fewer archs per second at 4,096 than at 512-1,024.
+        eval_batch_size: archs per validation / test / predict batch. Larger is not faster on a CPU: the shipped
+            NB101 ensembles score up to 1.9x more archs per second at 1,024 than at 4,096 (perf/eval_speed.py).
         seed: the split, relabelings and pseudo-labelled archs.
         root: data folder; None = $LIGHTNING_NAS_DATA, else ./data.
         num_workers: DataLoader worker processes.
