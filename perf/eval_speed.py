@@ -4,40 +4,30 @@
 
 A fit tests on every arch it did not train on (423,200 NB101 cells at 424), so scoring speed sets
 how long each ``fit`` and ``predict`` runs after training. Speed does not depend on the weights, so
-each config's predictor is built untrained from its YAML. Prints one JSON line per config and batch
+each config's predictor is built untrained, as ``fit`` builds it. Prints one JSON line per config and batch
 size: archs scored per second over the first ``--archs`` test cells.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import time
-from pathlib import Path
 
 import torch
-import yaml
 
+from lightning_nas.cli import make_cli
 from lightning_nas.datamodules import ArchDataModule
 
-CONFIGS = Path(__file__).resolve().parent.parent / "configs"
-#: the settings a predictor shares with its datamodule (the CLI links them)
-LINKED = ("space", "encoding", "extra_features")
+
+def build(config: str, batch_size: int) -> tuple[torch.nn.Module, ArchDataModule]:
+    """The untrained predictor and the datamodule of ``configs/<config>.yaml``, as ``fit`` builds them."""
+    argv = ["--config", f"{config}.yaml", "--data.eval_batch_size", str(batch_size), "--trainer.logger", "false"]
+    cli = make_cli(argv, run=False, save_config_callback=None)
+    return cli.model.eval(), cli.datamodule
 
 
-def build(config: str) -> tuple[torch.nn.Module, dict]:
-    """An untrained predictor and the datamodule settings of ``configs/<config>.yaml``."""
-    spec = yaml.safe_load((CONFIGS / f"{config}.yaml").read_text())
-    data = {k: v for k, v in spec["data"].items() if k not in ("augment", "eval_batch_size")}  # augment: training copies
-    module, name = spec["model"]["class_path"].rsplit(".", 1)
-    init = {k: v for k, v in spec["model"].get("init_args", {}).items() if k != "loss"}  # the loss does not score
-    model = getattr(importlib.import_module(module), name)(**init, **{k: data.get(k) for k in LINKED})
-    return model.eval(), data
-
-
-def archs_per_second(model: torch.nn.Module, data: dict, batch_size: int, archs: int) -> float:
-    dm = ArchDataModule(**data, eval_batch_size=batch_size)
+def archs_per_second(model: torch.nn.Module, dm: ArchDataModule, archs: int) -> float:
     dm.setup("test")
     batches = iter(dm.test_dataloader())
     with torch.inference_mode():
@@ -58,9 +48,8 @@ def main() -> None:
     parser.add_argument("--configs", default="gnn_101,renas_101_4236,gnn_101_4236")
     args = parser.parse_args()
     for config in args.configs.split(","):
-        model, data = build(config)
         for batch_size in map(int, args.batch_sizes.split(",")):
-            rate = archs_per_second(model, data, batch_size, args.archs)
+            rate = archs_per_second(*build(config, batch_size), args.archs)
             print(json.dumps({"figure": "test_scoring_speed", "config": f"{config}.yaml", "eval_batch_size": batch_size,
                               "value": round(rate), "units": "archs/s", "archs": args.archs}), flush=True)
 

@@ -63,7 +63,7 @@ class ArchDataModule(L.LightningDataModule):
         extra_features: benchmark columns (params, flops), column groups (cell_stats) or proxy_table columns for the model's head.
         batch_size: training archs per batch (pairwise losses compare the pairs within a batch).
         eval_batch_size: archs per validation / test / predict batch. Larger is not faster on a CPU: the shipped
-            NB101 ensembles score up to 1.9x more archs per second at 1,024 than at 4,096 (perf/eval_speed.py).
+            NB101 ensembles score 1.1x to 1.9x more archs per second at 1,024 than at 4,096 (perf/eval_speed.py).
         seed: the split, relabelings and pseudo-labelled archs.
         root: data folder; None = $LIGHTNING_NAS_DATA, else ./data.
         num_workers: DataLoader worker processes.
