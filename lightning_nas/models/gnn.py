@@ -44,10 +44,11 @@ def node_relations(adjacency: torch.Tensor) -> torch.Tensor:
     n = adjacency.shape[-1]
     unreachable = MAX_NODES
     dist = torch.full_like(adjacency, unreachable)
-    reach = adjacency
+    step = adjacency.float()  # 0/1 products are exact in float, and CUDA has no integer matmul
+    reach = step
     for d in range(1, n):
         dist = torch.where((reach > 0) & (dist == unreachable), d, dist)
-        reach = (reach @ adjacency).clamp(max=1)
+        reach = (reach @ step).clamp(max=1)
     backward = dist.transpose(1, 2)
     relation = torch.full_like(adjacency, NUM_RELATIONS - 1)
     relation = torch.where(backward < unreachable, MAX_NODES - 1 + backward, relation)
