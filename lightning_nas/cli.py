@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lightning_nas.errors import CheckpointError, InvalidArgument, LightningNASError
+from lightning_nas.errors import CheckpointError, InvalidArgument, LightningNASError, require_device
 
 if TYPE_CHECKING:  # Lightning is imported only by the commands that need it: --help stays instant
     from lightning.pytorch import Trainer
@@ -84,21 +84,23 @@ def search(argv: list[str]) -> int:
     parser.add_argument("--output", type=str, default="search", help="folder for state, trajectories, best.json, plot")
     parser.add_argument("--save_every", type=int, default=10, help="queries between state saves")
     parser.add_argument("--root", type=str | None, default=None, help="data folder (default: $LIGHTNING_NAS_DATA, else ./data)")
+    parser.add_argument("--device", type=str, default="cpu", help="torch device the predictor or the proxies score on, e.g. cuda")
     cfg = parser.instantiate_classes(parser.parse_args(resolve_config_paths(argv)))
 
     if cfg.predictor and cfg.proxies:
         raise InvalidArgument("give --predictor or --proxies, not both")
     if not cfg.proxies and (cfg.proxy_table or cfg.proxy_dataset):  # they would go unused
         raise InvalidArgument("--proxy_table and --proxy_dataset set up --proxies; give the proxies that rank candidates, e.g. --proxies synflow")
+    device = require_device("--device", cfg.device)
     bench = create(cfg.space, root=cfg.root, progress=True)
     scorer = rows = None
     if cfg.predictor:
-        scorer = PredictorScorer(load_predictor(cfg.predictor), bench, cfg.dataset)
+        scorer = PredictorScorer(load_predictor(cfg.predictor).to(device), bench, cfg.dataset)
         rows = training_rows_of(cfg.predictor)
         if rows is None:
             print(f"warning: {cfg.predictor} does not record its training archs; they are not counted as queries", file=sys.stderr)
     elif cfg.proxies:
-        scorer = ProxyScorer(bench.space.name, proxy_names(cfg.proxies), cfg.proxy_dataset or "cifar10", cfg.proxy_table, root=cfg.root)
+        scorer = ProxyScorer(bench.space.name, proxy_names(cfg.proxies), cfg.proxy_dataset or "cifar10", cfg.proxy_table, root=cfg.root, device=device)
     search_with_scorer(cfg.strategy, bench, scorer, cfg.budget, cfg.dataset, cfg.seeds, rows, cfg.output, cfg.save_every)
     print(f"results in {cfg.output}/ (best.json, trajectory.csv per seed; trajectory.png)")
     return 0

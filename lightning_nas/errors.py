@@ -4,8 +4,14 @@ Every error names the file or architecture at fault and says what to do, so a us
 to read a numpy traceback to find out which input was bad.
 """
 
+from __future__ import annotations
+
 import numbers
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # torch is imported when a device is checked: the CLI's --help stays instant
+    import torch
 
 
 class LightningNASError(Exception):
@@ -73,3 +79,20 @@ class UnknownMetric(LightningNASError, KeyError):
 
     def __str__(self) -> str:  # KeyError quotes its message; keep it readable
         return str(self.args[0])
+
+
+def require_device(name: str, device: str | torch.device) -> torch.device:
+    """``device`` as a torch device this machine has, with its index (``cuda`` -> ``cuda:0``),
+    or :class:`InvalidArgument` naming the setting."""
+    import torch
+
+    try:
+        device = torch.device(device)
+    except RuntimeError:
+        raise InvalidArgument(f"{name} {str(device)!r} is not a torch device; e.g. cpu, cuda, cuda:1") from None
+    if device.type == "cuda":
+        count = torch.cuda.device_count()
+        if (device.index or 0) >= count:
+            raise InvalidArgument(f"{name} {device}: torch sees {count} CUDA device(s) on this machine")
+        device = torch.device("cuda", torch.cuda.current_device() if device.index is None else device.index)
+    return device

@@ -92,6 +92,8 @@ def test_images_are_real_normalised_and_bad_input_is_named(tmp_path, data_root):
         load_images("cifar100", num=2, root=data_root)
     with pytest.raises(ValueError, match="unknown dataset 'cifar11'"):  # not a KeyError from the normalisation table
         ProxyEvaluator("nb201", ["synflow"], "cifar11", images=data_root / "images" / "cifar10_test_sample.npz")
+    with pytest.raises(InvalidArgument, match=r"device cuda:99: torch sees \d+ CUDA device\(s\) on this machine"):
+        ProxyEvaluator("nb201", ["synflow"], root=data_root, device="cuda:99")  # before any image is moved there
 
 
 def test_te_nas_networks_say_where_they_apply(data_root):

@@ -228,6 +228,8 @@ def test_search_command_with_proxies(tmp_path, data_root, capsys):
         (["--seeds", "[0, -1]"], "seed must be at least 0, got -1"),
         (["--proxy_table", "scores.csv"], "--proxy_table and --proxy_dataset set up --proxies"),
         (["--save_every", "0"], "save_every must be at least 1"),
+        (["--device", "gpu0"], "--device 'gpu0' is not a torch device; e.g. cpu, cuda, cuda:1"),
+        (["--device", "cuda:99"], r"--device cuda:99: torch sees \d+ CUDA device\(s\) on this machine"),
         (["--strategy", "Reinforce", "--strategy.lr", "0"], "lr must be positive, got 0.0"),
         (["--strategy", "Reinforce", "--strategy.momentum", "1"], r"momentum must be in \[0, 1\), got 1.0"),
         (["--strategy", "RegularizedEvolution", "--strategy.sample_size", "11"], r"sample_size \(11\) must not exceed population_size \(10\)"),

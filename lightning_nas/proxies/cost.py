@@ -23,5 +23,5 @@ def flops(network: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> flo
     network.eval()
     counter = FlopCounterMode(display=False)
     with counter:
-        network(torch.zeros(1, *images.shape[1:]))
+        network(images.new_zeros(1, *images.shape[1:]))
     return counter.get_total_flops() / 2 / 1e6

@@ -8,14 +8,16 @@ from the arch key, inside ``torch.random.fork_rng`` so the caller's RNG is untou
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from lightning_nas.errors import InvalidArgument, require_count
+from lightning_nas.errors import InvalidArgument, require_count, require_device
 from lightning_nas.proxies.base import Proxy, arch_seed, get_proxies, get_proxy
 from lightning_nas.proxies.images import SHARED_SAMPLE, load_images
 from lightning_nas.proxies.networks import build_network, check_dataset, check_variant
@@ -64,31 +66,78 @@ class ProxyEvaluator:
             the shared CIFAR-10 sample under the data root.
         full_network: score tenas_ntk on the benchmark network instead of TE-NAS's small one
             (tenas_lr's crops fit only its own network).
+        device: where networks and images live (e.g. ``"cuda"``). Networks are initialised on
+            the CPU from the arch's seed and then moved, so every device scores the same network,
+            and a GPU scores with PyTorch's own float32 kernels, so scores agree with the CPU's to
+            float rounding.
     """
 
-    def __init__(self, space: str, proxies: list[str], dataset: str = "cifar10", images: str | os.PathLike | None = None, seed: int = 0, root: str | os.PathLike | None = None, full_network: bool = False) -> None:
+    def __init__(
+        self,
+        space: str,
+        proxies: list[str],
+        dataset: str = "cifar10",
+        images: str | os.PathLike | None = None,
+        seed: int = 0,
+        root: str | os.PathLike | None = None,
+        full_network: bool = False,
+        device: str | torch.device = "cpu",
+    ) -> None:
         self.space = get_space(space)
         check_dataset(dataset)  # before any image is read for it
         self.proxies = check_proxies(space, proxies, full_network)  # before any image is read or network built
         self.settings = scoring_settings(self.space.name, dataset, images, seed, full_network)
         self.dataset, self.seed, self.full_network = dataset, seed, full_network
+        self.device = require_device("device", device)
         names = {p.name for p in self.proxies}
         num = max(max(p.batch_size for p in self.proxies), 3)
-        self.images, self.labels = load_images(dataset, images, num=num, seed=seed, root=root)
+        images, labels = load_images(dataset, images, num=num, seed=seed, root=root)
+        self.images, self.labels = images.to(self.device), labels.to(self.device)
         self.options: dict[str, dict[str, Any]] = {}
         if "tenas_lr" in names:
-            self.options["tenas_lr"] = {"crops": random_crops(self.images[: get_proxy("tenas_lr").batch_size], torch.Generator().manual_seed(seed))}
+            crops = random_crops(images[: get_proxy("tenas_lr").batch_size], torch.Generator().manual_seed(seed))
+            self.options["tenas_lr"] = {"crops": crops.to(self.device)}
         if "rbflex" in names:
             rng = np.random.default_rng(seed)
             networks = [self._network(self.space.sample(rng), get_proxy("rbflex")) for _ in range(HDA_ARCHS)]
-            gamma_k, gamma_q = detect_gammas(networks, self.images[: get_proxy("rbflex").batch_size])
+            with self._reference_kernels():
+                gamma_k, gamma_q = detect_gammas(networks, self.images[: get_proxy("rbflex").batch_size])
             self.options["rbflex"] = {"gamma_k": gamma_k, "gamma_q": gamma_q}
+
+    @contextlib.contextmanager
+    def _seeded(self, key: str) -> Iterator[None]:
+        """The arch's seed in the CPU's RNG (networks are initialised there) and in this
+        evaluator's GPU's, both restored afterwards: the caller's RNG is untouched, and no other
+        GPU is (``torch.manual_seed`` would seed and ``fork_rng`` initialise every one)."""
+        gpus = [self.device] if self.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=gpus):
+            seed = arch_seed(self.seed, key)
+            torch.random.default_generator.manual_seed(seed)
+            for gpu in gpus:
+                torch.cuda.default_generators[gpu.index].manual_seed(seed)
+            yield
 
     def _network(self, arch: Any, proxy: Proxy, key: str | None = None) -> torch.nn.Module:
         key = key if key is not None else self.space.key(self.space.validate(arch))
-        with torch.random.fork_rng():
-            torch.manual_seed(arch_seed(self.seed, key))
-            return build_network(self.space.name, arch, self.dataset, network_variant(proxy, self.full_network))
+        with self._seeded(key):
+            return build_network(self.space.name, arch, self.dataset, network_variant(proxy, self.full_network)).to(self.device)
+
+    @contextlib.contextmanager
+    def _reference_kernels(self) -> Iterator[None]:
+        """On a GPU, PyTorch's own CUDA kernels in full float32: no cuDNN, no TF32 matmuls.
+        Measured on an H200, cuDNN's float32 kernels (TF32 off) gave gradients through NB201
+        cells with average pooling up to 90 % off the CPU's and float64's (fisher, snip,
+        grad_norm, jacov, tenas_ntk), while PyTorch's kernels agree with float64 to 1e-6."""
+        if self.device.type != "cuda":
+            yield
+            return
+        matmul = torch.backends.cuda.matmul.allow_tf32
+        torch.backends.cuda.matmul.allow_tf32 = False
+        try:
+            with torch.backends.cudnn.flags(enabled=False):
+                yield
+        finally:
+            torch.backends.cuda.matmul.allow_tf32 = matmul
 
     def score(self, arch: Any, only: list[str] | None = None) -> dict[str, float]:
         """``{proxy: score}`` for ``arch`` (``only``: a subset of the evaluator's proxies)."""
@@ -103,8 +152,7 @@ class ProxyEvaluator:
                 continue
             network = self._network(canonical, proxy, key)
             batch = slice(0, max(proxy.batch_size, 1))
-            with torch.random.fork_rng():
-                torch.manual_seed(arch_seed(self.seed, key))
+            with self._seeded(key), self._reference_kernels():
                 value = proxy.compute(network, self.images[batch], self.labels[batch], **self.options.get(proxy.name, {}))
             scores[proxy.name] = float(value)
         return scores

@@ -31,7 +31,7 @@ def synflow(network: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> f
         for p in network.parameters():
             p.abs_()
     network.zero_grad(set_to_none=True)
-    ones = torch.ones(1, *images.shape[1:], dtype=torch.float64)
+    ones = torch.ones(1, *images.shape[1:], dtype=torch.float64, device=images.device)
     network(ones).sum().backward()
     total = sum((m.weight * m.weight.grad).abs().sum().item() for m in weighted_layers(network) if m.weight.grad is not None)
     return math.log(total) if total > 0 else -math.inf

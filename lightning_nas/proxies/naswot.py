@@ -17,7 +17,7 @@ def naswot(network: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> fl
     distinct images (a more expressive network) give a larger determinant: higher is better.
     Network in train mode, as in the authors' notebook."""
     n = len(images)
-    kernel = torch.zeros(n, n, dtype=torch.float64)
+    kernel = torch.zeros(n, n, dtype=torch.float64, device=images.device)
 
     def accumulate(module: nn.Module, inputs: tuple[torch.Tensor, ...]) -> None:
         codes = (inputs[0].reshape(n, -1) > 0).float()

@@ -1,8 +1,8 @@
 """Scoring many archs on Lightning's ``predict``: progress bar, devices/nodes, resumable table.
 
 ``Trainer.predict`` hands each rank its share of the archs still missing from the table
-(Lightning's distributed sampler under DDP), :class:`ProxyScoringModule` scores a batch of them,
-and :class:`ScoreTableWriter` writes every finished batch as a part of the
+(Lightning's distributed sampler under DDP), :class:`ProxyScoringModule` scores a batch of them on
+the rank's device, and :class:`ScoreTableWriter` writes every finished batch as a part of the
 :class:`~lightning_nas.proxies.table.ScoreTable`; rank 0 merges the parts at the end.
 """
 
@@ -39,7 +39,9 @@ class ProxyScoringModule(L.LightningModule):
     def setup(self, stage: str) -> None:
         hp = self.hparams
         self.benchmark = create(hp.space, root=hp.root)
-        self.evaluator = ProxyEvaluator(hp.space, hp.proxies, hp.dataset, hp.images, hp.seed, hp.root, hp.full_network)
+        # each rank scores on its own device (``--trainer.accelerator gpu``: its GPU)
+        device = self.trainer.strategy.root_device
+        self.evaluator = ProxyEvaluator(hp.space, hp.proxies, hp.dataset, hp.images, hp.seed, hp.root, hp.full_network, device=device)
 
     def predict_step(self, rows: list[tuple[int, list[str]]], batch_idx: int) -> list[tuple[str, int, dict[str, float]]]:
         """``rows``: (benchmark row, proxies it still lacks) pairs -> (key, row, scores).

@@ -34,22 +34,22 @@ def tenas_ntk(network: nn.Module, images: torch.Tensor, labels: torch.Tensor) ->
     ``weight`` tensor (conv, BN and linear weights), train-mode BN, as TE-NAS.
 
     Exactly TE-NAS's per-image backward passes through the shared batch graph (BN couples the
-    images, so no per-sample shortcut is exact), but spread over one Python thread per core with
-    one intra-op thread each: this tiny network is too small for intra-op parallelism, which
-    only adds overhead."""
+    images, so no per-sample shortcut is exact). On the CPU they are spread over one Python thread
+    per core with one intra-op thread each: this tiny network is too small for intra-op
+    parallelism, which only adds overhead. A GPU runs them one after another."""
     network.train()
     weights = [p for n, p in network.named_parameters() if "weight" in n]
     sizes = [w.numel() for w in weights]
     with single_threaded_ops():
         outputs = network(images).sum(1)
-        jacobian = torch.zeros(len(outputs), sum(sizes))
+        jacobian = images.new_zeros(len(outputs), sum(sizes))
 
         def rows(indices: range) -> None:
             for i in indices:
                 grads = torch.autograd.grad(outputs[i], weights, retain_graph=True, allow_unused=True)
-                jacobian[i] = torch.cat([g.reshape(-1) if g is not None else torch.zeros(n) for g, n in zip(grads, sizes)])
+                jacobian[i] = torch.cat([g.reshape(-1) if g is not None else images.new_zeros(n) for g, n in zip(grads, sizes)])
 
-        workers = max(1, os.cpu_count() or 1)
+        workers = 1 if images.is_cuda else max(1, os.cpu_count() or 1)
         with ThreadPoolExecutor(workers) as pool:
             list(pool.map(rows, [range(k, len(outputs), workers) for k in range(workers)]))
     jacobian = jacobian.double()

@@ -11,6 +11,7 @@ import os
 from typing import Any
 
 import numpy as np
+import torch
 
 from lightning_nas.benchmarks.base import Benchmark
 from lightning_nas.encodings.features import feature_columns
@@ -73,6 +74,7 @@ class ProxyScorer:
 
     Args:
         dataset: the proxies' images and classifier size (see :class:`~lightning_nas.proxies.ProxyEvaluator`).
+        device: where the candidates' networks are scored (e.g. ``"cuda"``).
     """
 
     def __init__(
@@ -84,10 +86,11 @@ class ProxyScorer:
         images: str | os.PathLike | None = None,
         seed: int = 0,
         root: str | os.PathLike | None = None,
+        device: str | torch.device = "cpu",
     ) -> None:
         self.proxies = list(proxies)
         self.name = "+".join(self.proxies)
-        self.evaluator = ProxyEvaluator(space, self.proxies, dataset, images, seed, root)
+        self.evaluator = ProxyEvaluator(space, self.proxies, dataset, images, seed, root, device=device)
         self.space = self.evaluator.space
         self._cache: dict[str, dict[str, float]] = {}
         if table is not None:
