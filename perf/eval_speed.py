@@ -20,6 +20,7 @@ from lightning.fabric.utilities.apply_func import move_data_to_device
 
 from lightning_nas.cli import make_cli
 from lightning_nas.datamodules import ArchDataModule
+from lightning_nas.errors import require_device
 
 
 def build(config: str, batch_size: int) -> tuple[torch.nn.Module, ArchDataModule]:
@@ -53,7 +54,7 @@ def main() -> None:
     parser.add_argument("--configs", default="gnn_101,renas_101_4236,gnn_101_4236")
     parser.add_argument("--device", default="cpu", help="torch device the predictors score on, e.g. cuda")
     args = parser.parse_args()
-    device = torch.device(args.device)
+    device = require_device("--device", args.device)
     for config in args.configs.split(","):
         for batch_size in map(int, args.batch_sizes.split(",")):
             rate = archs_per_second(*build(config, batch_size), args.archs, device)
