@@ -12,6 +12,7 @@ Lightning moves them; encoding stays on the CPU, as in ``fit``).
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import time
 
@@ -58,6 +59,7 @@ def main() -> None:
     for config in args.configs.split(","):
         for batch_size in map(int, args.batch_sizes.split(",")):
             rate = archs_per_second(*build(config, batch_size), args.archs, device)
+            gc.collect()  # free the measurement's trainer/model/datamodule cycle now (see perf/ranking.py)
             print(json.dumps({"figure": "test_scoring_speed", "config": f"{config}.yaml", "eval_batch_size": batch_size,
                               "value": round(rate), "units": "archs/s", "archs": args.archs, "device": device.type}), flush=True)
 
