@@ -15,9 +15,10 @@ Each run is ``python -m lightning_nas fit --config <config>`` in-process (same c
 ``seed_everything``/``data.seed`` = seed and no logger/checkpoints), then ``test`` on every arch
 not used for training. One line per run (``figure: ktau``) and a mean/std line per setting.
 A setting with a teacher (self-training ``gnn_101:self-train``; the CNN taught by the GIN ensemble,
-``renas_101_4236:gin-teacher``) first fits the teacher's config the same way on the same split,
-writes the teacher's scores of every arch (as ``predict`` does) and fits with them as pseudo-labels
-(``data.pseudo_labels``); the pseudo-labelled archs leave the test set.
+``renas_101_4236:gin-teacher``, or by its own ensemble, ``renas_101_4236:self-teacher``) first fits
+the teacher's config the same way on the same split, writes the teacher's scores of every arch (as
+``predict`` does) and fits with them as pseudo-labels (``data.pseudo_labels``); the pseudo-labelled
+archs leave the test set.
 """
 
 from __future__ import annotations
@@ -68,6 +69,8 @@ SETTINGS = [
     ("gnn_101:self-train", "gnn+self-training", "gnn_101.yaml", {TEACHER: ("gnn_101.yaml", {}), "data.num_pseudo": 2000, "trainer.max_epochs": 60}),
     # distillation: the 4,236 GIN ensemble's scores pseudo-label 16,000 cells for the 4,236 CNN (distill_101_4236.yaml)
     ("renas_101_4236:gin-teacher", "renas+cell_stats+gin-teacher", "renas_101_4236.yaml", {TEACHER: ("gnn_101_4236.yaml", {}), "data.num_pseudo": 16000}),
+    # ... and, for comparison, by the CNN ensemble itself: what the 16,000 more cells add without a better ranking
+    ("renas_101_4236:self-teacher", "renas+cell_stats+self-teacher", "renas_101_4236.yaml", {TEACHER: ("renas_101_4236.yaml", {}), "data.num_pseudo": 16000}),
     # labels that average two training runs (run 0's test accuracy, another run's validation accuracy): training
     # cells are drawn from the 30,001 that have both; the test stays on run 0's test accuracy of every other cell
     ("gnn_101:4236-two-runs", "gnn, two-run labels", "gnn_101_4236.yaml", {"data.train_metrics": "[test_acc_run0, val_acc_single_run]"}),
