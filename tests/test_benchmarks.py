@@ -21,7 +21,8 @@ def test_nb101_full_space(nb101):
     assert 0 < np.nanmin(acc) and np.nanmax(acc) < 100  # percent, not fraction
     assert np.isfinite(nb101.column("val_acc_single_run")).sum() == 30_001
     # the compact table has no mean-of-3 test accuracy: asking for it is an error, not a guess
-    with pytest.raises(UnknownMetric, match="test_acc"):
+    # and the error names the metrics there are, as the user passes them (metric, epochs)
+    with pytest.raises(UnknownMetric, match=r"no metric 'test_acc' for cifar10; .*test_acc_run0 \(epochs 108\), .*val_acc_single_run \(epochs 4, 12, 36, 108\)"):
         nb101.query(INCEPTION, metric="test_acc")
 
 
@@ -42,6 +43,8 @@ def test_nb201_optima(nb201):
         nb201.query(0, "cifar10", "val_acc")  # NATS trains 'cifar10' on train+valid: no val set
     with pytest.raises(UnknownMetric, match="mnist"):
         nb201.query(0, "mnist")
+    with pytest.raises(UnknownMetric, match=r"no metric 'test_acc' at 50 epochs for cifar10; its metrics for cifar10: params, test_acc \(epochs 12, 200\)$"):
+        nb201.column("test_acc", "cifar10", epochs=50)
 
 
 def test_nb201_index_and_iteration(nb201):
