@@ -30,6 +30,11 @@ class BenchmarkFileError(LightningNASError, OSError):
     """A benchmark source or cache file is missing, truncated, corrupt or has the wrong fields."""
 
 
+class OutputError(LightningNASError, OSError):
+    """A file lightning_nas writes (cache, score table, search state, predictions) cannot be
+    written: its folder is not writable, a file stands where a folder should be, the disk is full."""
+
+
 def require_at_least(name: str, value: float, least: float) -> None:
     """:class:`InvalidArgument` naming the setting unless ``value >= least``."""
     if not value >= least:

@@ -143,6 +143,17 @@ def test_interrupted_cache_write_leaves_no_file(tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_cache_that_cannot_be_written_is_a_warning(data_root, tmp_path, monkeypatch, caplog):
+    (tmp_path / "afile").write_text("")
+    monkeypatch.setenv("LIGHTNING_NAS_CACHE", str(tmp_path / "afile" / "cache"))  # a file stands where a folder should be
+    _copy_nb101(data_root, tmp_path)
+    with caplog.at_level("WARNING"):
+        bench = NB101Benchmark(root=tmp_path)  # the table is built all the same; only the next load is slower
+    assert len(bench) == 2000  # _copy_nb101 copies the 2,000-cell sample
+    assert "continuing without a cache (set LIGHTNING_NAS_CACHE to a writable folder)" in caplog.text
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "nb101"]  # and no temporary file is left
+
+
 def test_corrupt_cache_is_detected_and_rebuilt(data_root, tmp_path, monkeypatch):
     monkeypatch.setenv("LIGHTNING_NAS_CACHE", str(tmp_path / "cache"))
     _copy_nb101(data_root, tmp_path)

@@ -115,6 +115,9 @@ def test_a_checkpoint_is_used_only_with_the_settings_it_was_fit_with(cli, user_f
         (("score", "--space", "nb101", "--proxies", "tenas_ntk", "--archs", "3"), "TE-NAS's tenas_ntk network is defined for NB201 (NATS-tss) cells, not nb101"),
         (("search", "--space", "nb201", "--strategy", "RandomSearch", "--budget", "50", "--dataset", "cifar11"), "NB201Benchmark(15625 archs, compact CSV) has no dataset 'cifar11'; datasets: ["),
         (("score", "--space", "nb201", "--proxies", "naswot", "--archs", "2", "--archs_per_batch", "0"), "archs_per_batch must be at least 1, got 0"),
+        # an output folder that cannot be made: was a NotADirectoryError traceback from pathlib's mkdir
+        (("search", "--space", "nb201", "--strategy", "RandomSearch", "--budget", "5", "--output", "/dev/null/s"),
+         "cannot write /dev/null/s/seed0/state.pkl: a file stands where a folder should be"),
         (("score", "--space", "nb201", "--proxies", "naswot", "--archs", "2", "--trainer.inference_mode", "true"), "proxy scoring needs autograd"),
         (("fit", "--config", "renas_201.yaml", "--data.num_train", "0", "--trainer.logger", "false"), "num_train=0 must be between 1 and"),
         (("fit", "--config", "renas_201.yaml", "--data.augment", "-1", "--trainer.logger", "false"), "augment must be at least 0, got -1"),

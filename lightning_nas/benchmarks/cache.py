@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import zipfile
 from collections.abc import Mapping
@@ -20,7 +21,9 @@ from typing import Any
 import numpy as np
 
 from lightning_nas.atomic import atomic_open
-from lightning_nas.errors import BenchmarkFileError
+from lightning_nas.errors import BenchmarkFileError, OutputError
+
+log = logging.getLogger(__name__)
 
 CACHE_VERSION = 1
 _META = "__meta__"
@@ -53,11 +56,15 @@ def _checksum(arrays: Mapping[str, np.ndarray]) -> str:
 
 
 def write_cache(path: Path, arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]) -> None:
-    """Write ``arrays`` and ``meta`` to ``path`` atomically (all or nothing)."""
+    """Write ``arrays`` and ``meta`` to ``path`` atomically (all or nothing). A cache that cannot be
+    written is a warning, not an error: the caller has the arrays, only the next load is slower."""
     header = {**meta, "version": CACHE_VERSION, "sha256": _checksum(arrays)}
     payload = {**arrays, _META: np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)}
-    with atomic_open(path, "wb") as f:
-        np.savez(f, **payload)
+    try:
+        with atomic_open(path, "wb") as f:
+            np.savez(f, **payload)
+    except OutputError as exc:
+        log.warning("%s; continuing without a cache (set LIGHTNING_NAS_CACHE to a writable folder)", exc)
 
 
 def read_cache(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
