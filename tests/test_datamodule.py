@@ -57,9 +57,8 @@ def test_augment_adds_relabelled_copies_of_training_archs_only(dm101):
     assert sum(same) >= 424 and not all(same)  # the original layouts, plus copies in other vertex orders
     assert sum(len(b["index"]) for b in dm.test_dataloader()) == len(dm.test_rows)
     for encoding in ("graph", "path"):
-        invariant = ArchDataModule("nb101", metric="test_acc_run0", encoding=encoding, num_train=424, augment=1)
         with pytest.raises(ValueError, match=rf"the '{encoding}' encoding is invariant; .* \['onehot', 'renas'\]"):
-            invariant.setup()
+            ArchDataModule("nb101", metric="test_acc_run0", encoding=encoding, num_train=424, augment=1)  # before any data is read
     with pytest.raises(ValueError, match="augment"):
         ArchDataModule("nb101", num_train=10, augment=-1)
 
@@ -116,9 +115,14 @@ def test_bad_arguments_are_explained():
         ({"num_train": 2.5}, "num_train must be an integer, got 2.5"),  # was: a TypeError from slicing
         ({"batch_size": True}, "batch_size must be an integer, got True"),
         ({"seed": -1}, "seed must be at least 0, got -1"),  # was: numpy's "expected non-negative integer" in setup
+        ({"encoding": "renass"}, r"unknown encoding 'renass'; choose one of \['graph', 'onehot', 'path', 'renas'\]"),  # was: only in setup
     ]:
         with pytest.raises(ValueError, match=message):
             ArchDataModule("nb201", dataset="cifar10", **{"num_train": 20, **setting})
+    with pytest.raises(ValueError, match="unknown search space 'nb210'"):
+        ArchDataModule("nb210", num_train=20)
+    with pytest.raises(ValueError, match="encoding 'renas' supports spaces \\('nb101', 'nb201'\\), not 'nats_sss'"):
+        ArchDataModule("nats_sss", encoding="renas", num_train=20)
     with pytest.raises(ValueError, match="'nb201' has a fixed vertex layout"):
         ArchDataModule("nb201", dataset="cifar10", num_train=20, augment=2).setup()
 

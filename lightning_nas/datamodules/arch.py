@@ -43,6 +43,7 @@ from lightning_nas.encodings.features import feature_columns
 from lightning_nas.errors import InvalidArgument, LightningNASError, UnknownMetric, require_count, require_distinct, require_integer
 from lightning_nas.proxies import PROXIES
 from lightning_nas.proxies.table import ScoreTable
+from lightning_nas.spaces import get_space
 from lightning_nas.writers import read_scores
 
 
@@ -108,6 +109,13 @@ class ArchDataModule(L.LightningDataModule):
         if num_train is not None:
             require_integer("num_train", num_train)  # its range depends on the data: checked in setup
         require_distinct("extra_features", extra_features or [])
+        reader = get_encoding(encoding)  # the names and their pairing need no data: refuse them before any is read
+        reader.check_space(get_space(space))
+        if augment and reader.order_invariant:
+            raise InvalidArgument(
+                f"augment relabels vertex orders, to which the {encoding!r} encoding is invariant; use it with an "
+                f"order-dependent encoding: {sorted(n for n, e in ENCODINGS.items() if not e.order_invariant)}"
+            )
         if (pseudo_labels is None) != (num_pseudo == 0):
             raise InvalidArgument(f"pseudo_labels (a score file from `predict`) and num_pseudo > 0 go together, got {pseudo_labels!r} and {num_pseudo}")
         self.save_hyperparameters()
@@ -169,11 +177,6 @@ class ArchDataModule(L.LightningDataModule):
     def _augment(self, bench: Benchmark) -> None:
         hp = self.hparams
         encoding = get_encoding(hp.encoding)
-        if encoding.order_invariant:
-            raise InvalidArgument(
-                f"augment relabels vertex orders, to which the {hp.encoding!r} encoding is invariant; use it with an "
-                f"order-dependent encoding: {sorted(n for n, e in ENCODINGS.items() if not e.order_invariant)}"
-            )
         structure = {k: v[self.train_rows] for k, v in bench.structure.items()}
         isomorphs = bench.space.random_isomorphs(structure, hp.augment, np.random.default_rng(hp.seed))
         self.augmented = encoding(bench.space, isomorphs)
