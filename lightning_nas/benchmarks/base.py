@@ -182,13 +182,13 @@ class Benchmark(abc.ABC):
         raise UnknownMetric(f"{self!r} has no metric {metric!r}{at} for {dataset}; its metrics for {dataset}: {self._metrics_of(dataset)}")
 
     def _metrics_of(self, dataset: str) -> str:
-        """``dataset``'s metrics as a user names them: "test_acc (epochs 12, 200), params"."""
+        """``dataset``'s metrics as a user names them: "params, test_acc (epochs 12, 200)" (epochs in numeric order)."""
         epochs: dict[str, list[str]] = {}
         for name in self.metrics:
             if name.startswith(dataset + "/"):
                 metric, _, at = name[len(dataset) + 1 :].partition("@")
                 epochs.setdefault(metric, []).extend([at] if at else [])
-        return ", ".join(f"{m} (epochs {', '.join(sorted(e, key=int))})" if e else m for m, e in sorted(epochs.items()))
+        return ", ".join(f"{m} (epochs {', '.join(sorted(e, key=lambda at: (len(at), at)))})" if e else m for m, e in sorted(epochs.items()))
 
     def column(self, metric: str = "test_acc", dataset: str | None = None, epochs: int | None = None) -> np.ndarray:
         """A whole metric column (read-only view, NaN where a row has no value)."""
