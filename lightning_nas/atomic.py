@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
@@ -19,21 +19,34 @@ def atomic_open(path: str | os.PathLike, mode: str = "wb", **kwargs) -> Iterator
     be made or written, or a full disk, is an :class:`OutputError` naming ``path``."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    make_folder(path.parent, path)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
         with open(tmp, mode, **kwargs) as f:
             yield f
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException as exc:
-        with suppress(OSError):  # e.g. a file stands where the folder should be: no tmp to remove
-            tmp.unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         if isinstance(exc, OSError) and not isinstance(exc, LightningNASError):
-            reason = exc.strerror or str(exc)
-            if isinstance(exc, (FileExistsError, NotADirectoryError)):  # mkdir / open met a file on the way
-                reason = f"a file stands where a folder should be ({exc.filename} or a folder above it)"
-            elif exc.filename and Path(exc.filename) not in (path, tmp):  # the folder it is about
-                reason += f": {exc.filename}"
-            raise OutputError(f"cannot write {path}: {reason}") from exc
+            raise _output_error(path, exc, ignore=(path, tmp)) from exc
         raise
+
+
+def make_folder(folder: str | os.PathLike, output: str | os.PathLike) -> None:
+    """``mkdir -p folder`` for ``output`` (a file to write in it, or the folder itself); one that
+    cannot be made (a file in the way, no permission) is an :class:`OutputError` naming ``output``."""
+    try:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _output_error(Path(output), exc, ignore=(Path(output),)) from exc
+
+
+def _output_error(path: Path, exc: OSError, ignore: tuple[Path, ...]) -> OutputError:
+    """"cannot write PATH: REASON", naming the file or folder it is about when that is not ``path``."""
+    reason = exc.strerror or str(exc)
+    if isinstance(exc, (FileExistsError, NotADirectoryError)):  # mkdir / open met a file on the way
+        reason = f"a file stands where a folder should be ({exc.filename} or a folder above it)"
+    elif exc.filename and Path(exc.filename) not in ignore:
+        reason += f": {exc.filename}"
+    return OutputError(f"cannot write {path}: {reason}")

@@ -244,6 +244,7 @@ def make_cli(argv: list[str], **kwargs):
     from lightning.pytorch.callbacks import ModelCheckpoint, ProgressBar
     from lightning.pytorch.cli import LightningCLI
 
+    from lightning_nas.atomic import make_folder
     from lightning_nas.datamodules import ArchDataModule
     from lightning_nas.models import RankingPredictor
 
@@ -255,10 +256,10 @@ def make_cli(argv: list[str], **kwargs):
 
         def instantiate_classes(self) -> None:
             super().instantiate_classes()
-            for logger in self.trainer.loggers:
-                # W&B looks for the git repo from its folder before creating it: a first run warned "git root logs does not exist"
-                if getattr(logger, "save_dir", None):
-                    Path(logger.save_dir).mkdir(parents=True, exist_ok=True)
+            # made now, so that one that cannot be (a file in the way) is an error line before any work, not a
+            # traceback after it; and W&B looks for the git repo from its folder before creating it ("git root logs does not exist")
+            for folder in output_folders(self.trainer, self.subcommand):
+                make_folder(folder, folder)
 
         def instantiate_trainer(self, **kwargs) -> Trainer:
             # the shipped configs list a RichProgressBar and a ModelCheckpoint, and Lightning refuses either beside
@@ -303,6 +304,21 @@ def make_cli(argv: list[str], **kwargs):
     with warnings.catch_warnings():  # passing args is deliberate: they are argv with config names resolved
         warnings.filterwarnings("ignore", message="LightningCLI's args parameter is intended to run from within Python")
         return NASCLI(RankingPredictor, ArchDataModule, subclass_mode_model=True, args=resolve_config_paths(argv), **kwargs)
+
+
+def output_folders(trainer: Trainer, command: str | None) -> list[Path]:
+    """The folders ``command`` writes into: the loggers', and fit's checkpoints / predict's score file."""
+    from lightning.pytorch.callbacks import ModelCheckpoint
+
+    from lightning_nas.writers import ScoreWriter
+
+    folders = [Path(logger.save_dir) for logger in trainer.loggers if getattr(logger, "save_dir", None)]
+    for callback in trainer.callbacks:
+        if command == "fit" and isinstance(callback, ModelCheckpoint) and callback.dirpath:
+            folders.append(Path(callback.dirpath))
+        elif command == "predict" and isinstance(callback, ScoreWriter):
+            folders.append(callback.output.parent)
+    return folders
 
 
 def validate_on_the_last_epoch(trainer: Trainer) -> None:

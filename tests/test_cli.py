@@ -141,6 +141,14 @@ def test_a_bad_data_setting_fails_before_wandb_starts_a_run(cli, user_folder):
     assert not list(user_folder.glob("logs/wandb/*run-*"))
 
 
+@pytest.mark.parametrize(("in_the_way", "extra"), [("logs", ()), ("checkpoints", ("--trainer.logger", "false"))])
+def test_an_output_folder_that_cannot_be_made_is_an_error_before_training(in_the_way, extra, cli, user_folder):
+    (user_folder / in_the_way).write_text("")  # a file where fit writes its W&B run / its checkpoints
+    code, _, err = cli("fit", "--config", "gnn_201.yaml", "--trainer.max_epochs", "1", *extra)
+    assert code == 1 and "error: cannot write" in err and f"{in_the_way} or a folder above it)" in err
+    assert "Epoch" not in err and not (user_folder / "plots").exists()  # was: a FileExistsError traceback, for checkpoints after training
+
+
 @pytest.mark.parametrize(
     ("command", "config", "meant_for"),
     [("fit", "search_rea_101.yaml", "search"), ("predict", "search_rea_201.yaml", "search"), ("search", "search_gnn_101.yaml", "fit")],

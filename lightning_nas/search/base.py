@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from lightning_nas.atomic import atomic_open
+from lightning_nas.atomic import atomic_open, make_folder
 from lightning_nas.benchmarks.base import Benchmark
 from lightning_nas.benchmarks.budget import BudgetExhausted, Query, QueryBudget
 from lightning_nas.errors import InvalidArgument, LightningNASError, require_count
@@ -184,6 +184,8 @@ def run_search(
     strategy.bind(oracle, rng, scorer)
     header = {"version": STATE_VERSION, "space": oracle.space.name, "dataset": oracle.dataset, "budget": budget, "seed": seed, **strategy.config()}
     state_path = Path(output) / "state.pkl" if output is not None else None
+    if state_path is not None:
+        make_folder(state_path.parent, state_path)  # a folder that cannot be made fails now, not at the first save
 
     if state_path is not None and state_path.exists():
         _load_state(state_path, header, oracle, rng, strategy)
