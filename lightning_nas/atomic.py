@@ -33,13 +33,14 @@ def atomic_open(path: str | os.PathLike, mode: str = "wb", **kwargs) -> Iterator
         raise
 
 
-def make_folder(folder: str | os.PathLike, output: str | os.PathLike) -> None:
-    """``mkdir -p folder`` for ``output`` (a file to write in it, or the folder itself); one that
-    cannot be made (a file in the way, no permission) is an :class:`OutputError` naming ``output``."""
+def make_folder(folder: str | os.PathLike, output: str | os.PathLike | None = None) -> None:
+    """``mkdir -p folder`` for ``output``, a file to write in it (default: the folder itself); one
+    that cannot be made (a file in the way, no permission) is an :class:`OutputError` naming ``output``."""
+    output = Path(output if output is not None else folder)
     try:
         Path(folder).mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise _output_error(Path(output), exc, ignore=(Path(output),)) from exc
+        raise _output_error(output, exc, ignore=(output,)) from exc
 
 
 def _output_error(path: Path, exc: OSError, ignore: tuple[Path, ...]) -> OutputError:

@@ -259,7 +259,7 @@ def make_cli(argv: list[str], **kwargs):
             # made now, so that one that cannot be (a file in the way) is an error line before any work, not a
             # traceback after it; and W&B looks for the git repo from its folder before creating it ("git root logs does not exist")
             for folder in output_folders(self.trainer, self.subcommand):
-                make_folder(folder, folder)
+                make_folder(folder)
 
         def instantiate_trainer(self, **kwargs) -> Trainer:
             # the shipped configs list a RichProgressBar and a ModelCheckpoint, and Lightning refuses either beside
