@@ -54,6 +54,20 @@ def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     return checkpoint
 
 
+class ScoreHead(nn.Sequential):
+    """Where a member's pooled features become one score per arch: linear -> ReLU -> dropout ->
+    linear over the features with the extra feature columns (params, FLOPs, proxy scores) appended,
+    so the extras meet the learned features before the last nonlinearity."""
+
+    def __init__(self, in_features: int, num_extra: int, hidden: int, dropout: float) -> None:
+        super().__init__(nn.Linear(in_features + num_extra, hidden), nn.ReLU(inplace=True), nn.Dropout(dropout), nn.Linear(hidden, 1))
+
+    def forward(self, features: torch.Tensor, extra: torch.Tensor | None = None) -> torch.Tensor:
+        if extra is not None:
+            features = torch.cat([features, extra], dim=1)
+        return super().forward(features).squeeze(-1)
+
+
 def check_member_settings(hidden: int, dropout: float) -> None:
     """The head settings every kind of member shares: a width and a dropout probability."""
     require_count("hidden", hidden, 1)

@@ -26,7 +26,7 @@ from torch_geometric.nn import GATv2Conv, GINConv, MessagePassing, PNAConv, glob
 from torch_geometric.utils import to_dense_adj
 
 from lightning_nas.errors import InvalidArgument, require_count
-from lightning_nas.models.base import RankingPredictor, check_member_settings
+from lightning_nas.models.base import RankingPredictor, ScoreHead, check_member_settings
 
 NODE_FEATURES = {"nb101": 5 + 6, "nb201": 7 + 6}
 MAX_NODES = 8  # NB101 cells have up to 7 vertices, NB201 graphs 8
@@ -119,9 +119,7 @@ class _GNNNet(nn.Module):
         self.backward_convs = nn.ModuleList(_conv(conv, hidden, conv_heads) for _ in range(num_layers))
         self.norms = nn.ModuleList(nn.BatchNorm1d(hidden) for _ in range(num_layers))
         self.attentions = nn.ModuleList(_RelationalAttention(hidden, attention_heads) for _ in range(num_layers if attention_heads else 0))
-        self.head = nn.Sequential(
-            nn.Linear(readout * (num_layers + 1) + num_extra, hidden), nn.ReLU(inplace=True), nn.Dropout(dropout), nn.Linear(hidden, 1)
-        )
+        self.head = ScoreHead(readout * (num_layers + 1), num_extra, hidden, dropout)
 
     def _readout(self, h: torch.Tensor, graphs: Batch) -> torch.Tensor:
         pooled = global_add_pool(h, graphs.batch, graphs.num_graphs)
@@ -142,10 +140,7 @@ class _GNNNet(nn.Module):
             if self.attentions:
                 h = self.attentions[layer](h, relation, mask)
             readouts.append(self._readout(h, graphs))
-        z = torch.cat(readouts, dim=1)
-        if extra is not None:
-            z = torch.cat([z, extra], dim=1)
-        return self.head(z).squeeze(-1)
+        return self.head(torch.cat(readouts, dim=1), extra)
 
 
 class GNNPredictor(RankingPredictor):

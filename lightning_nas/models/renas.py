@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from lightning_nas.errors import InvalidArgument, require_count
-from lightning_nas.models.base import RankingPredictor, check_member_settings
+from lightning_nas.models.base import RankingPredictor, ScoreHead, check_member_settings
 from lightning_nas.spaces.nb101 import MAX_VERTICES
 from lightning_nas.spaces.nb201_network import NUM_NODES
 
@@ -66,13 +66,10 @@ class _ReNASNet(nn.Module):
             layers += [_conv(c, out, size, filters), nn.BatchNorm2d(out), nn.ReLU(inplace=True)]
             c = out
         self.features = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten())
-        self.head = nn.Sequential(nn.Linear(c + num_extra, hidden), nn.ReLU(inplace=True), nn.Dropout(dropout), nn.Linear(hidden, 1))
+        self.head = ScoreHead(c, num_extra, hidden, dropout)
 
     def forward(self, x: torch.Tensor, extra: torch.Tensor | None) -> torch.Tensor:
-        h = self.features(x)
-        if extra is not None:
-            h = torch.cat([h, extra], dim=1)
-        return self.head(h).squeeze(-1)
+        return self.head(self.features(x), extra)
 
 
 class ReNASPredictor(RankingPredictor):
