@@ -167,3 +167,6 @@ def test_feature_groups_expand_to_named_columns(nb101, nb201):
         feature_columns(nb201, ["cell_stats"])
     with pytest.raises(UnknownMetric, match="extra feature 'cell_stat' is neither a column group \\['cell_stats'\\] nor a benchmark column"):
         feature_columns(nb101, ["cell_stat"])
+    # an unknown dataset is named as such, not as an unknown feature (was: "extra feature 'params' is neither ...")
+    with pytest.raises(UnknownMetric, match=r"^NB201Benchmark\(15625 archs, compact CSV\) has no dataset 'cifar11'"):
+        feature_columns(nb201, ["params"], "cifar11")

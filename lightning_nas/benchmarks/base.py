@@ -163,7 +163,7 @@ class Benchmark(abc.ABC):
         """Every column name, ``dataset/metric[@epochs]``."""
         return sorted(self.table.columns)
 
-    def _dataset(self, dataset: str | None) -> str:
+    def resolve_dataset(self, dataset: str | None) -> str:
         """``dataset``, or the benchmark's first when None; an unknown one is an error listing them."""
         dataset = dataset or self.datasets[0]
         if dataset not in self.datasets:
@@ -171,7 +171,7 @@ class Benchmark(abc.ABC):
         return dataset
 
     def _resolve(self, dataset: str | None, metric: str, epochs: int | None) -> str:
-        dataset = self._dataset(dataset)
+        dataset = self.resolve_dataset(dataset)
         candidates = [column_name(dataset, metric, epochs or self.default_epochs)]
         if epochs is None:
             candidates.append(column_name(dataset, metric))
@@ -209,7 +209,7 @@ class Benchmark(abc.ABC):
         """``(select, report)`` column names for a search on ``dataset``: select on what a real
         user would have (validation accuracy where every arch has it, else test accuracy),
         report test accuracy. NB201 CIFAR-10 selects on ``cifar10-valid`` validation accuracy."""
-        dataset = self._dataset(dataset)
+        dataset = self.resolve_dataset(dataset)
         val_dataset = self.validation_dataset.get(dataset, dataset)
         select = [(val_dataset, "val_acc"), (dataset, "test_acc"), (dataset, "test_acc_run0")]
         report = [(dataset, "test_acc"), (dataset, "test_acc_run0")]

@@ -29,6 +29,8 @@ def feature_columns(bench: Benchmark, names: list[str], dataset: str | None = No
     on disk like an encoding). For NB101 with ``cell_stats`` this is ~95 MB, held by a search's
     scorer for the whole space."""
     blocks = []
+    if any(name not in GROUPS for name in names):
+        dataset = bench.resolve_dataset(dataset)  # an unknown dataset is that, not an unknown feature
     for name in names:
         if name in GROUPS:
             group = GROUPS[name][0]()
