@@ -88,6 +88,10 @@ def test_images_are_real_normalised_and_bad_input_is_named(tmp_path, data_root):
     np.savez(bad, images=np.zeros((4, 8, 8, 3), np.uint8), labels=np.zeros(4))
     with pytest.raises(BenchmarkFileError, match="bad.npz.*32, 32, 3"):
         load_images("cifar10", bad, num=2)
+    np.savez(bad, images=np.zeros((4, 32, 32, 3), np.uint8), labels=np.array([3, 9, 10, 0]))
+    with pytest.raises(BenchmarkFileError, match=r"bad.npz: label 10 \(image 2\) is not a cifar10 class, 0..9"):
+        load_images("cifar10", bad, num=2)  # was: torch's "Target 10 is out of bounds" inside snip / fisher / grad_norm
+    assert sorted(load_images("cifar100", bad, num=4)[1].tolist()) == [0, 3, 9, 10]  # a 100-class classifier takes them
     with pytest.raises(BenchmarkFileError, match="no images for 'cifar100'"):
         load_images("cifar100", num=2, root=data_root)
     with pytest.raises(ValueError, match="unknown dataset 'cifar11'"):  # not a KeyError from the normalisation table

@@ -25,6 +25,7 @@ import torch
 
 from lightning_nas.benchmarks.base import resolve_data_root
 from lightning_nas.errors import BenchmarkFileError
+from lightning_nas.proxies.networks import NUM_CLASSES
 
 MEAN_STD: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
     "cifar10": ((125.3, 123.0, 113.9), (63.0, 62.1, 66.7)),
@@ -84,6 +85,9 @@ def load_images(dataset: str = "cifar10", source: str | os.PathLike | None = Non
     images, labels = _read_npz(path) if path.suffix == ".npz" else _read_folder(path, dataset)
     if num > len(images):
         raise BenchmarkFileError(f"{path}: {len(images)} images, {num} requested")
+    bad = (labels < 0) | (labels >= NUM_CLASSES[dataset])  # snip / fisher / grad_norm index the classifier's outputs with them
+    if bad.any():
+        raise BenchmarkFileError(f"{path}: label {labels[bad][0]} (image {np.flatnonzero(bad)[0]}) is not a {dataset} class, 0..{NUM_CLASSES[dataset] - 1}")
     pick = draw_order(len(images), seed)[:num]
     mean, std = (torch.tensor(v).view(1, 3, 1, 1) / 255 for v in MEAN_STD["cifar10" if dataset == "cifar10-valid" else dataset])
     x = torch.from_numpy(images[pick]).permute(0, 3, 1, 2).float() / 255
