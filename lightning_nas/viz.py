@@ -11,6 +11,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from scipy.stats import kendalltau, rankdata  # noqa: E402
 
+from lightning_nas.atomic import make_folder  # noqa: E402
+
 MAX_POINTS = 20_000
 
 
@@ -18,7 +20,7 @@ def predicted_vs_true(scores: np.ndarray, targets: np.ndarray, path: str | Path,
     """Scatter of true accuracy against predicted *rank* (scores are only meaningful as an
     order), on a random subsample so that 423k points stay readable. Returns the PNG path."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_folder(path.parent, path)
     tau = kendalltau(scores, targets).statistic
     rank = rankdata(scores) / len(scores)
     keep = np.random.default_rng(0).permutation(len(scores))[:MAX_POINTS]
@@ -43,7 +45,7 @@ def search_trajectories(curves: dict[str, np.ndarray], path: str | Path, title: 
     ``reference`` draws a dashed line (e.g. the test accuracy of the best-validation arch).
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_folder(path.parent, path)
     fig, ax = plt.subplots(figsize=(6, 4.2), dpi=120)
     low = []
     for name, runs in curves.items():

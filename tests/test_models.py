@@ -9,8 +9,10 @@ from scipy.stats import kendalltau, spearmanr
 from torchmetrics import KendallRankCorrCoef, SpearmanCorrCoef
 
 from lightning_nas.datamodules import ArchDataModule
+from lightning_nas.errors import OutputError
 from lightning_nas.models import GNNPredictor, MLPPredictor, MSELoss, PairwiseLogisticLoss, ReNASLoss, ReNASPredictor
 from lightning_nas.models.metrics import KendallTau, TopKPrecision
+from lightning_nas.viz import predicted_vs_true, search_trajectories
 
 
 @pytest.mark.parametrize("loss", [ReNASLoss(), PairwiseLogisticLoss(), MSELoss()])
@@ -229,3 +231,11 @@ def test_gnn_ensemble_mixes_member_kinds(tmp_path):
         GNNPredictor(member_kinds=["gin", "gcn"])
     with pytest.raises(ValueError, match="divisor"):
         GNNPredictor(member_kinds=["gin+attention"], hidden=30, attention_heads=4)
+
+
+def test_a_plot_whose_folder_cannot_be_made_is_an_output_error(tmp_path):
+    (tmp_path / "afile").write_text("")  # was: pathlib's FileExistsError, after a whole fit's test
+    with pytest.raises(OutputError, match=r"cannot write .*afile/run/p\.png: a file stands where a folder should be"):
+        predicted_vs_true(np.arange(5.0), np.arange(5.0), tmp_path / "afile" / "run" / "p.png")
+    with pytest.raises(OutputError, match=r"cannot write .*afile/t\.png: a file stands where a folder should be"):
+        search_trajectories({"random": np.ones((2, 3))}, tmp_path / "afile" / "t.png")
