@@ -9,7 +9,7 @@
   ``predict``, so devices/nodes work as in ``fit``).
 * ``search``: random search, regularized evolution or REINFORCE against a benchmark with a query
   budget, optionally ranked by a predictor checkpoint or zero-cost proxies; resumable (same
-  ``--output``).
+  ``--output``; a larger ``--budget`` extends a finished search).
 
 W&B runs offline unless ``WANDB_MODE`` says otherwise (``wandb sync`` uploads them later).
 """

@@ -9,6 +9,7 @@ from typing import Any
 import lightning as L
 import numpy as np
 import pytest
+import torch
 
 from lightning_nas import cli
 from lightning_nas.benchmarks.base import Benchmark, Table
@@ -133,6 +134,18 @@ def test_resume_after_kill_ends_like_an_uninterrupted_run(nb201, strategy, tmp_p
     resumed = run_search(strategy(num_candidates=7), nb201, 60, "cifar10", PredictorLikeScorer(nb201), seed=5, output=tmp_path / "b", save_every=5)
     assert resumed.history == uninterrupted.history
     assert json.loads((tmp_path / "b" / "best.json").read_text())["best_arch"] == uninterrupted.best.best_key
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_a_finished_search_given_a_larger_budget_continues_like_a_run_started_with_it(nb201, strategy, tmp_path):
+    one_go = run_search(strategy(num_candidates=7), nb201, 50, "cifar10", PredictorLikeScorer(nb201), seed=2, save_every=4)
+    first = run_search(strategy(num_candidates=7), nb201, 30, "cifar10", PredictorLikeScorer(nb201), seed=2, output=tmp_path, save_every=4)
+    assert first.queries == 30
+    extended = run_search(strategy(num_candidates=7), nb201, 50, "cifar10", PredictorLikeScorer(nb201), seed=2, output=tmp_path, save_every=4)
+    assert extended.history == one_go.history
+    assert json.loads((tmp_path / "best.json").read_text())["queries"] == 50
+    with pytest.raises(LightningNASError, match=r"state\.pkl: the saved search already made 50 queries, more than the budget of 40"):
+        run_search(strategy(num_candidates=7), nb201, 40, "cifar10", PredictorLikeScorer(nb201), seed=2, output=tmp_path)
 
 
 class PredictorLikeScorer:
@@ -346,3 +359,23 @@ def test_search_rejects_mismatched_predictor_and_too_small_budget(trained_gnn, d
     (tmp_path / "truncated.ckpt").write_bytes(ckpt.read_bytes()[:5000])
     with pytest.raises(CheckpointError, match="cannot read checkpoint .*truncated.ckpt"):
         load_predictor(tmp_path / "truncated.ckpt")
+
+
+def test_a_search_state_is_resumed_only_under_the_scorer_it_was_saved_with(trained_gnn, data_root, tmp_path):
+    """Another checkpoint or other proxies in a rerun must not continue (or, when finished, report)
+    the saved search as if it were theirs."""
+    root, dm, callback, trainer = trained_gnn
+    (ckpt,) = (root / "ckpt").glob("*.ckpt")
+    same = PredictorScorer(load_predictor(ckpt), dm.benchmark)
+    assert same.fingerprint == PredictorScorer(load_predictor(ckpt), dm.benchmark).fingerprint
+    retrained = load_predictor(ckpt)
+    with torch.no_grad():
+        next(retrained.parameters()).add_(1e-3)
+    run_search(RandomSearch(num_candidates=5), dm.benchmark, 20, "cifar10", same, output=tmp_path)
+    with pytest.raises(LightningNASError, match=r"different search.*'scorer': \('GNNPredictor weights \w{12}', 'GNNPredictor weights \w{12}'\)"):
+        run_search(RandomSearch(num_candidates=5), dm.benchmark, 20, "cifar10", PredictorScorer(retrained, dm.benchmark), output=tmp_path)
+    run_search(RandomSearch(num_candidates=5), dm.benchmark, 20, "cifar10", PredictorScorer(load_predictor(ckpt), dm.benchmark), output=tmp_path)
+    proxies = ProxyScorer("nb201", ["params"], root=data_root)
+    run_search(RandomSearch(num_candidates=5), dm.benchmark, 10, "cifar10", proxies, output=tmp_path / "proxies")
+    with pytest.raises(LightningNASError, match=r"different search.*'scorer': \('params \{.*\}', 'flops \{.*\}'\)"):
+        run_search(RandomSearch(num_candidates=5), dm.benchmark, 10, "cifar10", ProxyScorer("nb201", ["flops"], root=data_root), output=tmp_path / "proxies")

@@ -103,13 +103,17 @@ class QueryBudget:
 
     # -- resumable state --------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
-        return {"budget": self.budget, "dataset": self.dataset, "history": [asdict(q) for q in self.history]}
+        return {"dataset": self.dataset, "history": [asdict(q) for q in self.history]}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        if (state["budget"], state["dataset"]) != (self.budget, self.dataset):
+        """Continue from ``state`` under this budget, which may differ from the saved run's but
+        cannot be below the queries already made."""
+        if state["dataset"] != self.dataset:
+            raise InvalidArgument(f"saved search state is for {state['dataset']!r}, not {self.dataset!r}")
+        if len(state["history"]) > self.budget:
             raise InvalidArgument(
-                f"saved search state is for budget {state['budget']} on {state['dataset']!r}, "
-                f"not {self.budget} on {self.dataset!r}"
+                f"the saved search already made {len(state['history'])} queries, more than the budget of {self.budget}: "
+                f"give a budget of at least {len(state['history'])}, or another output folder"
             )
         self.history = [Query(**q) for q in state["history"]]
         self._value = {q.key: q.select for q in self.history}

@@ -8,7 +8,9 @@ proposals, the scorer ranks them and only the best one costs a benchmark query.
 :func:`run_search` drives a strategy against a :class:`~lightning_nas.benchmarks.QueryBudget`
 and makes it resumable: every ``save_every`` queries the whole state (strategy, queried archs,
 trajectory, RNG) is written atomically, and a run started with the same ``output`` folder continues
-from it, ending exactly as an uninterrupted run with the same seed would.
+from it, ending exactly as an uninterrupted run with the same seed would. The budget may change on
+resume: no strategy looks at it, so a finished search given a larger one continues as if it had
+been started with it.
 """
 
 from __future__ import annotations
@@ -34,7 +36,8 @@ from lightning_nas.progress import progress_bar
 from lightning_nas.spaces import SearchSpace
 
 Scorer = Callable[[list[Any]], np.ndarray]
-"""Ranks candidate archs: ``scorer(archs) -> scores`` (higher = predicted better)."""
+"""Ranks candidate archs: ``scorer(archs) -> scores`` (higher = predicted better). A scorer may
+carry a ``fingerprint`` string naming what it ranks by (see :func:`scorer_fingerprint`)."""
 
 log = logging.getLogger(__name__)
 STATE_VERSION = 1
@@ -146,6 +149,15 @@ class SearchResult:
         return folder
 
 
+def scorer_fingerprint(scorer: Scorer | None) -> str | None:
+    """What a saved search state records of its scorer, so that resuming under another one
+    (another checkpoint, other proxies) is refused instead of mixing two searches in one
+    trajectory: the scorer's ``fingerprint`` where it has one, else its name."""
+    if scorer is None:
+        return None
+    return str(getattr(scorer, "fingerprint", None) or getattr(scorer, "__qualname__", type(scorer).__qualname__))
+
+
 def check_search_settings(budget: int, save_every: int, seeds: Sequence[int] = (0,)) -> None:
     """The settings of :func:`run_search` (one run per seed), checkable before any work: a
     SearchCallback checks its own before the fit it follows."""
@@ -173,8 +185,8 @@ def run_search(
 
     ``initial`` archs are queried first and count against the budget (a predictor's training
     set). With an ``output`` folder the search saves its state there (``state.pkl``) every
-    ``save_every`` queries, resumes from it if present, and ends by writing the result
-    (:meth:`SearchResult.save`).
+    ``save_every`` queries, resumes from it if present (with this call's ``budget``, which may be
+    larger than the saved run's), and ends by writing the result (:meth:`SearchResult.save`).
     """
     check_search_settings(budget, save_every, (seed,))
     oracle = QueryBudget(benchmark, budget, dataset)
@@ -182,7 +194,7 @@ def run_search(
         raise InvalidArgument(f"{len(initial)} initial archs (e.g. the archs a predictor saw labels of) exceed the query budget of {budget}; raise the budget")
     rng = np.random.default_rng(seed)
     strategy.bind(oracle, rng, scorer)
-    header = {"version": STATE_VERSION, "space": oracle.space.name, "dataset": oracle.dataset, "budget": budget, "seed": seed, **strategy.config()}
+    header = {"version": STATE_VERSION, "space": oracle.space.name, "dataset": oracle.dataset, "seed": seed, "scorer": scorer_fingerprint(scorer), **strategy.config()}
     state_path = Path(output) / "state.pkl" if output is not None else None
     if state_path is not None:
         make_folder(state_path.parent, state_path)  # a folder that cannot be made fails now, not at the first save
@@ -236,9 +248,12 @@ def _load_state(path: Path, header: dict[str, Any], oracle: QueryBudget, rng: np
         saved = state["header"]
     except Exception as exc:
         raise LightningNASError(f"search state {path} is unreadable ({exc}); delete it to start over") from exc
-    if saved != header:
-        diff = {k: (saved.get(k), v) for k, v in header.items() if saved.get(k) != v}
+    diff = {k: (saved.get(k), v) for k, v in header.items() if saved.get(k) != v}
+    if diff:  # keys only the saved header has (the budget, in states of earlier versions) do not matter
         raise LightningNASError(f"search state {path} belongs to a different search (saved, now): {diff}; use another state path or delete it")
-    oracle.load_state_dict(state["budget"])
+    try:
+        oracle.load_state_dict(state["budget"])
+    except InvalidArgument as exc:
+        raise InvalidArgument(f"search state {path}: {exc}") from None
     rng.bit_generator.state = state["rng"]
     strategy.load_state_dict(state["strategy"])

@@ -7,6 +7,8 @@ A scorer is any callable ``scorer(archs) -> scores`` (higher = predicted better)
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from typing import Any
 
@@ -35,6 +37,16 @@ def _subclasses(cls: type) -> list[type]:
     return [sub for direct in cls.__subclasses__() for sub in (direct, *_subclasses(direct))]
 
 
+def weights_digest(model: torch.nn.Module) -> str:
+    """A short hash of ``model``'s state dict (weights and buffers, normalisation statistics
+    included): equal for the same checkpoint loaded twice, different after any training step."""
+    digest = hashlib.sha1()
+    for name, tensor in sorted(model.state_dict().items()):
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()[:12]
+
+
 class PredictorScorer:
     """Scores archs with ``model``; extra features the model was trained with (params, FLOPs)
     are read from ``benchmark`` on ``dataset`` — they are known without training, so they cost
@@ -44,6 +56,7 @@ class PredictorScorer:
         if model.hparams.space != benchmark.space.name:
             raise LightningNASError(f"predictor was trained on {model.hparams.space!r}, the search runs on {benchmark.space.name!r}")
         self.name = type(model).__name__
+        self.fingerprint = f"{self.name} weights {weights_digest(model)}"
         self.model = model
         self.benchmark = benchmark
         names = model.hparams.extra_features or []
@@ -91,6 +104,7 @@ class ProxyScorer:
         self.proxies = list(proxies)
         self.name = "+".join(self.proxies)
         self.evaluator = ProxyEvaluator(space, self.proxies, dataset, images, seed, root, device=device)
+        self.fingerprint = f"{self.name} {json.dumps(self.evaluator.settings, sort_keys=True)}"
         self.space = self.evaluator.space
         self._cache: dict[str, dict[str, float]] = {}
         if table is not None:
