@@ -21,6 +21,8 @@ def test_split_is_renas_protocol(dm101):
     assert len(dm101.train_rows) == 424 and len(dm101.test_rows) == 423_200
     assert len(np.intersect1d(dm101.train_rows, dm101.test_rows)) == 0
     assert np.isin(dm101.val_rows, dm101.test_rows).all() and len(dm101.val_rows) == 200
+    assert repr(dm101) == "ArchDataModule(space='nb101', metric='test_acc_run0', encoding='renas', num_train=424, seed=3): 424 train / 200 val / 423,200 test archs"
+    assert repr(ArchDataModule("nb201", encoding="graph", train_ratio=0.01)).endswith("train_ratio=0.01, seed=0)")
 
 
 def test_same_seed_same_split_other_seed_other_split(dm101):

@@ -174,6 +174,15 @@ class ArchDataModule(L.LightningDataModule):
         if hp.pseudo_labels is not None:
             self._add_pseudo_labels(bench)
 
+    def __repr__(self) -> str:
+        """The split's settings (Lightning's own repr lists only the dataloaders), and its sizes once set up."""
+        hp = self.hparams
+        size = f"num_train={hp.num_train}" if hp.num_train is not None else f"train_ratio={hp.train_ratio}"
+        text = f"{type(self).__name__}(space={hp.space!r}, metric={hp.metric!r}, encoding={hp.encoding!r}, {size}, seed={hp.seed})"
+        if self.benchmark is not None:
+            text += f": {len(self.train_rows):,} train / {len(self.val_rows):,} val / {len(self.test_rows):,} test archs"
+        return text
+
     def _augment(self, bench: Benchmark) -> None:
         hp = self.hparams
         encoding = get_encoding(hp.encoding)
