@@ -38,11 +38,15 @@ def predicted_vs_true(scores: np.ndarray, targets: np.ndarray, path: str | Path,
     return path
 
 
-def search_trajectories(curves: dict[str, np.ndarray], path: str | Path, title: str = "", reference: float | None = None) -> Path:
-    """Best-so-far test accuracy vs queries, one mean ± std band per strategy.
+def search_trajectories(
+    curves: dict[str, np.ndarray], path: str | Path, title: str = "", reference: float | None = None, selected_on: str | None = None
+) -> Path:
+    """Test accuracy of the best arch so far vs queries, one mean ± std band per strategy.
 
-    ``curves[name]`` is [seeds, queries] (best-so-far reported accuracy after each query);
-    ``reference`` draws a dashed line (e.g. the test accuracy of the best-validation arch).
+    ``curves[name]`` is [seeds, queries] (reported accuracy of the best-so-far arch after each query);
+    ``reference`` draws a dashed line (e.g. the test accuracy of the best-validation arch);
+    ``selected_on`` names the column "best" is judged on, shown under the title: judged on validation
+    accuracy, a curve can step down when a better-validating arch tests worse.
     """
     path = Path(path)
     make_folder(path.parent, path)
@@ -60,9 +64,10 @@ def search_trajectories(curves: dict[str, np.ndarray], path: str | Path, title: 
     top = max(np.asarray(r).max() for r in curves.values())
     ax.set_ylim(min(low) - 0.5, top + 0.3)
     ax.set_xlabel("queries (distinct archs evaluated)")
-    ax.set_ylabel("best-so-far test accuracy (%)")
+    ax.set_ylabel("test accuracy of the best arch so far (%)")
     seeds = len(next(iter(curves.values())))
-    ax.set_title(f"{title}  ({seeds} seed{'s' if seeds != 1 else ''})")
+    heading = f"{title}  ({seeds} seed{'s' if seeds != 1 else ''})"
+    ax.set_title(heading + (f"\nbest chosen on {selected_on}" if selected_on else ""), fontsize=10 if selected_on else None)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()

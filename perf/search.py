@@ -122,7 +122,7 @@ def main() -> None:
                               "std": round(float(np.std(finals)), 3), "selected_on": result.select_column,
                               "reported": result.report_column, "seconds_per_search": round(seconds, 1),
                               "anchors": ANCHORS[(space, dataset)]}), flush=True)
-        search_trajectories(curves, Path(args.plots) / f"search_{space}_{dataset}.png", title=f"{space} {dataset}")
+        search_trajectories(curves, Path(args.plots) / f"search_{space}_{dataset}.png", title=f"{space} {dataset}", selected_on=result.select_column)
 
 
 if __name__ == "__main__":
