@@ -17,21 +17,28 @@ MAX_POINTS = 20_000
 
 
 def predicted_vs_true(scores: np.ndarray, targets: np.ndarray, path: str | Path, title: str = "") -> Path:
-    """Scatter of true accuracy against predicted *rank* (scores are only meaningful as an
-    order), on a random subsample so that 423k points stay readable. Returns the PNG path."""
+    """True accuracy (left) and true rank (right) against predicted *rank* (scores are only
+    meaningful as an order), on a random subsample so that 423k points stay readable. The rank
+    panel is what Kendall tau measures: the spread around its diagonal, uniform over the space,
+    where the accuracy panel squeezes the crowded top. Returns the PNG path."""
     path = Path(path)
     make_folder(path.parent, path)
     tau = kendalltau(scores, targets).statistic
-    rank = rankdata(scores) / len(scores)
+    rank, true_rank = rankdata(scores) / len(scores), rankdata(targets) / len(targets)
     keep = np.random.default_rng(0).permutation(len(scores))[:MAX_POINTS]
-    fig, ax = plt.subplots(figsize=(5.5, 4.5), dpi=120)
-    ax.scatter(rank[keep], targets[keep], s=3, alpha=0.35, linewidths=0)
-    ax.set_xlabel("predicted rank (quantile)")
-    ax.set_ylabel("true accuracy (%)")
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.5), dpi=120)
+    left.scatter(rank[keep], targets[keep], s=3, alpha=0.35, linewidths=0)
     lo = np.percentile(targets, 1)
-    ax.set_ylim(lo - 1, targets.max() + 0.5)
-    ax.set_title(f"{title}  Kendall tau = {tau:.3f}  (n = {len(scores):,})")
-    ax.grid(alpha=0.3)
+    left.set_ylim(lo - 1, targets.max() + 0.5)
+    below = int((targets < lo - 1).sum())
+    left.set_ylabel("true accuracy (%)" + (f"; {below:,} lower ones not shown" if below else ""))
+    right.scatter(rank[keep], true_rank[keep], s=3, alpha=0.35, linewidths=0)
+    right.plot([0, 1], [0, 1], color="k", lw=0.8, ls="--")
+    right.set_ylabel("true rank (quantile)")
+    for ax in (left, right):
+        ax.set_xlabel("predicted rank (quantile)")
+        ax.grid(alpha=0.3)
+    fig.suptitle(f"{title}  Kendall tau = {tau:.3f}  (n = {len(scores):,})")
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
