@@ -1,6 +1,7 @@
 import base64
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -81,7 +82,7 @@ def test_create_names_the_missing_folder(tmp_path):
 
 def _copy_nb101(data_root, tmp_path, name="nb101_full_space.npz"):
     (tmp_path / "nb101").mkdir()
-    return shutil.copy(data_root / "nb101" / "nb101_sample2000.npz", tmp_path / "nb101" / name)
+    return Path(shutil.copy(data_root / "nb101" / "nb101_sample2000.npz", tmp_path / "nb101" / name))
 
 
 def test_small_npz_source_loads(data_root, tmp_path):
@@ -98,8 +99,8 @@ def test_small_npz_source_loads(data_root, tmp_path):
 
 def test_truncated_npz_is_a_clear_error(data_root, tmp_path):
     path = _copy_nb101(data_root, tmp_path)
-    data = open(path, "rb").read()
-    open(path, "wb").write(data[: len(data) // 2])
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
     with pytest.raises(BenchmarkFileError, match="nb101_full_space.npz"):
         NB101Benchmark(root=tmp_path)
 
@@ -195,7 +196,7 @@ def tfrecord(tmp_path):
 
 
 def test_tfrecord_means_and_runs(tfrecord, tmp_path):
-    path, archs = tfrecord
+    _path, archs = tfrecord
     bench = NB101Benchmark(root=tmp_path)
     assert len(bench) == 2 and set(bench.keys) == {a.module_hash for a in archs}
     assert bench.query(archs[0], metric="test_acc") == pytest.approx(90 - 2, abs=1e-4)  # mean of 90, 88, 86

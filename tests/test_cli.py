@@ -227,7 +227,7 @@ def test_fit_then_predict_end_to_end(tmp_path):
     assert list((tmp_path / "plots").glob("*/predicted_vs_true.png"))
     proc = _run("predict", *common, "--ckpt_path", str(ckpt), cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    rows = list(csv.DictReader(open(tmp_path / "predictions" / "gnn_201.csv")))
+    rows = list(csv.DictReader((tmp_path / "predictions" / "gnn_201.csv").read_text().splitlines()))
     assert len(rows) == 15_625 and rows[6111]["key"].startswith("|nor_conv_3x3~0|")
     assert sum(int(r["seen_label"]) for r in rows) == 156 + 200  # training + validation archs
     bench = create("nb201")

@@ -167,7 +167,7 @@ def test_pseudo_labels_from_another_split_or_a_bad_file_are_refused(tmp_path):
     _score_file(other, tmp_path / "other.csv", np.zeros(15_625))
     with pytest.raises(LightningNASError, match="fit on other labelled archs"):
         ArchDataModule(**args, seed=1, pseudo_labels=str(tmp_path / "other.csv"), num_pseudo=10).setup()
-    (tmp_path / "cut.csv").write_text("".join(open(tmp_path / "other.csv").readlines()[:100]))
+    (tmp_path / "cut.csv").write_text("".join((tmp_path / "other.csv").read_text().splitlines(keepends=True)[:100]))
     with pytest.raises(LightningNASError, match="does not score every arch"):
         ArchDataModule(**args, seed=2, pseudo_labels=str(tmp_path / "cut.csv"), num_pseudo=10).setup()
     (tmp_path / "old.csv").write_text("row,key,score\n0,a,1.0\n")

@@ -113,7 +113,7 @@ def test_fit_predict_and_search_on_the_gpu(tmp_path, data_root):
     assert "test/ktau" in _run("fit", *common, cwd=tmp_path).stdout
     (ckpt,) = (tmp_path / "checkpoints").glob("gnn_201-epoch=2.ckpt")
     _run("predict", *common, "--ckpt_path", str(ckpt), cwd=tmp_path)
-    rows = list(csv.DictReader(open(tmp_path / "predictions" / "gnn_201.csv")))
+    rows = list(csv.DictReader((tmp_path / "predictions" / "gnn_201.csv").read_text().splitlines()))
     assert len(rows) == 15_625
     scores = np.float32([float(r["score"]) for r in rows])
     nb201 = create("nb201", root=data_root)

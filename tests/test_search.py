@@ -320,7 +320,7 @@ def trained_gnn(tmp_path_factory, data_root):
 
 
 def test_search_callback_runs_after_fit_and_counts_labelled_archs(trained_gnn):
-    root, dm, callback, trainer = trained_gnn
+    root, dm, callback, _trainer = trained_gnn
     labelled = {dm.benchmark.keys[r] for r in np.concatenate([dm.train_rows, dm.val_rows])}
     assert len(callback.results) == 2
     for result in callback.results:
@@ -334,7 +334,7 @@ def test_search_callback_runs_after_fit_and_counts_labelled_archs(trained_gnn):
 
 
 def test_search_command_from_checkpoint_matches_the_callback(trained_gnn, tmp_path, capsys):
-    root, dm, callback, trainer = trained_gnn
+    root, _dm, callback, _trainer = trained_gnn
     (ckpt,) = (root / "ckpt").glob("*.ckpt")
     args = ["search", "--space", "nb201", "--dataset", "cifar10", "--budget", "50", "--strategy", "RegularizedEvolution",
             "--strategy.num_candidates", "20", "--predictor", str(ckpt), "--seeds", "[0, 1]", "--output", str(tmp_path)]
@@ -349,7 +349,7 @@ def test_search_rejects_mismatched_predictor_and_too_small_budget(trained_gnn, d
     from lightning_nas.benchmarks import NB101Benchmark
     from lightning_nas.search.callback import search_with_scorer
 
-    root, dm, callback, trainer = trained_gnn
+    root, dm, _callback, trainer = trained_gnn
     model = trainer.lightning_module
     with pytest.raises(LightningNASError, match="trained on 'nb201'"):
         PredictorScorer(model, NB101Benchmark(root=data_root))
@@ -364,7 +364,7 @@ def test_search_rejects_mismatched_predictor_and_too_small_budget(trained_gnn, d
 def test_a_search_state_is_resumed_only_under_the_scorer_it_was_saved_with(trained_gnn, data_root, tmp_path):
     """Another checkpoint or other proxies in a rerun must not continue (or, when finished, report)
     the saved search as if it were theirs."""
-    root, dm, callback, trainer = trained_gnn
+    root, dm, _callback, _trainer = trained_gnn
     (ckpt,) = (root / "ckpt").glob("*.ckpt")
     same = PredictorScorer(load_predictor(ckpt), dm.benchmark)
     assert same.fingerprint == PredictorScorer(load_predictor(ckpt), dm.benchmark).fingerprint

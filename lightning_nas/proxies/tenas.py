@@ -85,7 +85,7 @@ def tenas_lr(network: nn.Module, images: torch.Tensor, labels: torch.Tensor, cro
 
     def record(module: nn.Module, inputs: tuple, output: torch.Tensor) -> None:
         if inputs[0].dim() == 4:
-            current.append((output.reshape(len(output), -1) > 0))
+            current.append(output.reshape(len(output), -1) > 0)
 
     with hooks(layers_of(network, nn.ReLU), record):
         for batch in crops.split(LR_CROPS_PER_BATCH):

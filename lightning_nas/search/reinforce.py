@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import torch
 
 from lightning_nas.errors import InvalidArchitecture, require_fraction, require_positive
