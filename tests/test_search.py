@@ -353,7 +353,7 @@ def test_search_rejects_mismatched_predictor_and_too_small_budget(trained_gnn, d
     model = trainer.lightning_module
     with pytest.raises(LightningNASError, match="trained on 'nb201'"):
         PredictorScorer(model, NB101Benchmark(root=data_root))
-    with pytest.raises(LightningNASError, match="raise the budget"):
+    with pytest.raises(LightningNASError, match="give a budget above 20,"):
         search_with_scorer(RandomSearch(), dm.benchmark, PredictorScorer(model, dm.benchmark), 10, "cifar10", initial_rows=dm.train_rows, output=tmp_path)
     (ckpt,) = (root / "ckpt").glob("*.ckpt")
     (tmp_path / "truncated.ckpt").write_bytes(ckpt.read_bytes()[:5000])

@@ -191,7 +191,7 @@ def run_search(
     check_search_settings(budget, save_every, (seed,))
     oracle = QueryBudget(benchmark, budget, dataset)
     if len(initial) > budget:
-        raise InvalidArgument(f"{len(initial)} initial archs (e.g. the archs a predictor saw labels of) exceed the query budget of {budget}; raise the budget")
+        raise InvalidArgument(f"{len(initial)} initial archs (e.g. the archs a predictor saw labels of) exceed the query budget of {budget}; give a budget above {len(initial)}, so that the search itself can query")
     rng = np.random.default_rng(seed)
     strategy.bind(oracle, rng, scorer)
     header = {"version": STATE_VERSION, "space": oracle.space.name, "dataset": oracle.dataset, "seed": seed, "scorer": scorer_fingerprint(scorer), **strategy.config()}
