@@ -31,7 +31,7 @@ from lightning_nas.errors import CheckpointError, InvalidArgument, LightningNASE
 if TYPE_CHECKING:  # Lightning is imported only by the commands that need it: --help stays instant
     from lightning.pytorch import Trainer
 
-CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+CONFIG_DIR = Path(__file__).resolve().parent / "configs"  # package data: a wheel install has them; the repo's configs/ links here
 
 
 def prepare(argv: list[str]) -> int:
@@ -163,7 +163,7 @@ def _config_values(argv: list[str]) -> Iterator[tuple[int, str, str]]:
 
 
 def resolve_config_paths(argv: list[str]) -> list[str]:
-    """``--config NAME`` that is not a file but is in ``configs/`` (or ``./configs``) -> that file."""
+    """``--config NAME`` that is not a file but is in ``./configs`` or among the shipped configs -> that file."""
     out = list(argv)
     for idx, value, prefix in _config_values(argv):
         if Path(value).exists():
@@ -201,7 +201,8 @@ def check_config_command(command: str, argv: list[str]) -> None:
 
 
 def shipped_configs() -> list[str]:
-    """The config files in the repo's ``configs/``, named in help and in config errors."""
+    """The config files shipped in the package (``lightning_nas/configs``, which the repo's
+    ``configs/`` links to, so that a wheel install finds them too), named in help and in config errors."""
     return sorted(p.name for p in CONFIG_DIR.glob("*.yaml"))
 
 

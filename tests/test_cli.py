@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from lightning_nas.benchmarks import create
-from lightning_nas.cli import check_checkpoint, main, make_cli, resolve_config_paths, validate_on_the_last_epoch
+from lightning_nas.cli import CONFIG_DIR, check_checkpoint, main, make_cli, resolve_config_paths, shipped_configs, validate_on_the_last_epoch
 from lightning_nas.encodings.features import expand_features
 from lightning_nas.search import PredictorScorer, load_predictor
 
@@ -63,6 +63,16 @@ def test_bare_config_names_are_found_in_configs():
     assert resolve_config_paths(["fit", "--config", "gnn_201.yaml"])[2].endswith("configs/gnn_201.yaml")
     inline = "{trainer: {max_epochs: 1}}"  # jsonargparse also takes YAML text after --config
     assert resolve_config_paths(["fit", "--config", inline]) == ["fit", "--config", inline]
+
+
+def test_the_configs_ship_inside_the_package_and_the_repo_folder_is_them():
+    """A wheel (pip install ., the lightning-nas script run anywhere) must carry the configs: they are
+    package data, and the repo's configs/ is the same folder."""
+    import tomllib
+
+    package_data = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["lightning_nas"]
+    assert CONFIG_DIR.parent == ROOT / "lightning_nas" and "configs/*.yaml" in package_data
+    assert (ROOT / "configs").resolve() == CONFIG_DIR and "renas_101.yaml" in shipped_configs()
 
 
 def test_a_missing_config_file_names_the_shipped_ones(cli):
