@@ -68,7 +68,7 @@ def search(argv: list[str]) -> int:
 
     from lightning_nas.benchmarks import BENCHMARKS, create
     from lightning_nas.search import PredictorScorer, ProxyScorer, SearchStrategy, load_predictor
-    from lightning_nas.search.callback import search_with_scorer, training_rows_of
+    from lightning_nas.search.callback import datamodule_settings, search_with_scorer, training_rows_of
 
     parser = ArgumentParser(prog="python -m lightning_nas search", description=search.__doc__, default_config_files=[])
     parser.add_argument("--config", action=ActionConfigFile, help="YAML with any of the options below")
@@ -95,7 +95,8 @@ def search(argv: list[str]) -> int:
     bench = create(cfg.space, root=cfg.root, progress=True)
     scorer = rows = None
     if cfg.predictor:
-        scorer = PredictorScorer(load_predictor(cfg.predictor).to(device), bench, cfg.dataset)
+        proxy_table = (datamodule_settings(cfg.predictor) or {}).get("proxy_table")  # the fit's proxy scores, if it read any
+        scorer = PredictorScorer(load_predictor(cfg.predictor).to(device), bench, cfg.dataset, proxy_table, cfg.root, device)
         rows = training_rows_of(cfg.predictor)
         if rows is None:
             print(f"warning: {cfg.predictor} does not record its training archs; they are not counted as queries", file=sys.stderr)

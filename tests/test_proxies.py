@@ -261,6 +261,25 @@ def test_datamodule_joins_proxy_scores_from_a_table(data_root, tmp_path):
     assert extra[used.tolist().index(disconnected), 0] == model.extra_floor[0] < extra[:, 0].sort().values[1]  # below every real score
     with pytest.raises(ValueError, match=r"NaN or \+inf for benchmark rows \[1\]"):
         model._extra(dm.collate([1]))
+
+    # a search scores candidates with the same features: the table's where it has the arch, computed with its settings where not
+    from lightning_nas.search import PredictorScorer, RandomSearch, SearchCallback
+
+    model.eval()
+    scorer = PredictorScorer(model, dm.benchmark, "cifar10", table.path, root=data_root)
+    tabled = dm.test_rows[:6].tolist()
+    np.testing.assert_allclose(scorer([dm.benchmark.arch(r) for r in tabled]), model.score([dm.benchmark.arch(r) for r in tabled], dm.extra[tabled]).numpy())
+    outside = dm.benchmark.arch(1)  # not in the table
+    synflow = ProxyEvaluator("nb201", ["synflow"], root=data_root).score(outside)["synflow"]
+    expected = model.score([outside], np.float32([[synflow, dm.benchmark.column("params", "cifar10")[1]]]))
+    assert scorer([outside])[0] == pytest.approx(float(expected[0]))
+    with pytest.raises(InvalidArgument, match="reads the zero-cost proxy 'synflow': give proxy_table, the score table it was fit with"):
+        PredictorScorer(model, dm.benchmark, "cifar10")
+    callback = SearchCallback(RandomSearch(num_candidates=4), budget=44, dataset="cifar10")
+    model.train()
+    L.Trainer(max_steps=2, logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
+              default_root_dir=tmp_path, callbacks=[callback]).fit(model, dm)
+    assert callback.results[0].queries == 44
     with pytest.raises(BenchmarkFileError, match="score table .* not found"):
         ArchDataModule(space="nb201", num_train=5, proxy_table=str(tmp_path / "missing.csv"), root=data_root).setup()
     with pytest.raises(ValueError, match=rf"score table {table.path} holds no nb101 arch \(scored on another space\?\)"):

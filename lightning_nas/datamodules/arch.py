@@ -42,7 +42,7 @@ from lightning_nas.encodings import ENCODINGS, DenseGraphs, encode, get_encoding
 from lightning_nas.encodings.features import feature_columns
 from lightning_nas.errors import InvalidArgument, LightningNASError, UnknownMetric, require_count, require_distinct, require_integer
 from lightning_nas.proxies import PROXIES
-from lightning_nas.proxies.table import ScoreTable
+from lightning_nas.proxies.table import ScoreTable, scored_columns
 from lightning_nas.spaces import get_space
 from lightning_nas.writers import read_scores
 
@@ -218,8 +218,9 @@ class ArchDataModule(L.LightningDataModule):
         if not hp.extra_features:
             return None
         blocks = []
+        from_table = scored_columns(scored) if scored is not None else np.zeros(len(hp.extra_features), dtype=bool)
         for i, name in enumerate(hp.extra_features):
-            if scored is not None and not np.isnan(scored[:, i]).all():
+            if from_table[i]:
                 blocks.append(scored[:, i : i + 1])
             else:
                 try:

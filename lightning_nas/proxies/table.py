@@ -31,6 +31,13 @@ Rows = dict[str, dict[str, float]]
 log = logging.getLogger(__name__)
 
 
+def scored_columns(scores: np.ndarray) -> np.ndarray:
+    """Which columns of a :meth:`ScoreTable.lookup` the table scores for any arch: a predictor's
+    extra features by those names are read from the table, the others from the benchmark (the
+    datamodule and a search's PredictorScorer tell them apart alike)."""
+    return ~np.isnan(scores).all(axis=0)
+
+
 class ScoreTable:
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = Path(path)

@@ -61,14 +61,20 @@ def search_with_scorer(
     return results
 
 
+def datamodule_settings(checkpoint: str | os.PathLike) -> dict[str, Any] | None:
+    """The ArchDataModule settings a ``fit`` checkpoint records (None when it records none)."""
+    hp = read_checkpoint(checkpoint).get("datamodule_hyper_parameters")
+    return {k: v for k, v in hp.items() if not k.startswith("_")} if hp else None  # drop LightningCLI's _instantiator
+
+
 def training_rows_of(checkpoint: str | os.PathLike) -> np.ndarray | None:
     """Rows a ``fit`` checkpoint's predictor saw, rebuilt from its saved datamodule settings."""
     from lightning_nas.datamodules import ArchDataModule
 
-    hp = read_checkpoint(checkpoint).get("datamodule_hyper_parameters")
-    if not hp:
+    settings = datamodule_settings(checkpoint)
+    if settings is None:
         return None
-    datamodule = ArchDataModule(**{k: v for k, v in hp.items() if not k.startswith("_")})  # drop LightningCLI's _instantiator
+    datamodule = ArchDataModule(**settings)
     datamodule.setup()
     return labelled_rows(datamodule, validated=True)
 
@@ -111,7 +117,8 @@ class SearchCallback(L.Callback):
             raise LightningNASError("SearchCallback needs fit to run with an ArchDataModule (it knows which archs were labelled)")
         checkpoint = getattr(trainer.checkpoint_callback, "best_model_path", "")
         model = load_predictor(checkpoint) if checkpoint else pl_module
-        scorer = PredictorScorer(model, datamodule.benchmark, self.dataset)
+        hp = datamodule.hparams
+        scorer = PredictorScorer(model, datamodule.benchmark, self.dataset, hp.get("proxy_table"), hp.get("root"), pl_module.device)
         validated = trainer.limit_val_batches != 0 and len(datamodule.val_rows) > 0
         run = f"{trainer.logger.name}-{trainer.logger.version}" if trainer.logger is not None else "run"
         folder = Path(trainer.default_root_dir) / self.output / str(run)

@@ -17,9 +17,10 @@ import torch
 
 from lightning_nas.benchmarks.base import Benchmark
 from lightning_nas.encodings.features import feature_columns
-from lightning_nas.errors import CheckpointError, LightningNASError
+from lightning_nas.errors import CheckpointError, InvalidArgument, LightningNASError, UnknownMetric
 from lightning_nas.models import RankingPredictor, read_checkpoint
-from lightning_nas.proxies import ProxyEvaluator, ScoreTable, rank_combination
+from lightning_nas.proxies import PROXIES, ProxyEvaluator, ScoreTable, rank_combination
+from lightning_nas.proxies.table import scored_columns
 
 
 def load_predictor(path: str | os.PathLike) -> RankingPredictor:
@@ -48,19 +49,40 @@ def weights_digest(model: torch.nn.Module) -> str:
 
 
 class PredictorScorer:
-    """Scores archs with ``model``; extra features the model was trained with (params, FLOPs)
-    are read from ``benchmark`` on ``dataset`` — they are known without training, so they cost
-    no query. Scores are cached per arch, so a search never encodes an arch twice."""
+    """Scores archs with ``model``, cached per arch, so a search never encodes an arch twice.
 
-    def __init__(self, model: RankingPredictor, benchmark: Benchmark, dataset: str | None = None) -> None:
+    The extra features the model was trained with are found as its datamodule found them: the
+    columns ``proxy_table`` (the score table of the fit, ``data.proxy_table``) scores are zero-cost
+    proxies, read from it where it has the arch and computed on the arch's untrained network,
+    with the table's recorded settings, where it does not; the others (params, FLOPs, cell_stats)
+    are read from ``benchmark`` on ``dataset``. None of them costs a query. A candidate whose proxy
+    could not be computed (NaN) scores -inf.
+
+    Args:
+        root: data folder for the proxies' images (default: $LIGHTNING_NAS_DATA, else ./data).
+        device: where proxies are computed for archs the table lacks.
+    """
+
+    def __init__(
+        self,
+        model: RankingPredictor,
+        benchmark: Benchmark,
+        dataset: str | None = None,
+        proxy_table: str | os.PathLike | None = None,
+        root: str | os.PathLike | None = None,
+        device: str | torch.device = "cpu",
+    ) -> None:
         if model.hparams.space != benchmark.space.name:
             raise LightningNASError(f"predictor was trained on {model.hparams.space!r}, the search runs on {benchmark.space.name!r}")
         self.name = type(model).__name__
         self.fingerprint = f"{self.name} weights {weights_digest(model)}"
         self.model = model
         self.benchmark = benchmark
-        names = model.hparams.extra_features or []
-        self.extra = feature_columns(benchmark, names, dataset) if names else None
+        names = list(model.hparams.extra_features or [])
+        self.proxies = _proxy_features(names, benchmark, proxy_table, root, device)
+        proxy_names = self.proxies.proxies if self.proxies is not None else []
+        #: (name, its benchmark columns for the whole space, or None for a proxy) in the model's order
+        self.columns = [(n, None if n in proxy_names else _benchmark_feature(benchmark, n, dataset)) for n in names]
         self._cache: dict[str, float] = {}
 
     def __call__(self, archs: list[Any]) -> np.ndarray:
@@ -69,12 +91,49 @@ class PredictorScorer:
         new = [i for i, k in enumerate(keys) if k not in self._cache]
         if new:
             fresh = [archs[i] for i in new]
-            extra = None
-            if self.extra is not None:
-                extra = self.extra[[self.benchmark.index(a) for a in fresh]]
-            for i, score in zip(new, self.model.score(fresh, extra).tolist()):
+            scores = np.full(len(fresh), -np.inf)
+            extra = self._extra(fresh) if self.columns else None
+            usable = np.ones(len(fresh), dtype=bool) if extra is None else ~(np.isnan(extra) | np.isposinf(extra)).any(1)
+            if usable.any():
+                chosen = [a for a, ok in zip(fresh, usable) if ok]
+                scores[usable] = self.model.score(chosen, extra[usable] if extra is not None else None).cpu().numpy()
+            for i, score in zip(new, scores.tolist()):
                 self._cache[keys[i]] = score
         return np.array([self._cache[k] for k in keys])
+
+    def _extra(self, archs: list[Any]) -> np.ndarray:
+        """[len(archs), columns] raw extra features, in the model's column order."""
+        rows = [self.benchmark.index(a) for a in archs]
+        proxy = dict(zip(self.proxies.proxies, self.proxies.scores(archs))) if self.proxies is not None else {}
+        blocks = [proxy[name][:, None] if columns is None else columns[rows] for name, columns in self.columns]
+        return np.concatenate(blocks, axis=1).astype(np.float32)
+
+
+def _proxy_features(
+    names: list[str], benchmark: Benchmark, table: str | os.PathLike | None, root: str | os.PathLike | None, device: str | torch.device
+) -> ProxyScorer | None:
+    """The zero-cost proxies among a predictor's extra features, as its datamodule told them
+    apart (the columns the fit's score table scores), with the table's scoring settings."""
+    if table is None or not names:
+        return None
+    scores = ScoreTable(table)
+    proxies = [n for n, scored in zip(names, scored_columns(scores.lookup(names, benchmark.keys)[1])) if scored]
+    if not proxies:
+        return None
+    settings = scores.settings() or {}
+    return ProxyScorer(benchmark.space.name, proxies, settings.get("dataset", "cifar10"), table, seed=settings.get("seed", 0), root=root, device=device)
+
+
+def _benchmark_feature(benchmark: Benchmark, name: str, dataset: str | None) -> np.ndarray:
+    try:
+        return feature_columns(benchmark, [name], dataset)
+    except UnknownMetric as exc:
+        if name not in PROXIES:
+            raise
+        raise InvalidArgument(
+            f"the predictor reads the zero-cost proxy {name!r}: give proxy_table, the score table it was fit with "
+            "(data.proxy_table), so candidates get the same scores (search --predictor reads it from the checkpoint)"
+        ) from exc
 
 
 class ProxyScorer:
@@ -113,6 +172,13 @@ class ProxyScorer:
             self._cache = scores.load(required=True)[0]  # a mistyped path must not mean "score everything"
 
     def __call__(self, archs: list[Any]) -> np.ndarray:
+        columns = self.scores(archs)
+        columns[np.isnan(columns)] = -np.inf  # a proxy that could not score an arch ranks it last
+        return columns[0] if len(self.proxies) == 1 else rank_combination(columns)
+
+    def scores(self, archs: list[Any]) -> np.ndarray:
+        """[len(proxies), len(archs)] raw scores, NaN where a proxy could not score an arch: from
+        the cache (and table) where there, else computed."""
         columns = np.empty((len(self.proxies), len(archs)))
         for i, arch in enumerate(archs):
             canonical = self.space.validate(arch)
@@ -121,5 +187,4 @@ class ProxyScorer:
             if missing:
                 scores.update(self.evaluator.score(canonical, only=missing))
             columns[:, i] = [scores[name] for name in self.proxies]
-        columns[np.isnan(columns)] = -np.inf  # a proxy that could not score an arch ranks it last
-        return columns[0] if len(self.proxies) == 1 else rank_combination(columns)
+        return columns
