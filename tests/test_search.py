@@ -215,6 +215,8 @@ def test_proxy_scorer_scores_real_networks_combines_ranks_and_reads_tables(nb201
     assert cached(archs[:1])[0] == 1e30
     with pytest.raises(BenchmarkFileError, match="missing.csv not found"):
         ProxyScorer("nb201", ["synflow"], table=tmp_path / "missing.csv", root=data_root)
+    full = ProxyScorer("nb201", ["tenas_ntk"], root=data_root, full_network=True)  # as `score --full_network true` records it
+    assert full.evaluator.settings["full_network"] is True and full.fingerprint != ProxyScorer("nb201", ["tenas_ntk"], root=data_root).fingerprint
 
 
 @pytest.mark.parametrize(("scores", "message"), [(lambda n: np.zeros(n + 1), r"shape \(6,\) for 5 candidates"), (lambda n: np.full(n, np.nan), "returned NaN for '\|")])

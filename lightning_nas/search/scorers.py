@@ -120,8 +120,9 @@ def _proxy_features(
     proxies = [n for n, scored in zip(names, scored_columns(scores.lookup(names, benchmark.keys)[1])) if scored]
     if not proxies:
         return None
-    settings = scores.settings() or {}
-    return ProxyScorer(benchmark.space.name, proxies, settings.get("dataset", "cifar10"), table, seed=settings.get("seed", 0), root=root, device=device)
+    recorded = scores.settings() or {}
+    dataset, seed, full_network = recorded.get("dataset", "cifar10"), recorded.get("seed", 0), recorded.get("full_network", False)
+    return ProxyScorer(benchmark.space.name, proxies, dataset, table, seed=seed, root=root, device=device, full_network=full_network)
 
 
 def _benchmark_feature(benchmark: Benchmark, name: str, dataset: str | None) -> np.ndarray:
@@ -147,6 +148,7 @@ class ProxyScorer:
     Args:
         dataset: the proxies' images and classifier size (see :class:`~lightning_nas.proxies.ProxyEvaluator`).
         device: where the candidates' networks are scored (e.g. ``"cuda"``).
+        full_network: tenas_ntk on the benchmark network (as ``score --full_network true``).
     """
 
     def __init__(
@@ -159,10 +161,11 @@ class ProxyScorer:
         seed: int = 0,
         root: str | os.PathLike | None = None,
         device: str | torch.device = "cpu",
+        full_network: bool = False,
     ) -> None:
         self.proxies = list(proxies)
         self.name = "+".join(self.proxies)
-        self.evaluator = ProxyEvaluator(space, self.proxies, dataset, images, seed, root, device=device)
+        self.evaluator = ProxyEvaluator(space, self.proxies, dataset, images, seed, root, full_network, device)
         self.fingerprint = f"{self.name} {json.dumps(self.evaluator.settings, sort_keys=True)}"
         self.space = self.evaluator.space
         self._cache: dict[str, dict[str, float]] = {}
