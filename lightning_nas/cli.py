@@ -80,6 +80,7 @@ def search(argv: list[str]) -> int:
     parser.add_argument("--proxies", type=str | None, default=None, help="comma-separated zero-cost proxies that rank candidates instead, e.g. naswot,synflow")
     parser.add_argument("--proxy_table", type=str | None, default=None, help="score table (from 'score') with precomputed proxy scores")
     parser.add_argument("--proxy_dataset", type=str | None, default=None, help="images and classifier size the proxies use (default: cifar10)")
+    parser.add_argument("--full_network", type=bool, default=False, help="tenas_ntk on the benchmark network, as `score --full_network true` (a --proxy_table made so needs it)")
     parser.add_argument("--seeds", type=list[int], default=[0])
     parser.add_argument("--output", type=str, default="search", help="folder for state, trajectories, best.json, plot")
     parser.add_argument("--save_every", type=int, default=10, help="queries between state saves")
@@ -89,8 +90,8 @@ def search(argv: list[str]) -> int:
 
     if cfg.predictor and cfg.proxies:
         raise InvalidArgument("give --predictor or --proxies, not both")
-    if not cfg.proxies and (cfg.proxy_table or cfg.proxy_dataset):  # they would go unused
-        raise InvalidArgument("--proxy_table and --proxy_dataset set up --proxies; give the proxies that rank candidates, e.g. --proxies synflow")
+    if not cfg.proxies and (cfg.proxy_table or cfg.proxy_dataset or cfg.full_network):  # they would go unused
+        raise InvalidArgument("--proxy_table, --proxy_dataset and --full_network set up --proxies; give the proxies that rank candidates, e.g. --proxies synflow")
     device = require_device("--device", cfg.device)
     bench = create(cfg.space, root=cfg.root, progress=True)
     scorer = rows = None
@@ -101,7 +102,7 @@ def search(argv: list[str]) -> int:
         if rows is None:
             print(f"warning: {cfg.predictor} does not record its training archs; they are not counted as queries", file=sys.stderr)
     elif cfg.proxies:
-        scorer = ProxyScorer(bench.space.name, proxy_names(cfg.proxies), cfg.proxy_dataset or "cifar10", cfg.proxy_table, root=cfg.root, device=device)
+        scorer = ProxyScorer(bench.space.name, proxy_names(cfg.proxies), cfg.proxy_dataset or "cifar10", cfg.proxy_table, root=cfg.root, device=device, full_network=cfg.full_network)
     search_with_scorer(cfg.strategy, bench, scorer, cfg.budget, cfg.dataset, cfg.seeds, rows, cfg.output, cfg.save_every)
     print(f"results in {cfg.output}/ (best.json, trajectory.csv per seed; trajectory.png)")
     return 0
