@@ -275,6 +275,11 @@ def test_datamodule_joins_proxy_scores_from_a_table(data_root, tmp_path):
     assert scorer([outside])[0] == pytest.approx(float(expected[0]))
     with pytest.raises(InvalidArgument, match="reads the zero-cost proxy 'synflow': give proxy_table, the score table it was fit with"):
         PredictorScorer(model, dm.benchmark, "cifar10")
+    other = ScoreTable(tmp_path / "other.csv")
+    other.write_part({dm.benchmark.space.key(outside): {"naswot": 1.0}}, {dm.benchmark.space.key(outside): 1}, "a")
+    other.merge()
+    with pytest.raises(InvalidArgument, match=r"zero-cost proxy 'synflow': .*other.csv has no 'synflow' scores for nb201"):
+        PredictorScorer(model, dm.benchmark, "cifar10", other.path)
     callback = SearchCallback(RandomSearch(num_candidates=4), budget=44, dataset="cifar10")
     model.train()
     L.Trainer(max_steps=2, logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,

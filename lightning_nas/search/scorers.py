@@ -82,7 +82,7 @@ class PredictorScorer:
         self.proxies = _proxy_features(names, benchmark, proxy_table, root, device)
         proxy_names = self.proxies.proxies if self.proxies is not None else []
         #: (name, its benchmark columns for the whole space, or None for a proxy) in the model's order
-        self.columns = [(n, None if n in proxy_names else _benchmark_feature(benchmark, n, dataset)) for n in names]
+        self.columns = [(n, None if n in proxy_names else _benchmark_feature(benchmark, n, dataset, proxy_table)) for n in names]
         self._cache: dict[str, float] = {}
 
     def __call__(self, archs: list[Any]) -> np.ndarray:
@@ -125,16 +125,17 @@ def _proxy_features(
     return ProxyScorer(benchmark.space.name, proxies, dataset, table, seed=seed, root=root, device=device, full_network=full_network)
 
 
-def _benchmark_feature(benchmark: Benchmark, name: str, dataset: str | None) -> np.ndarray:
+def _benchmark_feature(benchmark: Benchmark, name: str, dataset: str | None, table: str | os.PathLike | None) -> np.ndarray:
     try:
         return feature_columns(benchmark, [name], dataset)
     except UnknownMetric as exc:
         if name not in PROXIES:
             raise
-        raise InvalidArgument(
-            f"the predictor reads the zero-cost proxy {name!r}: give proxy_table, the score table it was fit with "
-            "(data.proxy_table), so candidates get the same scores (search --predictor reads it from the checkpoint)"
-        ) from exc
+        where = (
+            f"{table} has no {name!r} scores for {benchmark.space.name}" if table is not None
+            else "give proxy_table, the score table it was fit with (data.proxy_table; search --predictor reads it from the checkpoint)"
+        )
+        raise InvalidArgument(f"the predictor reads the zero-cost proxy {name!r}: {where}, so that candidates get the features it was trained on") from exc
 
 
 class ProxyScorer:
