@@ -118,6 +118,14 @@ class SearchResult:
     #: Every benchmark column of the best arch (reporting only; not a query).
     best_metrics: dict[str, float]
 
+    def __repr__(self) -> str:
+        """One line (the generated repr printed every query of the trajectory: 35k characters at 100)."""
+        report = "" if self.report_column == self.select_column else f", {self.report_column} {self.best.best_report:.2f}"
+        return (
+            f"SearchResult({self.strategy}, seed {self.seed}, {self.space}/{self.dataset}: {self.queries} queries; "
+            f"best {self.best.best_key} {self.select_column} {self.best.best_select:.2f}{report})"
+        )
+
     @property
     def best(self) -> Query:
         return self.history[-1]
