@@ -102,7 +102,7 @@ def test_budget_is_never_exceeded_and_queries_are_distinct(nb201, strategy):
     assert [q.queries for q in result.history] == list(range(1, 41))
     assert result.trajectory()[-1] == result.best.best_report
     assert repr(result) == (
-        f"SearchResult({strategy.__name__}, seed 0, nb201/cifar100: 40 queries; best {result.best.best_key} "
+        f"SearchResult({strategy.__name__}, seed 0, nb201/cifar100: 40 queries, best {result.best.best_key} "
         f"cifar100/val_acc@200 {result.best.best_select:.2f}, cifar100/test_acc@200 {result.best.best_report:.2f})"
     )
     assert np.all(np.diff([q.best_select for q in result.history]) >= 0)

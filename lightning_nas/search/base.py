@@ -120,11 +120,14 @@ class SearchResult:
 
     def __repr__(self) -> str:
         """One line (the generated repr printed every query of the trajectory: 35k characters at 100)."""
-        report = "" if self.report_column == self.select_column else f", {self.report_column} {self.best.best_report:.2f}"
-        return (
-            f"SearchResult({self.strategy}, seed {self.seed}, {self.space}/{self.dataset}: {self.queries} queries; "
-            f"best {self.best.best_key} {self.select_column} {self.best.best_select:.2f}{report})"
-        )
+        return f"SearchResult({self.strategy}, seed {self.seed}, {self.space}/{self.dataset}: {self.summary()})"
+
+    def summary(self) -> str:
+        """Queries and the best arch with what it was selected on and, where that differs, its
+        reported accuracy (NB101's compact table selects on what it reports)."""
+        best = self.best
+        reported = "" if self.report_column == self.select_column else f", {self.report_column} {best.best_report:.2f}"
+        return f"{self.queries} queries, best {best.best_key} {self.select_column} {best.best_select:.2f}{reported}"
 
     @property
     def best(self) -> Query:

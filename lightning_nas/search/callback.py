@@ -51,10 +51,7 @@ def search_with_scorer(
     for seed in seeds:
         folder = Path(output) / f"seed{seed}"
         results.append(run_search(strategy, benchmark, budget, dataset, scorer, seed, initial, folder, save_every, progress))
-        r = results[-1]
-        selected = f"{r.select_column} {r.best.best_select:.2f}"  # NB101's compact table selects on what it reports
-        reported = "" if r.report_column == r.select_column else f", {r.report_column} {r.best.best_report:.2f}"
-        rank_zero_info(f"search seed {seed}: {r.queries} queries, best {r.best.best_key} {selected}{reported}")
+        rank_zero_info(f"search seed {seed}: {results[-1].summary()}")
     label = results[0].strategy + (f" + {getattr(scorer, 'name', type(scorer).__name__)}" if scorer is not None else "")
     curves = {label: np.stack([r.trajectory() for r in results if r.queries == budget] or [results[0].trajectory()])}
     search_trajectories(curves, Path(output) / "trajectory.png", title=f"{benchmark.space.name} {results[0].dataset}", selected_on=results[0].select_column)
