@@ -46,14 +46,20 @@ def predicted_vs_true(scores: np.ndarray, targets: np.ndarray, path: str | Path,
 
 
 def search_trajectories(
-    curves: dict[str, np.ndarray], path: str | Path, title: str = "", reference: float | None = None, selected_on: str | None = None
+    curves: dict[str, np.ndarray],
+    path: str | Path,
+    title: str = "",
+    reference: float | None = None,
+    selected_on: str | None = None,
+    labelled: int = 0,
 ) -> Path:
     """Test accuracy of the best arch so far vs queries, one mean ± std band per strategy.
 
     ``curves[name]`` is [seeds, queries] (reported accuracy of the best-so-far arch after each query);
     ``reference`` draws a dashed line (e.g. the test accuracy of the best-validation arch);
     ``selected_on`` names the column "best" is judged on, shown under the title: judged on validation
-    accuracy, a curve can step down when a better-validating arch tests worse.
+    accuracy, a curve can step down when a better-validating arch tests worse. ``labelled``: the
+    first queries were a predictor's training archs, marked by a dotted line where the search starts.
     """
     path = Path(path)
     make_folder(path.parent, path)
@@ -68,6 +74,8 @@ def search_trajectories(
         low.append(mean[len(mean) // 10])
     if reference is not None:
         ax.axhline(reference, color="k", ls="--", lw=0.8, label=f"best-val arch ({reference:.2f})")
+    if labelled:
+        ax.axvline(labelled + 0.5, color="grey", ls=":", lw=1, label=f"search starts (queries 1-{labelled}: the predictor's labelled archs)")
     top = max(np.asarray(r).max() for r in curves.values())
     ax.set_ylim(min(low) - 0.5, top + 0.3)
     ax.set_xlabel("queries (distinct archs evaluated)")

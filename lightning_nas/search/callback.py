@@ -54,7 +54,8 @@ def search_with_scorer(
         rank_zero_info(f"search seed {seed}: {results[-1].summary()}")
     label = results[0].strategy + (f" + {getattr(scorer, 'name', type(scorer).__name__)}" if scorer is not None else "")
     curves = {label: np.stack([r.trajectory() for r in results if r.queries == budget] or [results[0].trajectory()])}
-    search_trajectories(curves, Path(output) / "trajectory.png", title=f"{benchmark.space.name} {results[0].dataset}", selected_on=results[0].select_column)
+    search_trajectories(curves, Path(output) / "trajectory.png", title=f"{benchmark.space.name} {results[0].dataset}",
+                        selected_on=results[0].select_column, labelled=len(initial))
     return results
 
 
