@@ -32,6 +32,12 @@ def test_same_seed_same_split_other_seed_other_split(dm101):
     other.setup()
     assert np.array_equal(again.train_rows, dm101.train_rows)
     assert not np.array_equal(other.train_rows, dm101.train_rows)
+    drawn_only = ArchDataModule("nb101", metric="test_acc_run0", num_train=424, extra_features=["params", "flops"], seed=3)
+    drawn_only.split()  # what a search needs from a checkpoint: the rows, without encoding the space
+    assert drawn_only.features is None
+    for rows in ("train_rows", "val_rows", "test_rows"):
+        assert np.array_equal(getattr(drawn_only, rows), getattr(dm101, rows))
+    assert torch.equal(drawn_only.extra, dm101.extra) and torch.equal(drawn_only.train_targets, dm101.train_targets)
 
 
 def test_batches_carry_encoding_target_and_extra_features(dm101):

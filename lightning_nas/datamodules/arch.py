@@ -120,11 +120,28 @@ class ArchDataModule(L.LightningDataModule):
             raise InvalidArgument(f"pseudo_labels (a score file from `predict`) and num_pseudo > 0 go together, got {pseudo_labels!r} and {num_pseudo}")
         self.save_hyperparameters()
         self.benchmark: Benchmark | None = None
+        self.features: Any = None  # the encoded space, once set up
         self.augmented: Any = None  # encoded relabelings of the training archs
         self.augmented_source = np.zeros(0, dtype=np.int64)  # the benchmark row of each
         self.pseudo_rows = np.zeros(0, dtype=np.int64)
 
     def setup(self, stage: str | None = None) -> None:
+        """:meth:`split`, then encode the space, add relabelled copies and pseudo-labels."""
+        if self.features is not None:
+            return
+        self.split()
+        hp = self.hparams
+        bench = self.benchmark
+        self.features = encode(get_encoding(hp.encoding), bench.space, bench.structure)
+        if hp.augment:
+            self._augment(bench)
+        if hp.pseudo_labels is not None:
+            self._add_pseudo_labels(bench)
+
+    def split(self) -> None:
+        """Load the benchmark and draw the split (train / val / test rows, targets, extra
+        features) without encoding anything: all a caller needs to know which archs a fit
+        labelled (a search from its checkpoint), at a fraction of ``setup``'s time and memory."""
         if self.benchmark is not None:
             return
         hp = self.hparams
@@ -167,12 +184,7 @@ class ArchDataModule(L.LightningDataModule):
         # the targets training sees: the labels (train_metrics' mean on training rows), plus pseudo-labels
         self.train_targets = self.targets.clone()
         self.train_targets[self.train_rows] = torch.from_numpy(train_target[self.train_rows])
-        self.features = encode(get_encoding(hp.encoding), bench.space, bench.structure)
         self.extra = torch.from_numpy(extra.astype(np.float32)) if extra is not None else None
-        if hp.augment:
-            self._augment(bench)
-        if hp.pseudo_labels is not None:
-            self._add_pseudo_labels(bench)
 
     def __repr__(self) -> str:
         """The split's settings (Lightning's own repr lists only the dataloaders), and its sizes once set up."""

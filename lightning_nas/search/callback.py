@@ -73,7 +73,7 @@ def training_rows_of(checkpoint: str | os.PathLike) -> np.ndarray | None:
     if settings is None:
         return None
     datamodule = ArchDataModule(**settings)
-    datamodule.setup()
+    datamodule.split()
     return labelled_rows(datamodule, validated=True)
 
 
