@@ -39,7 +39,9 @@ class ScoreWriter(BasePredictionWriter):
             writer.writerow(COLUMNS)
             # 9 significant digits keep a float32 score exact; at 6, one in eight of 423,624 unit-variance scores tied another
             writer.writerows((r, keys[r], f"{s:.9g}", int(r in seen)) for r, s in zip(rows, scores))
-        print(f"wrote {len(rows):,} scores to {self.output}")
+        left_out = len(keys) - len(rows)
+        why = f" (the other {left_out:,} archs have no proxy scores in {datamodule.hparams.proxy_table})" if left_out else ""
+        print(f"wrote {len(rows):,} scores to {self.output}{why}")
 
 
 def read_scores(path: str | os.PathLike) -> dict[str, np.ndarray]:

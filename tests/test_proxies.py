@@ -239,7 +239,7 @@ def test_a_score_table_holds_scores_of_one_setting(data_root, tmp_path, caplog):
     assert table.settings()["dataset"] == "cifar100"
 
 
-def test_datamodule_joins_proxy_scores_from_a_table(data_root, tmp_path):
+def test_datamodule_joins_proxy_scores_from_a_table(data_root, tmp_path, capsys):
     from lightning_nas.datamodules import ArchDataModule
     from lightning_nas.models import GNNPredictor
 
@@ -261,6 +261,12 @@ def test_datamodule_joins_proxy_scores_from_a_table(data_root, tmp_path):
     assert extra[used.tolist().index(disconnected), 0] == model.extra_floor[0] < extra[:, 0].sort().values[1]  # below every real score
     with pytest.raises(ValueError, match=r"NaN or \+inf for benchmark rows \[1\]"):
         model._extra(dm.collate([1]))
+    # predict scores the archs that have the features: the table's, not the whole space
+    from lightning_nas.writers import ScoreWriter, read_scores
+
+    L.Trainer(logger=False, enable_progress_bar=False, callbacks=[ScoreWriter(str(tmp_path / "p.csv"))]).predict(model, dm, return_predictions=False)
+    assert read_scores(tmp_path / "p.csv")["row"].tolist() == rows.tolist()
+    assert f"wrote 64 scores to {tmp_path / 'p.csv'} (the other 15,561 archs have no proxy scores in {table.path})" in capsys.readouterr().out
 
     # a search scores candidates with the same features: the table's where it has the arch, computed with its settings where not
     from lightning_nas.search import PredictorScorer, RandomSearch, SearchCallback

@@ -147,7 +147,7 @@ class ArchDataModule(L.LightningDataModule):
         hp = self.hparams
         bench = create(hp.space, root=hp.root, progress=True)
         target = bench.column(hp.metric, hp.dataset, hp.epochs).astype(np.float32)
-        usable = ~np.isnan(target)
+        scorable = np.ones(len(bench), dtype=bool)  # archs that have every extra feature
         scored = None
         if hp.proxy_table is not None:
             in_table, scored = ScoreTable(hp.proxy_table).lookup(hp.extra_features or [], bench.keys)
@@ -156,11 +156,12 @@ class ArchDataModule(L.LightningDataModule):
                     f"score table {hp.proxy_table} holds no {hp.space} arch (scored on another space?); "
                     f"build one with `python -m lightning_nas score --space {hp.space} --proxies ...`"
                 )
-            usable &= in_table
+            scorable &= in_table
         extra = self._extra_columns(bench, scored)
         if scored is not None and extra is not None:  # -inf is a score (the worst possible); NaN means not scored
-            usable &= ~(np.isnan(extra) | np.isposinf(extra)).any(1)
-        eligible = np.flatnonzero(usable)
+            scorable &= ~(np.isnan(extra) | np.isposinf(extra)).any(1)
+        self.scorable_rows = np.flatnonzero(scorable)
+        eligible = np.flatnonzero(scorable & ~np.isnan(target))
         num_train = hp.num_train if hp.num_train is not None else max(1, round(hp.train_ratio * len(eligible)))
         if not 0 < num_train < len(eligible):
             pool = f"archs with {hp.metric!r}" + (f" and a row in {hp.proxy_table}" if hp.proxy_table else "")
@@ -296,5 +297,6 @@ class ArchDataModule(L.LightningDataModule):
         return self._loader(self.test_rows, False, self.hparams.eval_batch_size)
 
     def predict_dataloader(self) -> DataLoader:
-        """Every arch of the benchmark, in row order."""
-        return self._loader(np.arange(len(self.benchmark)), False, self.hparams.eval_batch_size)
+        """Every arch of the benchmark that has the model's extra features, in row order: all of
+        them, except that with a ``proxy_table`` only the archs it scores have their proxies."""
+        return self._loader(self.scorable_rows, False, self.hparams.eval_batch_size)
