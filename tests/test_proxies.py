@@ -267,6 +267,10 @@ def test_datamodule_joins_proxy_scores_from_a_table(data_root, tmp_path, capsys)
     L.Trainer(logger=False, enable_progress_bar=False, callbacks=[ScoreWriter(str(tmp_path / "p.csv"))]).predict(model, dm, return_predictions=False)
     assert read_scores(tmp_path / "p.csv")["row"].tolist() == rows.tolist()
     assert f"wrote 64 scores to {tmp_path / 'p.csv'} (the other 15,561 archs have no proxy scores in {table.path})" in capsys.readouterr().out
+    student = ArchDataModule(space="nb201", encoding="graph", dataset="cifar10", metric="test_acc", num_train=30, num_val=10, extra_features=["synflow", "params"],
+                             proxy_table=str(table.path), root=data_root, pseudo_labels=str(tmp_path / "p.csv"), num_pseudo=5)
+    student.setup()  # self-training on a proxy-fed teacher's scores, which cover the table's archs only
+    assert np.isin(student.pseudo_rows, rows).all() and len(student.test_rows) == 64 - 30 - 5
 
     # a search scores candidates with the same features: the table's where it has the arch, computed with its settings where not
     from lightning_nas.search import PredictorScorer, RandomSearch, SearchCallback

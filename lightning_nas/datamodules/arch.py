@@ -208,9 +208,14 @@ class ArchDataModule(L.LightningDataModule):
         hp = self.hparams
         scores = read_scores(hp.pseudo_labels)
         rows = scores["row"]
-        if len(rows) != len(bench.keys) or (rows != np.arange(len(bench.keys))).any() or (scores["key"] != bench.keys).any():
-            raise LightningNASError(f"{hp.pseudo_labels} does not score every arch of {hp.space} in benchmark order; write it with `predict` on this space")
-        if not np.array_equal(np.flatnonzero(scores["seen_label"]), self.labelled_rows):
+        ordered = (np.diff(rows) > 0).all() and (len(rows) == 0 or (rows[0] >= 0 and rows[-1] < len(bench.keys)))
+        # predict writes every arch that has the model's features: all, or a proxy_table's archs
+        if not ordered or (scores["key"] != bench.keys[rows]).any() or not np.isin(self.scorable_rows, rows).all():
+            raise LightningNASError(
+                f"{hp.pseudo_labels} does not score every arch of {hp.space} this split can use, in benchmark order; "
+                "write it with `predict` on this space (and this proxy_table)"
+            )
+        if not np.array_equal(rows[scores["seen_label"]], self.labelled_rows):
             raise LightningNASError(
                 f"{hp.pseudo_labels} comes from a predictor fit on other labelled archs than this split's (data.seed, num_train and num_val must match): "
                 "its scores would carry labels of archs this run tests on"
@@ -219,7 +224,9 @@ class ArchDataModule(L.LightningDataModule):
         if hp.num_pseudo > len(unlabelled):
             raise InvalidArgument(f"num_pseudo={hp.num_pseudo} exceeds the {len(unlabelled)} unlabelled archs")
         self.pseudo_rows = np.sort(np.random.default_rng([hp.seed, 1]).choice(unlabelled, hp.num_pseudo, replace=False))
-        rank = scores["score"][self.pseudo_rows].argsort().argsort()
+        score_of = np.full(len(bench.keys), np.nan)
+        score_of[rows] = scores["score"]
+        rank = score_of[self.pseudo_rows].argsort().argsort()
         quantiles = (rank + 0.5) / hp.num_pseudo
         self.train_targets[self.pseudo_rows] = torch.from_numpy(np.quantile(self.train_targets[self.train_rows].numpy(), quantiles).astype(np.float32))
         self.test_rows = np.setdiff1d(self.test_rows, self.pseudo_rows)
