@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lightning_nas.errors import CheckpointError, InvalidArgument, LightningNASError, require_device
+from lightning_nas.errors import BenchmarkFileError, CheckpointError, InvalidArgument, LightningNASError, require_device
 
 if TYPE_CHECKING:  # Lightning is imported only by the commands that need it: --help stays instant
     from lightning.pytorch import Trainer
@@ -97,7 +97,12 @@ def search(argv: list[str]) -> int:
     scorer = rows = None
     if cfg.predictor:
         proxy_table = (datamodule_settings(cfg.predictor) or {}).get("proxy_table")  # the fit's proxy scores, if it read any
-        scorer = PredictorScorer(load_predictor(cfg.predictor).to(device), bench, cfg.dataset, proxy_table, cfg.root, device)
+        try:
+            scorer = PredictorScorer(load_predictor(cfg.predictor).to(device), bench, cfg.dataset, proxy_table, cfg.root, device)
+        except BenchmarkFileError as exc:
+            if proxy_table is None:
+                raise
+            raise BenchmarkFileError(f"{exc} ({cfg.predictor} was fit with data.proxy_table {proxy_table}: run the search from the folder the fit ran in)") from None
         rows = training_rows_of(cfg.predictor)
         if rows is None:
             print(f"warning: {cfg.predictor} does not record its training archs; they are not counted as queries", file=sys.stderr)

@@ -1,6 +1,7 @@
 """Zero-cost proxies: the real networks (parameter counts, xautodl cross-check), every proxy on
 real images, known orderings, determinism, resumable score tables, and proxy features."""
 
+import json
 import math
 
 import lightning as L
@@ -303,3 +304,30 @@ def test_datamodule_joins_proxy_scores_from_a_table(data_root, tmp_path, capsys)
         ArchDataModule(space="nb201", dataset="cifar10", num_train=64, extra_features=["synflow"], proxy_table=str(table.path), root=data_root).setup()
     with pytest.raises(InvalidArgument, match="'naswot' is a zero-cost proxy: .*scores.csv has no 'naswot' scores"):
         ArchDataModule(space="nb201", num_train=5, extra_features=["naswot"], proxy_table=str(table.path), root=data_root).setup()
+
+
+def test_search_from_a_proxy_fed_checkpoint_reads_the_fits_table(data_root, tmp_path, monkeypatch, capsys):
+    """`search --predictor` finds the fit's score table through the checkpoint; from another folder,
+    where its relative path does not lead, the error says where to run."""
+    from lightning_nas import cli
+    from lightning_nas.datamodules import ArchDataModule
+    from lightning_nas.models import GNNPredictor
+
+    monkeypatch.chdir(tmp_path)
+    score_archs(*_scoring(data_root, tmp_path, ("synflow",)), ScoreTable("scores.csv"), np.arange(0, 15625, 250), archs_per_batch=16)
+    dm = ArchDataModule(space="nb201", encoding="graph", dataset="cifar10", metric="test_acc", num_train=30, num_val=10,
+                        extra_features=["synflow", "params"], proxy_table="scores.csv", root=data_root)
+    trainer = L.Trainer(max_steps=2, logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False)
+    trainer.fit(GNNPredictor(space="nb201", encoding="graph", extra_features=["synflow", "params"]), dm)
+    trainer.save_checkpoint("fit.ckpt")
+    args = ["search", "--space", "nb201", "--dataset", "cifar10", "--budget", "44", "--strategy", "RandomSearch",
+            "--strategy.num_candidates", "3", "--predictor", str(tmp_path / "fit.ckpt"), "--root", str(data_root)]
+    assert cli.main([*args, "--output", "here"]) == 0
+    assert json.loads((tmp_path / "here" / "seed0" / "best.json").read_text())["queries"] == 44
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    assert cli.main([*args, "--output", "there"]) == 1
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        "error: score table scores.csv not found; build it with 'python -m lightning_nas score' "
+        f"({tmp_path / 'fit.ckpt'} was fit with data.proxy_table scores.csv: run the search from the folder the fit ran in)"
+    )
