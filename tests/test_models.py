@@ -162,6 +162,21 @@ def test_predictor_refuses_a_mismatched_encoding():
 
 
 @pytest.mark.parametrize(
+    ("model", "message"),
+    [  # from Python nothing links the two (the CLI does): before, a shape error inside torch / PyG, or extra features silently unused
+        (GNNPredictor(space="nb201", encoding="graph"), r"GNNPredictor was built for extra_features None \(the datamodule: \['params'\]\)"),
+        (GNNPredictor(space="nb101", encoding="graph", extra_features=["params"]), r"built for space 'nb101' \(the datamodule: 'nb201'\)"),
+        (ReNASPredictor(space="nb201", encoding="renas", extra_features=["params"]), r"ReNASPredictor was built for encoding 'renas' \(the datamodule: 'graph'\)"),
+    ],
+)
+def test_a_model_built_for_other_inputs_than_the_datamodule_feeds_is_refused(model, message):
+    dm = ArchDataModule("nb201", encoding="graph", dataset="cifar10", metric="test_acc", num_train=20, num_val=5, extra_features=["params"])
+    trainer = L.Trainer(max_steps=1, logger=False, enable_progress_bar=False, enable_model_summary=False, enable_checkpointing=False)
+    with pytest.raises(ValueError, match=message):
+        trainer.fit(model, dm)
+
+
+@pytest.mark.parametrize(
     ("model", "setting", "message"),
     [
         (GNNPredictor, {"hidden": 0}, "hidden must be at least 1"),

@@ -131,6 +131,8 @@ class RankingPredictor(L.LightningModule, abc.ABC):
         e.g. NASWOT of a cell with no path from input to output) enters as ``extra_floor``, one
         standard deviation below the column's lowest finite value."""
         datamodule = getattr(self.trainer, "datamodule", None)
+        if datamodule is not None:
+            self._check_inputs(datamodule)
         if self.num_extra and not bool(self.extra_ready) and datamodule is not None:
             values = signed_log(datamodule.extra.double()).numpy()
             values[~np.isfinite(values)] = np.nan
@@ -139,6 +141,19 @@ class RankingPredictor(L.LightningModule, abc.ABC):
             self.extra_std.copy_(torch.from_numpy(std))
             self.extra_floor.copy_(torch.from_numpy((np.nanmin(values, 0) - mean) / std - 1))
             self.extra_ready.fill_(True)
+
+    def _check_inputs(self, datamodule: L.LightningDataModule) -> None:
+        """The datamodule must feed what this model was built for. The CLI links these settings;
+        from Python a mismatch ended in a shape error deep in torch or PyG, or, for extra features
+        the model was built without, in columns silently ignored."""
+        theirs = getattr(datamodule, "hparams", {})
+        differ = [
+            f"{key} {self.hparams.get(key)!r} (the datamodule: {theirs.get(key)!r})"
+            for key in ("space", "encoding", "extra_features")
+            if key in theirs and (self.hparams.get(key) or None) != (theirs.get(key) or None)
+        ]
+        if differ:
+            raise InvalidArgument(f"{type(self).__name__} was built for {'; '.join(differ)}: build the model and the datamodule with the same settings")
 
     def _extra(self, batch: dict[str, Any]) -> torch.Tensor | None:
         if not self.num_extra:
