@@ -59,8 +59,10 @@ def test_a_row_is_found_by_its_key_as_written_in_score_files(nb101):
     """best.json and predict's CSV name NB101 cells by module hash; the benchmark takes it back."""
     key = nb101.keys[67206]
     assert nb101.index(key) == 67206 and nb101.query(str(key), metric="params") == nb101.query(nb101.arch(67206), metric="params")
-    with pytest.raises(InvalidArchitecture, match="a benchmark also takes a row's module hash"):
+    with pytest.raises(InvalidArchitecture, match="'0{32}' is a string: .* a benchmark also takes the module hash of one of its rows, and this is none of them"):
         nb101.index("0" * 32)  # no row has it
+    with pytest.raises(InvalidArchitecture, match="'ab' is a string"):  # was unpacked as matrix 'a', ops 'b'
+        nb101.index("ab")
 
 
 def test_rows_outside_the_table_are_refused_not_wrapped(nb101, nb201):

@@ -143,6 +143,11 @@ class NB101Space(SearchSpace[NB101Arch]):
             matrix, ops = arch.matrix, arch.ops
         elif isinstance(arch, dict):
             matrix, ops = arch.get("matrix"), arch.get("ops")
+        elif isinstance(arch, str):  # a benchmark looks up its rows' module hashes before it asks the space
+            raise InvalidArchitecture(
+                f"NB101 arch {arch!r} is a string: a cell is (matrix, ops) or NB101Arch; a benchmark also takes "
+                "the module hash of one of its rows, and this is none of them"
+            )
         else:
             try:
                 matrix, ops = arch
