@@ -33,7 +33,11 @@ def test_same_seed_same_split_other_seed_other_split(dm101):
     assert np.array_equal(again.train_rows, dm101.train_rows)
     assert not np.array_equal(other.train_rows, dm101.train_rows)
     drawn_only = ArchDataModule("nb101", metric="test_acc_run0", num_train=424, extra_features=["params", "flops"], seed=3)
+    with pytest.raises(LightningNASError, match=r"ArchDataModule\(space='nb101', .*\) is not set up yet: call split\(\) or setup\(\) first"):
+        drawn_only.labelled_rows  # was an AttributeError: no attribute 'train_rows'
     drawn_only.split()  # what a search needs from a checkpoint: the rows, without encoding the space
+    with pytest.raises(LightningNASError, match=r"is not set up yet: call setup\(\) first \(a Trainer calls setup\)"):
+        drawn_only.train_dataloader()  # batches need the encoded space, which split() does not build
     assert drawn_only.features is None
     for rows in ("train_rows", "val_rows", "test_rows"):
         assert np.array_equal(getattr(drawn_only, rows), getattr(dm101, rows))

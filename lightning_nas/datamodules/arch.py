@@ -255,6 +255,7 @@ class ArchDataModule(L.LightningDataModule):
     @property
     def labelled_rows(self) -> np.ndarray:
         """The archs whose labels a fit uses: training and validation (sorted)."""
+        self._require(encoded=False)
         return np.union1d(self.train_rows, self.val_rows)
 
     @property
@@ -282,7 +283,15 @@ class ArchDataModule(L.LightningDataModule):
             batch["extra"] = self.extra[index]
         return batch
 
+    def _require(self, encoded: bool = True) -> None:
+        """A clear error, not an AttributeError, for a datamodule used before it was set up
+        (in a notebook, ``dm.train_dataloader()`` before ``dm.setup()``; a Trainer calls setup)."""
+        if self.benchmark is None or (encoded and self.features is None):
+            needs = "setup()" if encoded else "split() or setup()"
+            raise LightningNASError(f"{self!r} is not set up yet: call {needs} first (a Trainer calls setup)")
+
     def _loader(self, rows: np.ndarray, shuffle: bool, batch_size: int, targets: torch.Tensor | None = None) -> DataLoader:
+        self._require()
         generator = torch.Generator().manual_seed(self.hparams.seed) if shuffle else None
         return DataLoader(
             rows.tolist(),
@@ -294,6 +303,7 @@ class ArchDataModule(L.LightningDataModule):
         )
 
     def train_dataloader(self) -> DataLoader:
+        self._require()
         copies = len(self.targets) + np.arange(len(self.augmented_source))
         return self._loader(np.concatenate([self.train_rows, self.pseudo_rows, copies]), True, self.hparams.batch_size, self.train_targets)
 
