@@ -14,7 +14,7 @@ import torch
 from lightning_nas import cli
 from lightning_nas.benchmarks.base import Benchmark, Table
 from lightning_nas.benchmarks.budget import BudgetExhausted, QueryBudget
-from lightning_nas.errors import BenchmarkFileError, CheckpointError, InvalidArchitecture, LightningNASError
+from lightning_nas.errors import BenchmarkFileError, CheckpointError, InvalidArchitecture, InvalidArgument, LightningNASError
 from lightning_nas.proxies import ProxyEvaluator, ScoreTable, rank_combination
 from lightning_nas.search import PredictorScorer, ProxyScorer, RandomSearch, RegularizedEvolution, Reinforce, SearchCallback, load_predictor, run_search
 from lightning_nas.spaces import FiniteSearchSpace, get_space
@@ -272,15 +272,20 @@ def test_search_callback_refuses_bad_settings_before_the_fit(setting, message):
         SearchCallback(RandomSearch(), **{"budget": 50, **setting})
 
 
-def test_search_callback_refuses_an_unknown_dataset_before_training(data_root):
+@pytest.mark.parametrize(
+    ("budget", "dataset", "error", "message"),
+    [(50, "cifar11", KeyError, "has no dataset 'cifar11'"), (30, "cifar10", InvalidArgument, "budget 30 does not exceed the 30 archs .* give a budget above 30")],
+)
+def test_search_callback_refuses_bad_settings_before_training(budget, dataset, error, message, data_root):
+    """Checked when the fit sets up, not after the training the search follows."""
     from lightning_nas.datamodules import ArchDataModule
     from lightning_nas.models import MLPPredictor
 
     dm = ArchDataModule(space="nb201", encoding="onehot", dataset="cifar10", num_train=20, num_val=10, root=data_root)
     trainer = L.Trainer(max_epochs=1, logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
-                        callbacks=[SearchCallback(RandomSearch(), budget=50, dataset="cifar11")])
+                        callbacks=[SearchCallback(RandomSearch(), budget=budget, dataset=dataset)])
     model = MLPPredictor(space="nb201", encoding="onehot")
-    with pytest.raises(KeyError, match="has no dataset 'cifar11'"):
+    with pytest.raises(error, match=message):
         trainer.fit(model, dm)
     assert trainer.global_step == 0
 

@@ -17,7 +17,7 @@ import numpy as np
 from lightning.pytorch.utilities import rank_zero_info
 
 from lightning_nas.benchmarks.base import Benchmark
-from lightning_nas.errors import LightningNASError
+from lightning_nas.errors import InvalidArgument, LightningNASError
 from lightning_nas.models import read_checkpoint
 from lightning_nas.search.base import Scorer, SearchResult, SearchStrategy, check_search_settings, run_search
 from lightning_nas.search.scorers import PredictorScorer, load_predictor
@@ -105,9 +105,16 @@ class SearchCallback(L.Callback):
         self.results: list[SearchResult] = []
 
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
-        benchmark = getattr(trainer.datamodule, "benchmark", None)  # Lightning sets the datamodule up first
+        datamodule = trainer.datamodule
+        benchmark = getattr(datamodule, "benchmark", None)  # Lightning sets the datamodule up first
         if stage == "fit" and benchmark is not None:
             benchmark.search_columns(self.dataset)  # an unknown dataset fails now, not after the fit
+            labelled = len(labelled_rows(datamodule, validated=trainer.limit_val_batches != 0))
+            if labelled >= self.budget:  # the search would have no query of its own: say so now, not after training
+                raise InvalidArgument(
+                    f"SearchCallback budget {self.budget} does not exceed the {labelled} archs the predictor is labelled with "
+                    f"(training and validation, which count as queries); give a budget above {labelled}"
+                )
 
     def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         datamodule = trainer.datamodule
