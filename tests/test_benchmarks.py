@@ -10,6 +10,7 @@ from lightning_nas.benchmarks import NB101Benchmark, NB201Benchmark, NATSSizeBen
 from lightning_nas.benchmarks import cache
 from lightning_nas.benchmarks.tfrecord import ModelMetrics, write_records
 from lightning_nas.errors import BenchmarkFileError, InvalidArchitecture, UnknownMetric
+from lightning_nas.proxies import build_network
 from lightning_nas.spaces import NB101Space
 
 from test_spaces import INCEPTION
@@ -59,10 +60,12 @@ def test_a_row_is_found_by_its_key_as_written_in_score_files(nb101):
     """best.json and predict's CSV name NB101 cells by module hash; the benchmark takes it back."""
     key = nb101.keys[67206]
     assert nb101.index(key) == 67206 and nb101.query(str(key), metric="params") == nb101.query(nb101.arch(67206), metric="params")
-    with pytest.raises(InvalidArchitecture, match="'0{32}' is a string: .* a benchmark also takes the module hash of one of its rows, and this is none of them"):
+    with pytest.raises(InvalidArchitecture, match=r"no row of NB101Benchmark\(.*\) has the key '0{32}', and it is not an arch: .* is a string, not a cell"):
         nb101.index("0" * 32)  # no row has it
-    with pytest.raises(InvalidArchitecture, match="'ab' is a string"):  # was unpacked as matrix 'a', ops 'b'
+    with pytest.raises(InvalidArchitecture, match="'ab' is a string, not a cell"):  # was unpacked as matrix 'a', ops 'b'
         nb101.index("ab")
+    with pytest.raises(InvalidArchitecture, match=r"a module hash names a cell through a benchmark: .*bench.arch\(bench.index\(hash\)\)"):
+        build_network("nb101", str(key), "cifar10")  # a real hash, but the space (not the benchmark) cannot look it up
 
 
 def test_rows_outside_the_table_are_refused_not_wrapped(nb101, nb201):

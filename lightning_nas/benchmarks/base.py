@@ -151,7 +151,12 @@ class Benchmark(abc.ABC):
         (what score files and best.json hold, e.g. an NB101 module hash)."""
         if isinstance(arch, str) and arch in self._row_of_key:
             return self._row_of_key[arch]
-        key = self.space.key(self.space.validate(arch))
+        try:
+            key = self.space.key(self.space.validate(arch))
+        except InvalidArchitecture as exc:
+            if isinstance(arch, str):  # it was looked up as a row's key first
+                raise InvalidArchitecture(f"no row of {self!r} has the key {arch!r}, and it is not an arch: {exc}") from None
+            raise
         try:
             return self._row_of_key[key]
         except KeyError:

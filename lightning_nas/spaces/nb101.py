@@ -145,8 +145,8 @@ class NB101Space(SearchSpace[NB101Arch]):
             matrix, ops = arch.get("matrix"), arch.get("ops")
         elif isinstance(arch, str):  # a benchmark looks up its rows' module hashes before it asks the space
             raise InvalidArchitecture(
-                f"NB101 arch {arch!r} is a string: a cell is (matrix, ops) or NB101Arch; a benchmark also takes "
-                "the module hash of one of its rows, and this is none of them"
+                f"NB101 arch {arch!r} is a string, not a cell ((matrix, ops) or NB101Arch); a module hash names a cell "
+                "through a benchmark: bench.query(hash, ...), or bench.arch(bench.index(hash)) for the cell"
             )
         else:
             try:
