@@ -7,6 +7,8 @@ to read a numpy traceback to find out which input was bad.
 from __future__ import annotations
 
 import numbers
+import os
+import zipfile
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -101,3 +103,15 @@ def require_device(name: str, device: str | torch.device) -> torch.device:
             raise InvalidArgument(f"{name} {device}: torch sees {count} CUDA device(s) on this machine")
         device = torch.device("cuda", torch.cuda.current_device() if device.index is None else device.index)
     return device
+
+
+def require_npz(path: str | os.PathLike) -> None:
+    """``path`` must be a zip archive, as every .npz is: numpy would try anything else as a
+    pickle and answer with advice about ``allow_pickle``."""
+    if zipfile.is_zipfile(path):
+        return
+    with open(path, "rb") as f:
+        start = f.read(8)
+    damaged = start.startswith(b"PK")  # a zip's first bytes, without the directory at its end
+    what = "a truncated or damaged .npz (its zip directory is missing)" if damaged else f"not an .npz (an .npz is a zip archive; this file starts with {start!r})"
+    raise BenchmarkFileError(f"{path}: {what}")

@@ -93,6 +93,9 @@ def test_images_are_real_normalised_and_bad_input_is_named(tmp_path, data_root):
     with pytest.raises(BenchmarkFileError, match=r"bad.npz: label 10 \(image 2\) is not a cifar10 class, 0..9"):
         load_images("cifar10", bad, num=2)  # was: torch's "Target 10 is out of bounds" inside snip / fisher / grad_norm
     assert sorted(load_images("cifar100", bad, num=4)[1].tolist()) == [0, 3, 9, 10]  # a 100-class classifier takes them
+    bad.write_text("not images\n")
+    with pytest.raises(BenchmarkFileError, match=r"bad.npz: not an .npz \(an .npz is a zip archive; this file starts with b'not imag'\)"):
+        load_images("cifar10", bad, num=2)  # was: "... (This file contains pickled (object) data. ... allow_pickle= ...)"
     with pytest.raises(BenchmarkFileError, match="no images for 'cifar100'"):
         load_images("cifar100", num=2, root=data_root)
     with pytest.raises(ValueError, match="unknown dataset 'cifar11'"):  # not a KeyError from the normalisation table

@@ -28,7 +28,7 @@ import numpy as np
 
 from lightning_nas.benchmarks.base import Benchmark, Table, column_name, load_or_build, resolve_data_root
 from lightning_nas.benchmarks.tfrecord import ModelMetrics, read_records
-from lightning_nas.errors import BenchmarkFileError
+from lightning_nas.errors import BenchmarkFileError, require_npz
 from lightning_nas.progress import progress_bar
 from lightning_nas.spaces.nb101 import MAX_VERTICES, OP_IDS, NB101Arch, NB101Space
 
@@ -89,6 +89,7 @@ def find_sources(root: str | os.PathLike | None, source: str | os.PathLike | Non
 
 def _load_npz(path: Path, required: dict[str, tuple[int, ...]]) -> dict[str, np.ndarray]:
     """Load ``required`` fields, checking presence and trailing shapes."""
+    require_npz(path)
     try:
         with np.load(path, allow_pickle=False) as npz:
             missing = sorted(set(required) - set(npz.files))

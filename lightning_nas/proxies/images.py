@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from lightning_nas.benchmarks.base import resolve_data_root
-from lightning_nas.errors import BenchmarkFileError
+from lightning_nas.errors import BenchmarkFileError, require_npz
 from lightning_nas.proxies.networks import NUM_CLASSES
 
 MEAN_STD: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
@@ -48,6 +48,7 @@ def default_source(dataset: str, root: str | os.PathLike | None = None) -> Path:
 
 
 def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    require_npz(path)
     try:
         with np.load(path) as data:
             images, labels = data["images"], data["labels"]
