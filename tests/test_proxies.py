@@ -96,6 +96,8 @@ def test_images_are_real_normalised_and_bad_input_is_named(tmp_path, data_root):
     bad.write_text("not images\n")
     with pytest.raises(BenchmarkFileError, match=r"bad.npz: not an .npz \(an .npz is a zip archive; this file starts with b'not imag'\)"):
         load_images("cifar10", bad, num=2)  # was: "... (This file contains pickled (object) data. ... allow_pickle= ...)"
+    with pytest.raises(BenchmarkFileError, match=r"no CIFAR100 data: expected torchvision's cifar-100-python/ folder \(with its training batches\) inside it"):
+        load_images("cifar100", tmp_path, num=2)  # was torchvision's advice to use download=True, which this tool has no option for
     with pytest.raises(BenchmarkFileError, match="no images for 'cifar100'"):
         load_images("cifar100", num=2, root=data_root)
     with pytest.raises(ValueError, match="unknown dataset 'cifar11'"):  # not a KeyError from the normalisation table

@@ -74,8 +74,11 @@ def _read_folder(path: Path, dataset: str) -> tuple[np.ndarray, np.ndarray]:
     cls = {"cifar10": datasets.CIFAR10, "cifar10-valid": datasets.CIFAR10, "cifar100": datasets.CIFAR100}[dataset]
     try:
         data = cls(str(path), train=True, download=False)
-    except RuntimeError as exc:
-        raise BenchmarkFileError(f"{path}: no {cls.__name__} data ({exc})") from exc
+    except RuntimeError as exc:  # torchvision's message advises download=True, which this tool does not offer
+        raise BenchmarkFileError(
+            f"{path}: no {cls.__name__} data: expected torchvision's {cls.base_folder}/ folder (with its training batches) "
+            "inside it; or give an .npz with 'images' and 'labels'"
+        ) from exc
     return np.asarray(data.data), np.asarray(data.targets, dtype=np.int64)
 
 
