@@ -177,6 +177,22 @@ def test_a_model_built_for_other_inputs_than_the_datamodule_feeds_is_refused(mod
 
 
 @pytest.mark.parametrize(
+    ("loss", "data", "message"),
+    [  # before: a fit that learned nothing (no pair in a batch of one) or, with MSE, NaN losses, without a word
+        (PairwiseLogisticLoss(), {"batch_size": 1}, r"batch_size 1: PairwiseLogisticLoss needs at least 2 archs in a batch"),
+        (MSELoss(), {"batch_size": 1}, r"batch_size 1: MSELoss needs at least 2"),
+        (ReNASLoss(), {"num_train": 1}, r"1 training arch: ReNASLoss needs at least 2 to learn from"),
+    ],
+)
+def test_a_fit_whose_batches_hold_one_arch_is_refused(loss, data, message):
+    dm = ArchDataModule("nb201", encoding="onehot", dataset="cifar10", metric="test_acc", **{"num_train": 20, **data})
+    trainer = L.Trainer(max_steps=1, logger=False, enable_progress_bar=False, enable_model_summary=False, enable_checkpointing=False)
+    with pytest.raises(ValueError, match=message):
+        trainer.fit(MLPPredictor(space="nb201", encoding="onehot", loss=loss), dm)
+    assert trainer.global_step == 0
+
+
+@pytest.mark.parametrize(
     ("model", "setting", "message"),
     [
         (GNNPredictor, {"hidden": 0}, "hidden must be at least 1"),

@@ -133,6 +133,8 @@ class RankingPredictor(L.LightningModule, abc.ABC):
         datamodule = getattr(self.trainer, "datamodule", None)
         if datamodule is not None:
             self._check_inputs(datamodule)
+            if stage == "fit":
+                self._check_batches(datamodule)
         if self.num_extra and not bool(self.extra_ready) and datamodule is not None:
             values = signed_log(datamodule.extra.double()).numpy()
             values[~np.isfinite(values)] = np.nan
@@ -154,6 +156,17 @@ class RankingPredictor(L.LightningModule, abc.ABC):
         ]
         if differ:
             raise InvalidArgument(f"{type(self).__name__} was built for {'; '.join(differ)}: build the model and the datamodule with the same settings")
+
+    def _check_batches(self, datamodule: L.LightningDataModule) -> None:
+        """A batch of one arch (``batch_size: 1``, or a single training arch) gives the pairwise
+        losses no pair and MSE no spread: the fit would learn nothing, without a word."""
+        batch_size = getattr(datamodule, "hparams", {}).get("batch_size")
+        archs = len(getattr(datamodule, "train_rows", ())) + len(getattr(datamodule, "pseudo_rows", ()))
+        least = self.loss_fn.min_batch
+        if batch_size is not None and batch_size < least:
+            raise InvalidArgument(f"batch_size {batch_size}: {type(self.loss_fn).__name__} needs at least {least} archs in a batch (the configs use 64)")
+        if 0 < archs < least:
+            raise InvalidArgument(f"{archs} training arch: {type(self.loss_fn).__name__} needs at least {least} to learn from (raise num_train)")
 
     def _extra(self, batch: dict[str, Any]) -> torch.Tensor | None:
         if not self.num_extra:

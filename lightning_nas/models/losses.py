@@ -27,6 +27,10 @@ class RankingLoss(nn.Module, abc.ABC):
     """A predictor's training loss; subclass it for a loss of your own (the command line offers
     every subclass as ``--model.loss``)."""
 
+    #: Fewest archs a batch needs for the loss to say anything: the pairwise losses compare archs
+    #: within a batch, MSE standardises the targets within it. A fit with fewer is refused.
+    min_batch: int = 2
+
     @abc.abstractmethod
     def forward(self, scores: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         """Scalar loss of predicted ``scores`` [B] against ``targets`` [B] (higher = better arch)."""
