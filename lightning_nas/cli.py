@@ -145,7 +145,8 @@ def score(argv: list[str]) -> int:
     rows = select_rows(create(cfg.space, root=cfg.root, progress=True), cfg.archs, cfg.seed)
     trainer = L.Trainer(**cfg.trainer.as_dict())
     scored = score_archs(module, trainer, table, rows, cfg.archs_per_batch)
-    print(f"{scored} of {len(rows)} archs scored in this run ({len(rows) - scored} were already in the table); table: {table.path}")
+    if trainer.is_global_zero:  # every rank of a multi-device run gets here
+        print(f"{scored} of {len(rows)} archs scored in this run ({len(rows) - scored} were already in the table); table: {table.path}")
     return 0
 
 

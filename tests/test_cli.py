@@ -280,3 +280,16 @@ def test_fit_without_validation_tests_the_final_weights(cli, user_folder):
                          "--trainer.limit_val_batches", "0", "--trainer.logger", "false")
     assert code == 0 and "warning: no best checkpoint was saved (no validation ran)" in err
     assert "test/ktau" in out and not list(user_folder.glob("checkpoints/*.ckpt"))
+
+
+def test_score_spreads_the_archs_over_two_cpu_processes_with_ddp(tmp_path, data_root):
+    """`score --trainer.devices 2` on Lightning's DDP: each rank scores its share into its own
+    parts, the merged table equals a one-process run, and the summary is printed once."""
+    common = ["score", "--space", "nb201", "--proxies", "synflow,params", "--archs", "12", "--archs_per_batch", "2", "--root", str(data_root)]
+    spread = _run(*common, "--output", str(tmp_path / "ddp.csv"), "--trainer.accelerator", "cpu", "--trainer.devices", "2", "--trainer.strategy", "ddp", cwd=tmp_path)
+    assert spread.returncode == 0, spread.stderr[-3000:]
+    assert spread.stdout.count("12 of 12 archs scored in this run") == 1
+    single = _run(*common, "--output", str(tmp_path / "one.csv"), cwd=tmp_path)
+    assert single.returncode == 0, single.stderr[-3000:]
+    rows = {name: sorted(csv.DictReader((tmp_path / name).read_text().splitlines()), key=lambda r: r["key"]) for name in ("ddp.csv", "one.csv")}
+    assert rows["ddp.csv"] == rows["one.csv"] and len(rows["one.csv"]) == 12
