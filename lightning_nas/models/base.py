@@ -125,7 +125,8 @@ class RankingPredictor(L.LightningModule, abc.ABC):
 
     # -- extra features -------------------------------------------------------------------------
     def setup(self, stage: str) -> None:
-        """Fix the extra-feature statistics from the whole space (no labels involved) once;
+        """Check that the datamodule feeds what this model reads (and, for ``fit``, batches a loss
+        can learn from); then fix the extra-feature statistics from the whole space (no labels involved) once;
         afterwards they live in the checkpoint. Statistics use each column's finite values
         (archs without a proxy score never enter a batch); ``-inf`` (a proxy's "worst possible",
         e.g. NASWOT of a cell with no path from input to output) enters as ``extra_floor``, one
