@@ -17,8 +17,10 @@ W&B runs offline unless ``WANDB_MODE`` says otherwise (``wandb sync`` uploads th
 from __future__ import annotations
 
 import argparse
+import itertools
 import logging
 import os
+import re
 import sys
 import time
 import warnings
@@ -192,12 +194,19 @@ def check_config_command(command: str, argv: list[str]) -> None:
     own = "fit" if command in LIGHTNING_COMMANDS else command
     if own not in CONFIG_KEYS:
         return
+    files, sets_model = [], any(arg.startswith("--model") for arg in argv)
+    header = ""
     for _, value, _ in _config_values(argv):
         try:
             config = yaml.safe_load(Path(value).read_text()) if Path(value).is_file() else None
         except yaml.YAMLError:
             continue  # the parser reports it with its line
         keys = set(config) if isinstance(config, dict) else set()
+        if Path(value).is_file():
+            files.append(Path(value).name)
+            sets_model |= "model" in keys
+            lines = Path(value).read_text().splitlines()
+            header = " ".join(line.lstrip("# ") for line in itertools.takewhile(lambda line: line.startswith("#"), lines))
         if keys & CONFIG_KEYS[own]:
             continue
         for other, marks in CONFIG_KEYS.items():
@@ -206,6 +215,13 @@ def check_config_command(command: str, argv: list[str]) -> None:
                     f"{Path(value).name} is a config for `{other}` (it sets {', '.join(sorted(keys & marks))}), not for `{command}`: "
                     f"run it with `python -m lightning_nas {other} --config {Path(value).name}`"
                 )
+    if own == "fit" and files and not sets_model:  # e.g. self_train_101.yaml alone; the parser would say "required: fit.model"
+        after = re.search(r"after (\S+\.yaml)", header)  # the shipped ones say "Give it after gnn_101.yaml"
+        first = after.group(1) if after else "<a config with a model>"
+        raise InvalidArgument(
+            f"no model: no config given sets one ({', '.join(files)}). {files[-1]} completes a config given before it: "
+            f"`python -m lightning_nas {command} --config {first} --config {files[-1]}`"
+        )
 
 
 def shipped_configs() -> list[str]:

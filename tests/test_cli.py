@@ -170,6 +170,15 @@ def test_a_config_for_another_command_names_the_command_that_runs_it(command, co
     assert f"python -m lightning_nas {meant_for} --config {config}" in err
 
 
+@pytest.mark.parametrize(("command", "config", "first"), [("fit", "self_train_101.yaml", "gnn_101.yaml"), ("test", "distill_101_4236.yaml", "renas_101_4236.yaml")])
+def test_a_config_that_completes_another_names_the_one_to_give_first(command, config, first, cli):
+    code, _, err = cli(command, "--config", config)  # was the parser's "the following arguments are required: fit.model"
+    assert code == 1 and err.splitlines()[-1] == (
+        f"error: no model: no config given sets one ({config}). {config} completes a config given before it: "
+        f"`python -m lightning_nas {command} --config {first} --config {config}`"
+    )
+
+
 def test_top_level_help_lists_the_commands_and_configs(cli):
     code, out, _ = cli("--help")
     assert code == 0
