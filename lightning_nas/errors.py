@@ -63,7 +63,7 @@ def require_integer(name: str, value: int) -> None:
         raise InvalidArgument(f"{name} must be an integer, got {value!r}")
 
 
-def require_distinct(name: str, values: Sequence[str]) -> None:
+def require_distinct(name: str, values: Sequence[str | int]) -> None:
     """:class:`InvalidArgument` naming the setting and the repeats unless ``values`` are distinct
     (a feature or proxy listed twice would count twice)."""
     repeated = sorted({value for value in values if values.count(value) > 1})

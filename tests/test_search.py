@@ -245,6 +245,7 @@ def test_search_command_with_proxies(tmp_path, data_root, capsys):
         (["--budget", "-5"], "query budget must be at least 1, got -5"),
         (["--seeds", "[]"], "seeds is empty"),
         (["--seeds", "[0, -1]"], "seed must be at least 0, got -1"),
+        (["--seeds", "[0, 3, 0]"], "seeds names 0 more than once; list each once"),  # was: seed 0 run twice, plotted as 2 seeds
         (["--proxy_table", "scores.csv"], "--proxy_table, --proxy_dataset and --full_network set up --proxies"),
         (["--full_network", "true"], "--proxy_table, --proxy_dataset and --full_network set up --proxies"),
         (["--save_every", "0"], "save_every must be at least 1"),

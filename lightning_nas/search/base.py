@@ -31,7 +31,7 @@ import numpy as np
 from lightning_nas.atomic import atomic_open, make_folder
 from lightning_nas.benchmarks.base import Benchmark
 from lightning_nas.benchmarks.budget import BudgetExhausted, Query, QueryBudget
-from lightning_nas.errors import InvalidArgument, LightningNASError, require_count
+from lightning_nas.errors import InvalidArgument, LightningNASError, require_count, require_distinct
 from lightning_nas.progress import progress_bar
 from lightning_nas.spaces import SearchSpace
 
@@ -178,6 +178,7 @@ def check_search_settings(budget: int, save_every: int, seeds: Sequence[int] = (
         raise InvalidArgument("seeds is empty: give at least one, e.g. [0]")
     for seed in seeds:
         require_count("seed", seed, 0)
+    require_distinct("seeds", list(seeds))  # a repeat would resume its own finished run and count twice in the plot
 
 
 def run_search(
