@@ -98,16 +98,18 @@ def search(argv: list[str]) -> int:
     bench = create(cfg.space, root=cfg.root, progress=True)
     scorer = rows = None
     if cfg.predictor:
-        proxy_table = (datamodule_settings(cfg.predictor) or {}).get("proxy_table")  # the fit's proxy scores, if it read any
+        settings = datamodule_settings(cfg.predictor)  # read once: the fit's split and proxy table
+        proxy_table = (settings or {}).get("proxy_table")  # the fit's proxy scores, if it read any
         try:
             scorer = PredictorScorer(load_predictor(cfg.predictor).to(device), bench, cfg.dataset, proxy_table, cfg.root, device)
         except BenchmarkFileError as exc:
             if proxy_table is None:
                 raise
             raise BenchmarkFileError(f"{exc} ({cfg.predictor} was fit with data.proxy_table {proxy_table}: run the search from the folder the fit ran in)") from None
-        rows = training_rows_of(cfg.predictor)
-        if rows is None:
+        if settings is None:
             print(f"warning: {cfg.predictor} does not record its training archs; they are not counted as queries", file=sys.stderr)
+        else:
+            rows = training_rows_of(settings)
     elif cfg.proxies:
         scorer = ProxyScorer(bench.space.name, proxy_names(cfg.proxies), cfg.proxy_dataset or "cifar10", cfg.proxy_table, root=cfg.root, device=device, full_network=cfg.full_network)
     search_with_scorer(cfg.strategy, bench, scorer, cfg.budget, cfg.dataset, cfg.seeds, rows, cfg.output, cfg.save_every)

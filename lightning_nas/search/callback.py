@@ -65,13 +65,10 @@ def datamodule_settings(checkpoint: str | os.PathLike) -> dict[str, Any] | None:
     return {k: v for k, v in hp.items() if not k.startswith("_")} if hp else None  # drop LightningCLI's _instantiator
 
 
-def training_rows_of(checkpoint: str | os.PathLike) -> np.ndarray | None:
-    """Rows a ``fit`` checkpoint's predictor saw, rebuilt from its saved datamodule settings."""
+def training_rows_of(settings: dict[str, Any]) -> np.ndarray:
+    """Rows a ``fit`` checkpoint's predictor saw, redrawn from its :func:`datamodule_settings`."""
     from lightning_nas.datamodules import ArchDataModule
 
-    settings = datamodule_settings(checkpoint)
-    if settings is None:
-        return None
     datamodule = ArchDataModule(**settings)
     datamodule.split()
     return labelled_rows(datamodule, validated=True)
