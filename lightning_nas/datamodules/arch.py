@@ -42,7 +42,7 @@ from lightning_nas.encodings import ENCODINGS, DenseGraphs, encode, get_encoding
 from lightning_nas.encodings.features import feature_columns
 from lightning_nas.errors import InvalidArgument, LightningNASError, UnknownMetric, require_count, require_distinct, require_integer
 from lightning_nas.proxies import PROXIES
-from lightning_nas.proxies.table import ScoreTable, scored_columns
+from lightning_nas.proxies.table import ScoreTable, has_features, scored_columns
 from lightning_nas.spaces import get_space
 from lightning_nas.writers import read_scores
 
@@ -158,8 +158,8 @@ class ArchDataModule(L.LightningDataModule):
                 )
             scorable &= in_table
         extra = self._extra_columns(bench, scored)
-        if scored is not None and extra is not None:  # -inf is a score (the worst possible); NaN means not scored
-            scorable &= ~(np.isnan(extra) | np.isposinf(extra)).any(1)
+        if scored is not None and extra is not None:
+            scorable &= has_features(extra)
         self.scorable_rows = np.flatnonzero(scorable)
         eligible = np.flatnonzero(scorable & ~np.isnan(target))
         num_train = hp.num_train if hp.num_train is not None else max(1, round(hp.train_ratio * len(eligible)))

@@ -38,6 +38,13 @@ def scored_columns(scores: np.ndarray) -> np.ndarray:
     return ~np.isnan(scores).all(axis=0)
 
 
+def has_features(extra: np.ndarray) -> np.ndarray:
+    """Which rows of raw extra features [N, k] a predictor can read: no NaN (not scored) and no
+    +inf; -inf is a proxy's "worst possible" and enters the model below every real score. The
+    datamodule keeps only those archs, and a search's PredictorScorer scores the others -inf."""
+    return ~(np.isnan(extra) | np.isposinf(extra)).any(axis=1)
+
+
 class ScoreTable:
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = Path(path)

@@ -20,7 +20,7 @@ from lightning_nas.encodings.features import feature_columns
 from lightning_nas.errors import CheckpointError, InvalidArgument, LightningNASError, UnknownMetric
 from lightning_nas.models import RankingPredictor, read_checkpoint
 from lightning_nas.proxies import PROXIES, ProxyEvaluator, ScoreTable, rank_combination
-from lightning_nas.proxies.table import scored_columns
+from lightning_nas.proxies.table import has_features, scored_columns
 
 
 def load_predictor(path: str | os.PathLike) -> RankingPredictor:
@@ -93,7 +93,7 @@ class PredictorScorer:
             fresh = [archs[i] for i in new]
             scores = np.full(len(fresh), -np.inf)
             extra = self._extra(fresh) if self.columns else None
-            usable = np.ones(len(fresh), dtype=bool) if extra is None else ~(np.isnan(extra) | np.isposinf(extra)).any(1)
+            usable = np.ones(len(fresh), dtype=bool) if extra is None else has_features(extra)
             if usable.any():
                 chosen = [a for a, ok in zip(fresh, usable) if ok]
                 scores[usable] = self.model.score(chosen, extra[usable] if extra is not None else None).cpu().numpy()
