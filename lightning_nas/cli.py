@@ -199,16 +199,16 @@ def check_config_command(command: str, argv: list[str]) -> None:
     files, sets_model = [], any(arg.startswith("--model") for arg in argv)
     header = ""
     for _, value, _ in _config_values(argv):
+        text = Path(value).read_text() if Path(value).is_file() else None  # else inline YAML, which the parser reads
         try:
-            config = yaml.safe_load(Path(value).read_text()) if Path(value).is_file() else None
+            config = yaml.safe_load(text) if text is not None else None
         except yaml.YAMLError:
             continue  # the parser reports it with its line
         keys = set(config) if isinstance(config, dict) else set()
-        if Path(value).is_file():
+        if text is not None:
             files.append(Path(value).name)
             sets_model |= "model" in keys
-            lines = Path(value).read_text().splitlines()
-            header = " ".join(line.lstrip("# ") for line in itertools.takewhile(lambda line: line.startswith("#"), lines))
+            header = " ".join(line.lstrip("# ") for line in itertools.takewhile(lambda line: line.startswith("#"), text.splitlines()))
         if keys & CONFIG_KEYS[own]:
             continue
         for other, marks in CONFIG_KEYS.items():
