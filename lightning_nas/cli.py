@@ -312,11 +312,10 @@ def make_cli(argv: list[str], **kwargs):
             validate_on_the_last_epoch(self.trainer)
 
         def after_fit(self) -> None:
-            if self.trainer.fast_dev_run:
-                return
             checkpoint = self.trainer.checkpoint_callback
             best = bool(checkpoint and getattr(checkpoint, "best_model_path", None))
-            if checkpoint and not best:  # e.g. --trainer.limit_val_batches 0: nothing was validated
+            # fast_dev_run saves no checkpoint by design; its one test batch checks the test loop
+            if checkpoint and not best and not self.trainer.fast_dev_run:  # e.g. --trainer.limit_val_batches 0
                 print("warning: no best checkpoint was saved (no validation ran); testing the weights fit ended with", file=sys.stderr)
             self.trainer.test(self.model, datamodule=self.datamodule, ckpt_path="best" if best else None)
 

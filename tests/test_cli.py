@@ -291,6 +291,13 @@ def test_fit_without_validation_tests_the_final_weights(cli, user_folder):
     assert "test/ktau" in out and not list(user_folder.glob("checkpoints/*.ckpt"))
 
 
+def test_a_fast_dev_run_checks_the_test_loop_too_and_writes_nothing(cli, user_folder):
+    """Lightning's fast_dev_run runs one batch of each loop to smoke out bugs; fit's test is one of them."""
+    code, out, err = cli("fit", "--config", "gnn_201.yaml", "--model.init_args.ensemble_size", "1", "--trainer.fast_dev_run", "true")
+    assert code == 0 and "test/ktau" in out and "warning" not in err
+    assert not [p for p in user_folder.rglob("*") if p.is_file()]
+
+
 def test_score_spreads_the_archs_over_two_cpu_processes_with_ddp(tmp_path, data_root):
     """`score --trainer.devices 2` on Lightning's DDP: each rank scores its share into its own
     parts, the merged table equals a one-process run, and the summary is printed once."""

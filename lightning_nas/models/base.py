@@ -218,7 +218,8 @@ class RankingPredictor(L.LightningModule, abc.ABC):
         self.test_metrics.reset()
         scores, targets = (torch.cat(t) for t in zip(*self._test_outputs))
         self._test_outputs.clear()
-        self._log_scatter(scores.numpy(), targets.numpy())
+        if not self.trainer.fast_dev_run:  # which, as Lightning means it, writes no logs or files
+            self._log_scatter(scores.numpy(), targets.numpy())
 
     @torch.no_grad()
     def score(self, archs: list[Any], extra: torch.Tensor | np.ndarray | None = None) -> torch.Tensor:
