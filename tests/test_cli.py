@@ -298,6 +298,27 @@ def test_a_fast_dev_run_checks_the_test_loop_too_and_writes_nothing(cli, user_fo
     assert not [p for p in user_folder.rglob("*") if p.is_file()]
 
 
+def _test_ktau(out: str) -> str:
+    """test/ktau as Lightning's results table prints it."""
+    (line,) = [line for line in out.splitlines() if "test/ktau" in line]
+    return line.split("│")[2].strip()
+
+
+def test_a_fit_on_two_cpu_processes_tests_each_arch_once(tmp_path, cli):
+    """Under DDP each device tests its share of the archs and the metrics gather them; Lightning's
+    default sampler would pad the shares with repeats. The test's Kendall tau equals a one-process
+    test of the same checkpoint, and one device draws the plot of all of them."""
+    common = ["--config", "gnn_201.yaml", "--model.init_args.ensemble_size", "1"]
+    proc = _run("fit", *common, "--trainer.max_epochs", "1", "--trainer.accelerator", "cpu", "--trainer.devices", "2", "--trainer.strategy", "ddp", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "sync_dist=True" not in proc.stderr and "DistributedSampler" not in proc.stderr  # Lightning's warnings about both
+    assert len(list((tmp_path / "plots").rglob("*.png"))) == 1  # drawn once, not once per device
+    (ckpt,) = (tmp_path / "checkpoints").glob("*.ckpt")
+    code, out, err = cli("test", *common, "--ckpt_path", str(ckpt), "--trainer.logger", "false")
+    assert code == 0, err[-3000:]
+    assert _test_ktau(proc.stdout) == _test_ktau(out)
+
+
 def test_score_spreads_the_archs_over_two_cpu_processes_with_ddp(tmp_path, data_root):
     """`score --trainer.devices 2` on Lightning's DDP: each rank scores its share into its own
     parts, the merged table equals a one-process run, and the summary is printed once."""

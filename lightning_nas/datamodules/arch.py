@@ -35,6 +35,7 @@ from typing import Any
 import lightning as L
 import numpy as np
 import torch
+from lightning.pytorch.overrides.distributed import UnrepeatedDistributedSampler
 from torch.utils.data import DataLoader
 
 from lightning_nas.benchmarks import Benchmark, create
@@ -45,6 +46,15 @@ from lightning_nas.proxies import PROXIES
 from lightning_nas.proxies.table import ScoreTable, has_features, scored_columns
 from lightning_nas.spaces import get_space
 from lightning_nas.writers import read_scores
+
+
+def _each_arch_on_one_device(size: int) -> UnrepeatedDistributedSampler | None:
+    """Under DDP, each arch on exactly one device: Lightning's default DistributedSampler pads the
+    devices' shares with repeated archs, which Kendall tau over the whole set would count twice.
+    (Lightning keeps a loader's own DistributedSampler; predict already uses this one.)"""
+    if not (torch.distributed.is_available() and torch.distributed.is_initialized()):
+        return None
+    return UnrepeatedDistributedSampler(range(size), shuffle=False)
 
 
 class ArchDataModule(L.LightningDataModule):
@@ -297,6 +307,7 @@ class ArchDataModule(L.LightningDataModule):
             rows.tolist(),
             batch_size=batch_size,
             shuffle=shuffle,
+            sampler=None if shuffle else _each_arch_on_one_device(len(rows)),
             generator=generator,
             collate_fn=partial(self.collate, targets=targets),
             num_workers=self.hparams.num_workers,

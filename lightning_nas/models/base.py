@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 from torchmetrics import MetricCollection, SpearmanCorrCoef
+from torchmetrics.utilities import dim_zero_cat
 
 from lightning_nas.encodings import get_encoding
 from lightning_nas.encodings.features import expand_features
@@ -116,7 +117,6 @@ class RankingPredictor(L.LightningModule, abc.ABC):
         self.members = nn.ModuleList(self.build_member(i) for i in range(ensemble_size))
         self.val_metrics = _ranking_metrics().clone(prefix="val/")
         self.test_metrics = _ranking_metrics().clone(prefix="test/")
-        self._test_outputs: list[tuple[torch.Tensor, torch.Tensor]] = []
 
     @abc.abstractmethod
     def build_member(self, index: int) -> nn.Module:
@@ -205,21 +205,20 @@ class RankingPredictor(L.LightningModule, abc.ABC):
         self.val_metrics.update(self(batch), batch["y"])
 
     def on_validation_epoch_end(self) -> None:
-        self.log_dict(self.val_metrics.compute(), prog_bar=True)
-        self.val_metrics.reset()
+        # logged as metric objects, which gather every device's archs and reset themselves
+        self.log_dict(self.val_metrics, prog_bar=True)
 
     def test_step(self, batch: dict[str, Any], batch_idx: int) -> None:
-        scores = self(batch)
-        self.test_metrics.update(scores, batch["y"])
-        self._test_outputs.append((scores.detach().cpu(), batch["y"].detach().cpu()))
+        self.test_metrics.update(self(batch), batch["y"])
 
     def on_test_epoch_end(self) -> None:
-        self.log_dict(self.test_metrics.compute())
-        self.test_metrics.reset()
-        scores, targets = (torch.cat(t) for t in zip(*self._test_outputs))
-        self._test_outputs.clear()
-        if not self.trainer.fast_dev_run:  # which, as Lightning means it, writes no logs or files
-            self._log_scatter(scores.numpy(), targets.numpy())
+        kendall = self.test_metrics["ktau"]  # it keeps every test arch's score and label
+        with kendall.sync_context():  # all devices' archs, under DDP
+            scores, targets = dim_zero_cat(kendall.preds), dim_zero_cat(kendall.target)
+        # fast_dev_run writes no logs or files, as Lightning means it; one plot per run, not per device
+        if self.trainer.is_global_zero and not self.trainer.fast_dev_run:
+            self._log_scatter(scores.cpu().numpy(), targets.cpu().numpy())
+        self.log_dict(self.test_metrics)
 
     @torch.no_grad()
     def score(self, archs: list[Any], extra: torch.Tensor | np.ndarray | None = None) -> torch.Tensor:
