@@ -29,8 +29,16 @@ class ScoreWriter(BasePredictionWriter):
         self.output = Path(output)
 
     def write_on_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, predictions: Any, batch_indices: Any) -> None:
-        rows = torch.cat([p["index"] for p in predictions]).tolist()
-        scores = torch.cat([p["score"] for p in predictions]).tolist()
+        rows = torch.cat([p["index"].cpu() for p in predictions])
+        scores = torch.cat([p["score"].cpu() for p in predictions])
+        if trainer.world_size > 1:  # under DDP each device scored its share: one file holds them all
+            shares: list[Any] = [None] * trainer.world_size
+            torch.distributed.all_gather_object(shares, (rows, scores))
+            if not trainer.is_global_zero:
+                return
+            rows, scores = (torch.cat(part) for part in zip(*shares))
+        order = torch.argsort(rows)  # row order, on any number of devices
+        rows, scores = rows[order].tolist(), scores[order].tolist()
         datamodule = trainer.datamodule
         keys = datamodule.benchmark.keys
         seen = set(datamodule.labelled_rows.tolist())

@@ -304,19 +304,28 @@ def _test_ktau(out: str) -> str:
     return line.split("│")[2].strip()
 
 
-def test_a_fit_on_two_cpu_processes_tests_each_arch_once(tmp_path, cli):
-    """Under DDP each device tests its share of the archs and the metrics gather them; Lightning's
-    default sampler would pad the shares with repeats. The test's Kendall tau equals a one-process
-    test of the same checkpoint, and one device draws the plot of all of them."""
+def test_fit_and_predict_on_two_cpu_processes_read_each_arch_once(tmp_path, cli):
+    """Under DDP each device tests or scores its share of the archs; Lightning's default sampler would
+    pad the shares with repeats. The test's Kendall tau equals a one-process test of the same
+    checkpoint, one device draws the plot of all archs, and `predict` writes one file of every arch."""
     common = ["--config", "gnn_201.yaml", "--model.init_args.ensemble_size", "1"]
-    proc = _run("fit", *common, "--trainer.max_epochs", "1", "--trainer.accelerator", "cpu", "--trainer.devices", "2", "--trainer.strategy", "ddp", cwd=tmp_path)
+    on_two = ["--trainer.accelerator", "cpu", "--trainer.devices", "2", "--trainer.strategy", "ddp"]
+    proc = _run("fit", *common, *on_two, "--trainer.max_epochs", "1", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "sync_dist=True" not in proc.stderr and "DistributedSampler" not in proc.stderr  # Lightning's warnings about both
     assert len(list((tmp_path / "plots").rglob("*.png"))) == 1  # drawn once, not once per device
     (ckpt,) = (tmp_path / "checkpoints").glob("*.ckpt")
-    code, out, err = cli("test", *common, "--ckpt_path", str(ckpt), "--trainer.logger", "false")
+    common += ["--ckpt_path", str(ckpt), "--trainer.logger", "false"]
+    code, out, err = cli("test", *common)
     assert code == 0, err[-3000:]
     assert _test_ktau(proc.stdout) == _test_ktau(out)
+    proc = _run("predict", *common, *on_two, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.count("wrote 15,625 scores") == 1
+    on_two_file = (tmp_path / "predictions" / "gnn_201.csv").read_text()
+    code, out, err = cli("predict", *common)
+    assert code == 0, err[-3000:]
+    assert (tmp_path / "predictions" / "gnn_201.csv").read_text() == on_two_file
 
 
 def test_score_spreads_the_archs_over_two_cpu_processes_with_ddp(tmp_path, data_root):

@@ -142,7 +142,7 @@ def test_bad_arguments_are_explained():
 def _score_file(dm: ArchDataModule, path, scores: np.ndarray) -> None:
     """What `predict` writes for a predictor fit on ``dm``'s split."""
     predictions = [{"index": torch.arange(len(scores)), "score": torch.from_numpy(scores)}]
-    ScoreWriter(str(path)).write_on_epoch_end(SimpleNamespace(datamodule=dm), None, predictions, None)
+    ScoreWriter(str(path)).write_on_epoch_end(SimpleNamespace(datamodule=dm, world_size=1), None, predictions, None)
 
 
 def test_pseudo_labels_join_training_ranked_as_the_teacher_scored_and_leave_the_test_set(tmp_path):
