@@ -328,6 +328,16 @@ def test_fit_and_predict_on_two_cpu_processes_read_each_arch_once(tmp_path, cli)
     assert (tmp_path / "predictions" / "gnn_201.csv").read_text() == on_two_file
 
 
+def test_a_search_after_a_fit_on_two_cpu_processes_runs_once(tmp_path):
+    """SearchCallback under DDP: one device searches, the others wait for it and then test."""
+    proc = _run("fit", "--config", "search_gnn_201.yaml", "--model.init_args.ensemble_size", "1", "--trainer.max_epochs", "1",
+                "--trainer.accelerator", "cpu", "--trainer.devices", "2", "--trainer.strategy", "ddp", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.count("search seed 0: 100 queries") + proc.stderr.count("search seed 0: 100 queries") == 1
+    (run,) = (tmp_path / "search").iterdir()
+    assert (run / "seed0" / "best.json").is_file() and "test/ktau" in proc.stdout
+
+
 def test_score_spreads_the_archs_over_two_cpu_processes_with_ddp(tmp_path, data_root):
     """`score --trainer.devices 2` on Lightning's DDP: each rank scores its share into its own
     parts, the merged table equals a one-process run, and the summary is printed once."""

@@ -79,7 +79,8 @@ class SearchCallback(L.Callback):
 
     Uses the best checkpoint when a ``ModelCheckpoint`` kept one. Results go to
     ``<default_root_dir>/<output>/<run>/seed<k>``; best-so-far accuracy vs queries is logged to
-    every logger (W&B: against ``search/queries``) and the trajectory PNG as an image.
+    every logger (W&B: against ``search/queries``) and the trajectory PNG as an image. Under DDP
+    the device of global rank zero searches (and holds ``results``) while the others wait.
 
     Args:
         strategy: the search strategy (RandomSearch, RegularizedEvolution, Reinforce).
@@ -117,6 +118,11 @@ class SearchCallback(L.Callback):
         datamodule = trainer.datamodule
         if datamodule is None or not hasattr(datamodule, "train_rows"):
             raise LightningNASError("SearchCallback needs fit to run with an ArchDataModule (it knows which archs were labelled)")
+        if trainer.is_global_zero:  # a search is one sequence of queries: under DDP one device runs it
+            self._search(trainer, pl_module, datamodule)
+        trainer.strategy.barrier("search")  # the other devices wait for it before the test
+
+    def _search(self, trainer: L.Trainer, pl_module: L.LightningModule, datamodule: Any) -> None:
         checkpoint = getattr(trainer.checkpoint_callback, "best_model_path", "")
         model = load_predictor(checkpoint) if checkpoint else pl_module
         hp = datamodule.hparams
