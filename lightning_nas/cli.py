@@ -287,6 +287,8 @@ def make_cli(argv: list[str], **kwargs):
             # traceback after it; and W&B looks for the git repo from its folder before creating it ("git root logs does not exist")
             for folder in output_folders(self.trainer, self.subcommand):
                 make_folder(folder)
+            for logger in self.trainer.loggers:
+                drop_unset_wandb_anonymous(logger)
 
         def instantiate_trainer(self, **kwargs) -> Trainer:
             # the shipped configs list a RichProgressBar and a ModelCheckpoint, and Lightning refuses either beside
@@ -345,6 +347,15 @@ def output_folders(trainer: Trainer, command: str | None) -> list[Path]:
         elif command == "predict" and isinstance(callback, ScoreWriter):
             folders.append(callback.output.parent)
     return folders
+
+
+def drop_unset_wandb_anonymous(logger: Any) -> None:
+    """Lightning's ``WandbLogger`` passes ``anonymous=None`` to ``wandb.init`` when the setting is not
+    given, and wandb (0.31 here) then warns on every run that the setting has no effect: nothing a
+    user set or can act on. Leave the setting out unless it was given."""
+    settings = getattr(logger, "_wandb_init", None)  # the logger's wandb.init arguments
+    if isinstance(settings, dict) and "anonymous" in settings and settings["anonymous"] is None:
+        del settings["anonymous"]
 
 
 def validate_on_the_last_epoch(trainer: Trainer) -> None:

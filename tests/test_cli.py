@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from lightning_nas.benchmarks import create
-from lightning_nas.cli import CONFIG_DIR, check_checkpoint, main, make_cli, resolve_config_paths, shipped_configs, validate_on_the_last_epoch
+from lightning_nas.cli import CONFIG_DIR, check_checkpoint, drop_unset_wandb_anonymous, main, make_cli, resolve_config_paths, shipped_configs, validate_on_the_last_epoch
 from lightning_nas.encodings.features import expand_features
 from lightning_nas.search import PredictorScorer, load_predictor
 
@@ -237,8 +237,9 @@ def test_fit_then_predict_end_to_end(tmp_path):
     assert "test/ktau" in proc.stdout
     assert "check_val_every_n_epoch 25 -> 2" in proc.stderr
     # none of the noise a first run used to print: dependencies' deprecations, a log interval
-    # longer than an epoch, W&B's search for the git commit from a folder not yet created, Lightning's cloud tips
-    for noise in ("`torch.jit.script` is deprecated", "LeafSpec", "smaller than the logging interval", "git root", "💡 Tip"):
+    # longer than an epoch, W&B's search for the git commit from a folder not yet created, Lightning's cloud tips,
+    # wandb's word on the `anonymous=None` Lightning passes
+    for noise in ("`torch.jit.script` is deprecated", "LeafSpec", "smaller than the logging interval", "git root", "💡 Tip", "anonymous setting"):
         assert noise not in proc.stderr, noise
     (ckpt,) = (tmp_path / "checkpoints").glob("gnn_201-epoch=1.ckpt")
     assert list((tmp_path / "logs" / "wandb").glob("offline-run-*"))
@@ -289,6 +290,15 @@ def test_fit_without_validation_tests_the_final_weights(cli, user_folder):
                          "--trainer.limit_val_batches", "0", "--trainer.logger", "false")
     assert code == 0 and "warning: no best checkpoint was saved (no validation ran)" in err
     assert "test/ktau" in out and not list(user_folder.glob("checkpoints/*.ckpt"))
+
+
+def test_only_an_unset_wandb_anonymous_is_left_out(tmp_path):
+    from lightning.pytorch.loggers import WandbLogger
+
+    unset, given = WandbLogger(save_dir=tmp_path), WandbLogger(save_dir=tmp_path, anonymous=True)
+    for logger in (unset, given):
+        drop_unset_wandb_anonymous(logger)
+    assert "anonymous" not in unset._wandb_init and given._wandb_init["anonymous"] == "allow"
 
 
 def test_a_fast_dev_run_checks_the_test_loop_too_and_writes_nothing(cli, user_folder):
