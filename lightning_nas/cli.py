@@ -88,7 +88,7 @@ def search(argv: list[str]) -> int:
     parser.add_argument("--save_every", type=int, default=10, help="queries between state saves")
     parser.add_argument("--root", type=str | None, default=None, help="data folder (default: $LIGHTNING_NAS_DATA, else ./data)")
     parser.add_argument("--device", type=str, default="cpu", help="torch device the predictor or the proxies score on, e.g. cuda")
-    cfg = parser.instantiate_classes(parser.parse_args(resolve_config_paths(argv)))
+    cfg = parser.instantiate(parser.parse_args(resolve_config_paths(argv)))
 
     if cfg.predictor and cfg.proxies:
         raise InvalidArgument("give --predictor or --proxies, not both")

@@ -223,7 +223,7 @@ def test_proxy_scorer_scores_real_networks_combines_ranks_and_reads_tables(nb201
     assert full.evaluator.settings["full_network"] is True and full.fingerprint != ProxyScorer("nb201", ["tenas_ntk"], root=data_root).fingerprint
 
 
-@pytest.mark.parametrize(("scores", "message"), [(lambda n: np.zeros(n + 1), r"shape \(6,\) for 5 candidates"), (lambda n: np.full(n, np.nan), "returned NaN for '\|")])
+@pytest.mark.parametrize(("scores", "message"), [(lambda n: np.zeros(n + 1), r"shape \(6,\) for 5 candidates"), (lambda n: np.full(n, np.nan), r"returned NaN for '\|")])
 def test_a_scorer_that_does_not_score_each_candidate_is_refused(nb201, scores, message):
     with pytest.raises(LightningNASError, match=message):
         run_search(RandomSearch(num_candidates=5), nb201, 10, "cifar10", scorer=lambda archs: scores(len(archs)))
