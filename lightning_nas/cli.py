@@ -319,7 +319,8 @@ def make_cli(argv: list[str], **kwargs):
             # fast_dev_run saves no checkpoint by design; its one test batch checks the test loop
             if checkpoint and not best and not self.trainer.fast_dev_run:  # e.g. --trainer.limit_val_batches 0
                 print("warning: no best checkpoint was saved (no validation ran); testing the weights fit ended with", file=sys.stderr)
-            self.trainer.test(self.model, datamodule=self.datamodule, ckpt_path="best" if best else None)
+            # the path, not "best": beside the configs' last-epoch checkpoint, Lightning would warn that it picks the first
+            self.trainer.test(self.model, datamodule=self.datamodule, ckpt_path=checkpoint.best_model_path if best else None)
 
         def parse_arguments(self, parser, args) -> None:
             super().parse_arguments(parser, args)

@@ -7,6 +7,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+import torch
 
 from lightning_nas.benchmarks import create
 from lightning_nas.cli import CONFIG_DIR, check_checkpoint, drop_unset_wandb_anonymous, main, make_cli, resolve_config_paths, shipped_configs, validate_on_the_last_epoch
@@ -95,7 +96,7 @@ def test_a_checkpoint_is_used_only_with_the_settings_it_was_fit_with(cli, user_f
     fit = ("--config", "mlp_201.yaml", "--data.encoding", "path", "--model.init_args.ensemble_size", "1", "--trainer.logger", "false")
     code, _, err = cli("fit", *fit, "--trainer.max_epochs", "1", "--trainer.check_val_every_n_epoch", "1")
     assert code == 0, err[-2000:]
-    (ckpt,) = (str(p) for p in user_folder.glob("checkpoints/mlp_201-*.ckpt"))
+    (ckpt,) = (str(p) for p in user_folder.glob("checkpoints/mlp_201-epoch=*.ckpt"))
     (user_folder / "junk.ckpt").write_bytes(b"not a checkpoint")
     for args, message in [
         (("predict", "--config", "gnn_201.yaml", "--ckpt_path", ckpt), f"{ckpt} holds a predictor of class MLPPredictor, the config builds a GNNPredictor"),
@@ -238,8 +239,8 @@ def test_fit_then_predict_end_to_end(tmp_path):
     assert "check_val_every_n_epoch 25 -> 2" in proc.stderr
     # none of the noise a first run used to print: dependencies' deprecations, a log interval
     # longer than an epoch, W&B's search for the git commit from a folder not yet created, Lightning's cloud tips,
-    # wandb's word on the `anonymous=None` Lightning passes
-    for noise in ("`torch.jit.script` is deprecated", "LeafSpec", "smaller than the logging interval", "git root", "💡 Tip", "anonymous setting"):
+    # wandb's word on the `anonymous=None` Lightning passes, Lightning's on testing "best" beside two checkpoint callbacks
+    for noise in ("`torch.jit.script` is deprecated", "LeafSpec", "smaller than the logging interval", "git root", "💡 Tip", "anonymous setting", "multiple `ModelCheckpoint`"):
         assert noise not in proc.stderr, noise
     (ckpt,) = (tmp_path / "checkpoints").glob("gnn_201-epoch=1.ckpt")
     assert list((tmp_path / "logs" / "wandb").glob("offline-run-*"))
@@ -289,7 +290,7 @@ def test_fit_without_validation_tests_the_final_weights(cli, user_folder):
     code, out, err = cli("fit", "--config", "gnn_201.yaml", "--model.init_args.ensemble_size", "1", "--trainer.max_epochs", "1",
                          "--trainer.limit_val_batches", "0", "--trainer.logger", "false")
     assert code == 0 and "warning: no best checkpoint was saved (no validation ran)" in err
-    assert "test/ktau" in out and not list(user_folder.glob("checkpoints/*.ckpt"))
+    assert "test/ktau" in out and not list(user_folder.glob("checkpoints/gnn_201-epoch=*.ckpt"))
 
 
 def test_only_an_unset_wandb_anonymous_is_left_out(tmp_path):
@@ -299,6 +300,24 @@ def test_only_an_unset_wandb_anonymous_is_left_out(tmp_path):
     for logger in (unset, given):
         drop_unset_wandb_anonymous(logger)
     assert "anonymous" not in unset._wandb_init and given._wandb_init["anonymous"] == "allow"
+
+
+def test_a_fit_keeps_its_last_epoch_and_resumes_from_it(cli, user_folder, caplog):
+    """Beside the best-validated checkpoint, fit keeps the latest saved epoch (every 10th in gnn_201.yaml),
+    which --ckpt_path resumes: training goes on from that epoch, not from the start, and the file keeps its name."""
+    common = ["--config", "gnn_201.yaml", "--model.init_args.ensemble_size", "1", "--trainer.logger", "false"]
+    code, _, err = cli("fit", *common, "--trainer.max_epochs", "20")
+    assert code == 0, err[-3000:]
+    last = user_folder / "checkpoints" / "gnn_201-last.ckpt"
+    state = torch.load(last, weights_only=False)
+    assert (state["epoch"], state["global_step"]) == (19, 20 * 3)  # 156 archs: 3 batches an epoch
+    code, _, err = cli("fit", *common, "--trainer.max_epochs", "30", "--ckpt_path", str(last))
+    assert code == 0, err[-3000:]
+    assert "Restored all states from the checkpoint" in caplog.text  # Lightning's log line
+    state = torch.load(last, weights_only=False)
+    # ten epochs more; Lightning repeats one batch when it resumes from an epoch's end (its issue #19403)
+    assert state["epoch"] == 29 and state["global_step"] in (30 * 3, 30 * 3 + 1)
+    assert not list((user_folder / "checkpoints").glob("*-v1.ckpt"))  # the resumed callbacks replace their own files
 
 
 def test_a_fast_dev_run_checks_the_test_loop_too_and_writes_nothing(cli, user_folder):
@@ -324,7 +343,7 @@ def test_fit_and_predict_on_two_cpu_processes_read_each_arch_once(tmp_path, cli)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "sync_dist=True" not in proc.stderr and "DistributedSampler" not in proc.stderr  # Lightning's warnings about both
     assert len(list((tmp_path / "plots").rglob("*.png"))) == 1  # drawn once, not once per device
-    (ckpt,) = (tmp_path / "checkpoints").glob("*.ckpt")
+    (ckpt,) = (tmp_path / "checkpoints").glob("gnn_201-epoch=*.ckpt")
     common += ["--ckpt_path", str(ckpt), "--trainer.logger", "false"]
     code, out, err = cli("test", *common)
     assert code == 0, err[-3000:]
