@@ -320,6 +320,17 @@ def test_a_fit_keeps_its_last_epoch_and_resumes_from_it(cli, user_folder, caplog
     assert not list((user_folder / "checkpoints").glob("*-v1.ckpt"))  # the resumed callbacks replace their own files
 
 
+def test_runs_without_a_logger_keep_their_own_plot_and_search(cli, user_folder):
+    """A second search fit without a logger used to find the first one's search state under the same
+    name (search/run/, another predictor's) and stop after its training; its plot replaced the first one's."""
+    common = ["--config", "search_gnn_201.yaml", "--model.init_args.ensemble_size", "1", "--trainer.max_epochs", "1", "--trainer.logger", "false"]
+    for seed in ("0", "1"):
+        code, _, err = cli("fit", *common, "--seed_everything", seed)
+        assert code == 0, err[-3000:]
+    searches, plots = ({p.name for p in (user_folder / kind).iterdir()} for kind in ("search", "plots"))
+    assert len(searches) == 2 and plots == searches  # one name per run, for all its files
+
+
 def test_a_fast_dev_run_checks_the_test_loop_too_and_writes_nothing(cli, user_folder):
     """Lightning's fast_dev_run runs one batch of each loop to smoke out bugs; fit's test is one of them."""
     code, out, err = cli("fit", "--config", "gnn_201.yaml", "--model.init_args.ensemble_size", "1", "--trainer.fast_dev_run", "true")

@@ -14,7 +14,6 @@ from __future__ import annotations
 import abc
 import os
 import warnings
-from pathlib import Path
 from typing import Any
 
 import lightning as L
@@ -29,6 +28,7 @@ from lightning_nas.encodings.features import expand_features
 from lightning_nas.errors import CheckpointError, InvalidArgument, require_at_least, require_count, require_fraction, require_positive
 from lightning_nas.models.losses import RankingLoss, ReNASLoss
 from lightning_nas.models.metrics import KendallTau, TopKPrecision
+from lightning_nas.runs import run_folder
 from lightning_nas.spaces import get_space
 
 
@@ -253,9 +253,7 @@ class RankingPredictor(L.LightningModule, abc.ABC):
     def _log_scatter(self, scores: np.ndarray, targets: np.ndarray) -> None:
         from lightning_nas.viz import predicted_vs_true
 
-        logger = self.trainer.logger
-        run = f"{logger.name}-{logger.version}" if logger is not None else "run"
-        path = Path(self.trainer.default_root_dir) / "plots" / run / "predicted_vs_true.png"
+        path = run_folder(self.trainer, "plots") / "predicted_vs_true.png"
         predicted_vs_true(scores, targets, path, title=type(self).__name__)
         for logger in self.loggers:
             if hasattr(logger, "log_image"):

@@ -19,6 +19,7 @@ from lightning.pytorch.utilities import rank_zero_info
 from lightning_nas.benchmarks.base import Benchmark
 from lightning_nas.errors import InvalidArgument, LightningNASError
 from lightning_nas.models import read_checkpoint
+from lightning_nas.runs import run_folder
 from lightning_nas.search.base import Scorer, SearchResult, SearchStrategy, check_search_settings, run_search
 from lightning_nas.search.scorers import PredictorScorer, load_predictor
 
@@ -128,8 +129,7 @@ class SearchCallback(L.Callback):
         hp = datamodule.hparams
         scorer = PredictorScorer(model, datamodule.benchmark, self.dataset, hp.get("proxy_table"), hp.get("root"), pl_module.device)
         validated = trainer.limit_val_batches != 0 and len(datamodule.val_rows) > 0
-        run = f"{trainer.logger.name}-{trainer.logger.version}" if trainer.logger is not None else "run"
-        folder = Path(trainer.default_root_dir) / self.output / str(run)
+        folder = run_folder(trainer, self.output)
         self.results = search_with_scorer(
             self.strategy, datamodule.benchmark, scorer, self.budget, self.dataset, self.seeds,
             labelled_rows(datamodule, validated), folder, self.save_every, progress=trainer.progress_bar_callback is not None,

@@ -1,0 +1,28 @@
+"""Where a run's own files go (its test plot, a ``SearchCallback``'s search):
+``<default_root_dir>/<kind>/<run>``.
+
+A run is named after its logger (``lightning_nas-5jbfu7sa`` for W&B, ``lightning_logs-3`` for CSV),
+so its files sit beside the logs they belong to. A run without a logger is named after the time it
+first asks, e.g. ``run-20261205-070812``: under one fixed name, a second run would overwrite the
+first one's plot, and its search would find the first one's saved state (another predictor's) and stop.
+"""
+
+from __future__ import annotations
+
+import time
+import weakref
+from pathlib import Path
+
+import lightning as L
+
+_UNLOGGED_RUNS: weakref.WeakKeyDictionary[L.Trainer, str] = weakref.WeakKeyDictionary()
+
+
+def run_folder(trainer: L.Trainer, kind: str) -> Path:
+    """``<default_root_dir>/<kind>/<run>``: the same run name for every kind of file of one trainer."""
+    logger = trainer.logger
+    if logger is not None:
+        name = f"{logger.name}-{logger.version}"
+    else:
+        name = _UNLOGGED_RUNS.setdefault(trainer, time.strftime("run-%Y%m%d-%H%M%S"))
+    return Path(trainer.default_root_dir) / kind / name
