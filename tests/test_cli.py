@@ -132,6 +132,8 @@ def test_a_checkpoint_is_used_only_with_the_settings_it_was_fit_with(cli, user_f
         (("score", "--space", "nb201", "--proxies", "naswot", "--archs", "2", "--trainer.inference_mode", "true"), "proxy scoring needs autograd"),
         (("fit", "--config", "renas_201.yaml", "--data.num_train", "0", "--trainer.logger", "false"), "num_train=0 must be between 1 and"),
         (("fit", "--config", "renas_201.yaml", "--data.augment", "-1", "--trainer.logger", "false"), "augment must be at least 0, got -1"),
+        (("fit", "--config", "renas_201.yaml", "--data.train_ratio", "0.05", "--trainer.logger", "false"),  # the config sets num_train
+         "give exactly one of num_train (e.g. 424) or train_ratio (e.g. 0.01), got num_train=156 and train_ratio=0.05 (on the command line, --data.num_train null unsets a config's num_train)"),
         (("fit", "--config", "renas_201.yaml", "--data.augment", "2", "--trainer.logger", "false"), "space 'nb201' has a fixed vertex layout"),
         (("fit", "--config", "renas_201.yaml", "--model.init_args.lr", "0", "--trainer.logger", "false"), "lr must be positive, got 0.0"),
         (("fit", "--config", "renas_201.yaml", "--data.space", "nats_sss", "--trainer.logger", "false"), "encoding 'renas' supports spaces ('nb101', 'nb201'), not 'nats_sss'"),

@@ -109,7 +109,9 @@ class ArchDataModule(L.LightningDataModule):
     ) -> None:
         super().__init__()
         if (num_train is None) == (train_ratio is None):
-            raise InvalidArgument("give exactly one of num_train (e.g. 424) or train_ratio (e.g. 0.01)")
+            both = f"got num_train={num_train} and train_ratio={train_ratio}"
+            hint = " (on the command line, --data.num_train null unsets a config's num_train)" if num_train is not None else ""
+            raise InvalidArgument(f"give exactly one of num_train (e.g. 424) or train_ratio (e.g. 0.01), {both}{hint}")
         if train_ratio is not None and not 0 < train_ratio < 1:
             raise InvalidArgument(f"train_ratio must be in (0, 1), got {train_ratio}")
         counts = [("num_val", num_val, 0), ("batch_size", batch_size, 1), ("eval_batch_size", eval_batch_size, 1),
