@@ -370,6 +370,15 @@ def test_fit_and_predict_on_two_cpu_processes_read_each_arch_once(tmp_path, cli)
     assert (tmp_path / "predictions" / "gnn_201.csv").read_text() == on_two_file
 
 
+def test_a_validation_set_smaller_than_the_device_count_is_one_error(tmp_path):
+    """Each device evaluates at least one arch: was an assertion inside Lightning's sampler on one
+    device and a 'Connection closed by peer' traceback on the other."""
+    proc = _run("fit", "--config", "gnn_201.yaml", "--trainer.logger", "false", "--data.num_val", "1",
+                "--trainer.accelerator", "cpu", "--trainer.devices", "2", "--trainer.strategy", "ddp", cwd=tmp_path)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert "error: 1 arch to evaluate cannot be spread over 2 devices, one at least on each: use fewer devices (or, for validation, a num_val of at least 2)" in proc.stderr
+
+
 def test_a_search_after_a_fit_on_two_cpu_processes_runs_once(tmp_path):
     """SearchCallback under DDP: one device searches, the others wait for it and then test."""
     proc = _run("fit", "--config", "search_gnn_201.yaml", "--model.init_args.ensemble_size", "1", "--trainer.max_epochs", "1",

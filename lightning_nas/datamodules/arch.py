@@ -54,6 +54,10 @@ def _each_arch_on_one_device(size: int) -> UnrepeatedDistributedSampler | None:
     (Lightning keeps a loader's own DistributedSampler; predict already uses this one.)"""
     if not (torch.distributed.is_available() and torch.distributed.is_initialized()):
         return None
+    devices = torch.distributed.get_world_size()
+    if 0 < size < devices:  # a device without an arch would leave the others waiting for it
+        archs = "1 arch" if size == 1 else f"{size} archs"
+        raise InvalidArgument(f"{archs} to evaluate cannot be spread over {devices} devices, one at least on each: use fewer devices (or, for validation, a num_val of at least {devices})")
     return UnrepeatedDistributedSampler(range(size), shuffle=False)
 
 
