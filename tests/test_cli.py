@@ -400,3 +400,9 @@ def test_score_spreads_the_archs_over_two_cpu_processes_with_ddp(tmp_path, data_
     assert single.returncode == 0, single.stderr[-3000:]
     rows = {name: sorted(csv.DictReader((tmp_path / name).read_text().splitlines()), key=lambda r: r["key"]) for name in ("ddp.csv", "one.csv")}
     assert rows["ddp.csv"] == rows["one.csv"] and len(rows["one.csv"]) == 12
+    # fewer archs than devices (e.g. the last one of a resumed table): was an AssertionError in Lightning's sampler
+    common[common.index("12")] = "1"
+    spread = _run(*common, "--output", str(tmp_path / "one_arch.csv"), "--trainer.accelerator", "cpu", "--trainer.devices", "2", "--trainer.strategy", "ddp", cwd=tmp_path)
+    assert spread.returncode == 0, spread.stderr[-3000:]
+    assert spread.stdout.count("1 of 1 archs scored in this run") == 1
+    assert len((tmp_path / "one_arch.csv").read_text().splitlines()) == 1 + 1

@@ -95,7 +95,10 @@ def score_archs(module: ProxyScoringModule, trainer: L.Trainer, table: ScoreTabl
             todo.append((row, lacking))
     if todo:
         trainer.callbacks.append(ScoreTableWriter(table))
-        loader = DataLoader(todo, batch_size=archs_per_batch, collate_fn=list)
+        # each device must score at least one arch (Lightning's predict sampler asserts it): with fewer
+        # archs left than devices, some score the last one again, which the table keeps once
+        todo_on_every_device = todo + todo[-1:] * (trainer.world_size - len(todo))
+        loader = DataLoader(todo_on_every_device, batch_size=archs_per_batch, collate_fn=list)
         trainer.predict(module, dataloaders=loader, return_predictions=False)
     elif table.parts.is_dir():
         table.merge()
