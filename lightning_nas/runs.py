@@ -24,5 +24,12 @@ def run_folder(trainer: L.Trainer, kind: str) -> Path:
     if logger is not None:
         name = f"{logger.name}-{logger.version}"
     else:
-        name = _UNLOGGED_RUNS.setdefault(trainer, time.strftime("run-%Y%m%d-%H%M%S"))
+        name = _UNLOGGED_RUNS.get(trainer) or _UNLOGGED_RUNS.setdefault(trainer, _new_run_name())
     return Path(trainer.default_root_dir) / kind / name
+
+
+def _new_run_name() -> str:
+    """``run-<date>-<time>``, with a count when this process already named a run in that second."""
+    stamp = time.strftime("run-%Y%m%d-%H%M%S")
+    taken = set(_UNLOGGED_RUNS.values())
+    return next(name for name in (stamp, *(f"{stamp}-{n}" for n in range(2, len(taken) + 2))) if name not in taken)

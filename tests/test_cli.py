@@ -12,6 +12,7 @@ import torch
 from lightning_nas.benchmarks import create
 from lightning_nas.cli import CONFIG_DIR, check_checkpoint, drop_unset_wandb_anonymous, main, make_cli, resolve_config_paths, shipped_configs, validate_on_the_last_epoch
 from lightning_nas.encodings.features import expand_features
+from lightning_nas.runs import run_folder
 from lightning_nas.search import PredictorScorer, load_predictor
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -331,6 +332,16 @@ def test_runs_without_a_logger_keep_their_own_plot_and_search(cli, user_folder):
         assert code == 0, err[-3000:]
     searches, plots = ({p.name for p in (user_folder / kind).iterdir()} for kind in ("search", "plots"))
     assert len(searches) == 2 and plots == searches  # one name per run, for all its files
+
+
+def test_runs_without_a_logger_named_in_one_second_get_names_of_their_own(tmp_path):
+    class Unlogged:  # what run_folder reads of a Trainer
+        logger, default_root_dir = None, tmp_path
+
+    trainers = [Unlogged() for _ in range(3)]
+    names = [run_folder(trainer, "plots").name for trainer in trainers]
+    assert len(set(names)) == 3 and all(name.startswith("run-") for name in names)
+    assert run_folder(trainers[0], "search") == tmp_path / "search" / names[0]  # one name per run
 
 
 def test_a_fast_dev_run_checks_the_test_loop_too_and_writes_nothing(cli, user_folder):
