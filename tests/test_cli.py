@@ -416,4 +416,4 @@ def test_score_spreads_the_archs_over_two_cpu_processes_with_ddp(tmp_path, data_
     spread = _run(*common, "--output", str(tmp_path / "one_arch.csv"), "--trainer.accelerator", "cpu", "--trainer.devices", "2", "--trainer.strategy", "ddp", cwd=tmp_path)
     assert spread.returncode == 0, spread.stderr[-3000:]
     assert spread.stdout.count("1 of 1 archs scored in this run") == 1
-    assert len((tmp_path / "one_arch.csv").read_text().splitlines()) == 1 + 1
+    assert len((tmp_path / "one_arch.csv").read_text().splitlines()) == 1 + 1  # the header and one row
