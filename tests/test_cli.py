@@ -16,6 +16,7 @@ from lightning_nas.runs import run_folder
 from lightning_nas.search import PredictorScorer, load_predictor
 
 ROOT = Path(__file__).resolve().parents[1]
+ON_TWO_CPU_PROCESSES = ("--trainer.accelerator", "cpu", "--trainer.devices", "2", "--trainer.strategy", "ddp")  # Lightning's DDP, as on 2 GPUs
 
 
 def _run(*args, cwd=ROOT):
@@ -362,8 +363,7 @@ def test_fit_and_predict_on_two_cpu_processes_read_each_arch_once(tmp_path, cli)
     pad the shares with repeats. The test's Kendall tau equals a one-process test of the same
     checkpoint, one device draws the plot of all archs, and `predict` writes one file of every arch."""
     common = ["--config", "gnn_201.yaml", "--model.init_args.ensemble_size", "1"]
-    on_two = ["--trainer.accelerator", "cpu", "--trainer.devices", "2", "--trainer.strategy", "ddp"]
-    proc = _run("fit", *common, *on_two, "--trainer.max_epochs", "1", cwd=tmp_path)
+    proc = _run("fit", *common, *ON_TWO_CPU_PROCESSES, "--trainer.max_epochs", "1", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "sync_dist=True" not in proc.stderr and "DistributedSampler" not in proc.stderr  # Lightning's warnings about both
     assert len(list((tmp_path / "plots").rglob("*.png"))) == 1  # drawn once, not once per device
@@ -372,7 +372,7 @@ def test_fit_and_predict_on_two_cpu_processes_read_each_arch_once(tmp_path, cli)
     code, out, err = cli("test", *common)
     assert code == 0, err[-3000:]
     assert _test_ktau(proc.stdout) == _test_ktau(out)
-    proc = _run("predict", *common, *on_two, cwd=tmp_path)
+    proc = _run("predict", *common, *ON_TWO_CPU_PROCESSES, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.count("wrote 15,625 scores") == 1
     on_two_file = (tmp_path / "predictions" / "gnn_201.csv").read_text()
@@ -385,7 +385,7 @@ def test_a_validation_set_smaller_than_the_device_count_is_one_error(tmp_path):
     """Each device evaluates at least one arch: was an assertion inside Lightning's sampler on one
     device and a 'Connection closed by peer' traceback on the other."""
     proc = _run("fit", "--config", "gnn_201.yaml", "--trainer.logger", "false", "--data.num_val", "1",
-                "--trainer.accelerator", "cpu", "--trainer.devices", "2", "--trainer.strategy", "ddp", cwd=tmp_path)
+                *ON_TWO_CPU_PROCESSES, cwd=tmp_path)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     assert "error: 1 arch to evaluate cannot be spread over 2 devices, one at least on each: use fewer devices (or, for validation, a num_val of at least 2)" in proc.stderr
 
@@ -393,7 +393,7 @@ def test_a_validation_set_smaller_than_the_device_count_is_one_error(tmp_path):
 def test_a_search_after_a_fit_on_two_cpu_processes_runs_once(tmp_path):
     """SearchCallback under DDP: one device searches, the others wait for it and then test."""
     proc = _run("fit", "--config", "search_gnn_201.yaml", "--model.init_args.ensemble_size", "1", "--trainer.max_epochs", "1",
-                "--trainer.accelerator", "cpu", "--trainer.devices", "2", "--trainer.strategy", "ddp", cwd=tmp_path)
+                *ON_TWO_CPU_PROCESSES, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.count("search seed 0: 100 queries") + proc.stderr.count("search seed 0: 100 queries") == 1
     (run,) = (tmp_path / "search").iterdir()
@@ -404,7 +404,7 @@ def test_score_spreads_the_archs_over_two_cpu_processes_with_ddp(tmp_path, data_
     """`score --trainer.devices 2` on Lightning's DDP: each rank scores its share into its own
     parts, the merged table equals a one-process run, and the summary is printed once."""
     common = ["score", "--space", "nb201", "--proxies", "synflow,params", "--archs", "12", "--archs_per_batch", "2", "--root", str(data_root)]
-    spread = _run(*common, "--output", str(tmp_path / "ddp.csv"), "--trainer.accelerator", "cpu", "--trainer.devices", "2", "--trainer.strategy", "ddp", cwd=tmp_path)
+    spread = _run(*common, "--output", str(tmp_path / "ddp.csv"), *ON_TWO_CPU_PROCESSES, cwd=tmp_path)
     assert spread.returncode == 0, spread.stderr[-3000:]
     assert spread.stdout.count("12 of 12 archs scored in this run") == 1
     single = _run(*common, "--output", str(tmp_path / "one.csv"), cwd=tmp_path)
@@ -413,7 +413,7 @@ def test_score_spreads_the_archs_over_two_cpu_processes_with_ddp(tmp_path, data_
     assert rows["ddp.csv"] == rows["one.csv"] and len(rows["one.csv"]) == 12
     # fewer archs than devices (e.g. the last one of a resumed table): was an AssertionError in Lightning's sampler
     common[common.index("12")] = "1"
-    spread = _run(*common, "--output", str(tmp_path / "one_arch.csv"), "--trainer.accelerator", "cpu", "--trainer.devices", "2", "--trainer.strategy", "ddp", cwd=tmp_path)
+    spread = _run(*common, "--output", str(tmp_path / "one_arch.csv"), *ON_TWO_CPU_PROCESSES, cwd=tmp_path)
     assert spread.returncode == 0, spread.stderr[-3000:]
     assert spread.stdout.count("1 of 1 archs scored in this run") == 1
     assert len((tmp_path / "one_arch.csv").read_text().splitlines()) == 1 + 1  # the header and one row
