@@ -309,7 +309,7 @@ def test_only_an_unset_wandb_anonymous_is_left_out(tmp_path):
 def test_a_fit_keeps_its_last_epoch_and_resumes_from_it(cli, user_folder, caplog):
     """Beside the best-validated checkpoint, fit keeps the latest saved epoch (every 10th in gnn_201.yaml,
     whether validated or not), which --ckpt_path resumes: training goes on from that epoch, not from the
-    start, and the file keeps its name."""
+    start. The file keeps its name, and the next fit of the config replaces it."""
     common = ["--config", "gnn_201.yaml", "--model.init_args.ensemble_size", "1", "--trainer.logger", "false"]
     code, _, err = cli("fit", *common, "--trainer.max_epochs", "15")  # validates epoch 15 only
     assert code == 0, err[-3000:]
@@ -322,7 +322,11 @@ def test_a_fit_keeps_its_last_epoch_and_resumes_from_it(cli, user_folder, caplog
     state = torch.load(last, weights_only=False)
     # ten epochs more; Lightning repeats one batch when it resumes from an epoch's end (its issue #19403)
     assert state["epoch"] == 19 and state["global_step"] in (20 * 3, 20 * 3 + 1)
-    assert not list((user_folder / "checkpoints").glob("*-v1.ckpt"))  # the resumed callbacks replace their own files
+    # a new fit of the config in the same folder takes the name over: the name always holds the latest fit
+    code, _, err = cli("fit", *common, "--trainer.max_epochs", "10")
+    assert code == 0, err[-3000:]
+    assert torch.load(last, weights_only=False)["global_step"] == 10 * 3
+    assert not list((user_folder / "checkpoints").glob("gnn_201-last-v*.ckpt"))
 
 
 def test_runs_without_a_logger_keep_their_own_plot_and_search(cli, user_folder):
