@@ -35,9 +35,13 @@ def test_same_seed_same_split_other_seed_other_split(dm101):
     drawn_only = ArchDataModule("nb101", metric="test_acc_run0", num_train=424, extra_features=["params", "flops"], seed=3)
     with pytest.raises(LightningNASError, match=r"ArchDataModule\(space='nb101', .*\) is not set up yet: call split\(\) or setup\(\) first"):
         drawn_only.labelled_rows  # was an AttributeError: no attribute 'train_rows'
+    for loader in ("train_dataloader", "val_dataloader", "test_dataloader", "predict_dataloader"):
+        with pytest.raises(LightningNASError, match=r"is not set up yet: call setup\(\) first"):
+            getattr(drawn_only, loader)()  # val/test/predict were an AttributeError: no attribute 'val_rows', ...
     drawn_only.split()  # what a search needs from a checkpoint: the rows, without encoding the space
-    with pytest.raises(LightningNASError, match=r"is not set up yet: call setup\(\) first \(a Trainer calls setup\)"):
-        drawn_only.train_dataloader()  # batches need the encoded space, which split() does not build
+    for loader in ("train_dataloader", "val_dataloader", "test_dataloader", "predict_dataloader"):
+        with pytest.raises(LightningNASError, match=r"is not set up yet: call setup\(\) first \(a Trainer calls setup\)"):
+            getattr(drawn_only, loader)()  # batches need the encoded space, which split() does not build
     assert drawn_only.features is None
     for rows in ("train_rows", "val_rows", "test_rows"):
         assert np.array_equal(getattr(drawn_only, rows), getattr(dm101, rows))

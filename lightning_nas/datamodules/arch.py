@@ -307,7 +307,6 @@ class ArchDataModule(L.LightningDataModule):
             raise LightningNASError(f"{self!r} is not set up yet: call {needs} first (a Trainer calls setup)")
 
     def _loader(self, rows: np.ndarray, shuffle: bool, batch_size: int, targets: torch.Tensor | None = None) -> DataLoader:
-        self._require()
         generator = torch.Generator().manual_seed(self.hparams.seed) if shuffle else None
         return DataLoader(
             rows.tolist(),
@@ -325,12 +324,15 @@ class ArchDataModule(L.LightningDataModule):
         return self._loader(np.concatenate([self.train_rows, self.pseudo_rows, copies]), True, self.hparams.batch_size, self.train_targets)
 
     def val_dataloader(self) -> DataLoader:
+        self._require()  # before the rows it reads, which setup makes
         return self._loader(self.val_rows, False, self.hparams.eval_batch_size)
 
     def test_dataloader(self) -> DataLoader:
+        self._require()
         return self._loader(self.test_rows, False, self.hparams.eval_batch_size)
 
     def predict_dataloader(self) -> DataLoader:
         """Every arch of the benchmark that has the model's extra features, in row order: all of
         them, except that with a ``proxy_table`` only the archs it scores have their proxies."""
+        self._require()
         return self._loader(self.scorable_rows, False, self.hparams.eval_batch_size)
