@@ -108,7 +108,7 @@ class SearchCallback(L.Callback):
         benchmark = getattr(datamodule, "benchmark", None)  # Lightning sets the datamodule up first
         if stage == "fit" and benchmark is not None:
             benchmark.search_columns(self.dataset)  # an unknown dataset fails now, not after the fit
-            labelled = len(labelled_rows(datamodule, validated=trainer.limit_val_batches != 0))
+            labelled = len(self._labelled_rows(trainer, datamodule))
             if labelled >= self.budget:  # the search would have no query of its own: say so now, not after training
                 raise InvalidArgument(
                     f"SearchCallback budget {self.budget} does not exceed the {labelled} archs the predictor is labelled with "
@@ -128,13 +128,18 @@ class SearchCallback(L.Callback):
         model = load_predictor(checkpoint) if checkpoint else pl_module
         hp = datamodule.hparams
         scorer = PredictorScorer(model, datamodule.benchmark, self.dataset, hp.get("proxy_table"), hp.get("root"), pl_module.device)
-        validated = trainer.limit_val_batches != 0 and len(datamodule.val_rows) > 0
         folder = run_folder(trainer, self.output)
         self.results = search_with_scorer(
             self.strategy, datamodule.benchmark, scorer, self.budget, self.dataset, self.seeds,
-            labelled_rows(datamodule, validated), folder, self.save_every, progress=trainer.progress_bar_callback is not None,
+            self._labelled_rows(trainer, datamodule), folder, self.save_every, progress=trainer.progress_bar_callback is not None,
         )
         self._log(trainer, folder / "trajectory.png")
+
+    @staticmethod
+    def _labelled_rows(trainer: L.Trainer, datamodule: Any) -> np.ndarray:
+        """The archs whose labels this fit used, which the search counts as queries: the validation
+        archs too, unless validation was switched off (they chose the checkpoint)."""
+        return labelled_rows(datamodule, validated=trainer.limit_val_batches != 0)
 
     def _log(self, trainer: L.Trainer, plot: Path) -> None:
         for logger in trainer.loggers:
