@@ -250,7 +250,9 @@ def test_fit_then_predict_end_to_end(tmp_path):
     assert list((tmp_path / "logs" / "wandb").glob("offline-run-*"))
     assert (tmp_path / "logs" / "config.yaml").is_file()  # the exact config of the run
     assert list((tmp_path / "plots").glob("*/predicted_vs_true.png"))
-    proc = _run("predict", *common, "--ckpt_path", str(ckpt), cwd=tmp_path)
+    # predict's first batch holds the 300 archs scored below at once: a CPU's matrix kernels may round
+    # differently in batches of other sizes (seen on one with AMX), so only like batches compare digit for digit
+    proc = _run("predict", *common, "--ckpt_path", str(ckpt), "--data.eval_batch_size", "300", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     rows = list(csv.DictReader((tmp_path / "predictions" / "gnn_201.csv").read_text().splitlines()))
     assert len(rows) == 15_625 and rows[6111]["key"].startswith("|nor_conv_3x3~0|")
@@ -383,7 +385,16 @@ def test_fit_and_predict_on_two_cpu_processes_read_each_arch_once(tmp_path, cli)
     on_two_file = (tmp_path / "predictions" / "gnn_201.csv").read_text()
     code, out, err = cli("predict", *common)
     assert code == 0, err[-3000:]
-    assert (tmp_path / "predictions" / "gnn_201.csv").read_text() == on_two_file
+    on_one, on_two = (_score_file(text) for text in ((tmp_path / "predictions" / "gnn_201.csv").read_text(), on_two_file))
+    assert on_two[0] == on_one[0]  # every arch once, in row order, with the same seen_label marks
+    # the devices' batches hold other archs than one device's, and a CPU's kernels may round differently with them
+    np.testing.assert_allclose(on_two[1], on_one[1], rtol=0, atol=1e-6 * np.abs(on_one[1]).max())
+
+
+def _score_file(text: str) -> tuple[list[tuple[str, ...]], np.ndarray]:
+    """A predict score file's (row, key, seen_label) lines and its scores."""
+    rows = list(csv.DictReader(text.splitlines()))
+    return [(r["row"], r["key"], r["seen_label"]) for r in rows], np.array([float(r["score"]) for r in rows])
 
 
 def test_a_validation_set_smaller_than_the_device_count_is_one_error(tmp_path):
