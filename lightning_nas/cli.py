@@ -175,15 +175,18 @@ def _config_values(argv: list[str]) -> Iterator[tuple[int, str, str]]:
 
 
 def resolve_config_paths(argv: list[str]) -> list[str]:
-    """``--config NAME`` that is not a file but is in ``./configs`` or among the shipped configs -> that file."""
+    """``--config NAME`` that is not a file but is in ``./configs`` or among the shipped configs -> that
+    file; a name without its ``.yaml`` (``renas_101``) too, which the parser would take for a missing path."""
     out = list(argv)
     for idx, value, prefix in _config_values(argv):
         if Path(value).exists():
             continue
-        found = next((folder / value for folder in (Path("configs"), CONFIG_DIR) if (folder / value).is_file()), None)
+        a_name = re.fullmatch(r"[\w.\-/]+", value) is not None  # not an inline YAML string such as "{trainer: ...}"
+        names = [value, f"{value}.yaml"] if a_name and not Path(value).suffix else [value]
+        found = next((folder / name for name in names for folder in (Path("configs"), CONFIG_DIR) if (folder / name).is_file()), None)
         if found is not None:
             out[idx] = prefix + str(found)
-        elif Path(value).suffix.lower() in (".yaml", ".yml"):  # a file name, not an inline YAML string
+        elif a_name:
             raise InvalidArgument(f"config {value!r} not found: not a file, and not in configs/ (shipped: {', '.join(shipped_configs())})")
     return out
 
@@ -383,7 +386,7 @@ USAGE = """usage: python -m lightning_nas <command> [options]   (<command> --hel
   score      zero-cost proxy scores of many archs into a resumable table
   search     random search, regularized evolution or REINFORCE with a query budget
 
-shipped configs (bare names are looked up in configs/): {configs}"""
+shipped configs (bare names, .yaml optional, are looked up in configs/): {configs}"""
 
 
 # Deprecation warnings raised inside our dependencies about each other (torch_geometric's import uses

@@ -64,6 +64,7 @@ def test_prepare_reports_missing_data_as_one_error_line(cli, tmp_path):
 
 def test_bare_config_names_are_found_in_configs():
     assert resolve_config_paths(["fit", "--config", "gnn_201.yaml"])[2].endswith("configs/gnn_201.yaml")
+    assert resolve_config_paths(["fit", "-c", "gnn_201"])[2].endswith("configs/gnn_201.yaml")  # the name without .yaml
     inline = "{trainer: {max_epochs: 1}}"  # jsonargparse also takes YAML text after --config
     assert resolve_config_paths(["fit", "--config", inline]) == ["fit", "--config", inline]
 
@@ -79,8 +80,10 @@ def test_the_configs_ship_inside_the_package_and_the_repo_folder_is_them():
 
 
 def test_a_missing_config_file_names_the_shipped_ones(cli):
-    code, _, err = cli("fit", "--config=renas_10.yaml")
-    assert code == 1 and err.splitlines()[-1].startswith("error: config 'renas_10.yaml' not found") and "renas_101.yaml" in err
+    for name in ("renas_10.yaml", "renas_10"):  # the parser said "File does not exist" of the bare name, after its whole usage
+        code, _, err = cli("fit", f"--config={name}")
+        assert code == 1 and err.splitlines() == [err.splitlines()[-1]] and "renas_101.yaml" in err
+        assert err.startswith(f"error: config '{name}' not found")
 
 
 @pytest.mark.parametrize("command", ["validate", "test", "predict"])
