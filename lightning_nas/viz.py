@@ -59,11 +59,12 @@ def search_trajectories(
     ``reference`` draws a dashed line (e.g. the test accuracy of the best-validation arch);
     ``selected_on`` names the column "best" is judged on, shown under the title: judged on validation
     accuracy, a curve can step down when a better-validating arch tests worse. ``labelled``: the
-    first queries were a predictor's training archs, marked by a dotted line where the search starts.
+    first queries of the predictor-guided curves were the predictor's labelled archs, marked by a
+    dotted line where their search starts.
     """
     path = Path(path)
     make_folder(path.parent, path)
-    fig, ax = plt.subplots(figsize=(6, 4.2), dpi=120)
+    fig, ax = plt.subplots(figsize=(6, 4.6), dpi=120)
     low = []
     for name, runs in curves.items():
         runs = np.asarray(runs, dtype=float)
@@ -75,7 +76,7 @@ def search_trajectories(
     if reference is not None:
         ax.axhline(reference, color="k", ls="--", lw=0.8, label=f"best-val arch ({reference:.2f})")
     if labelled:
-        ax.axvline(labelled + 0.5, color="grey", ls=":", lw=1, label=f"search starts (queries 1-{labelled}: the predictor's labelled archs)")
+        ax.axvline(labelled + 0.5, color="grey", ls=":", lw=1, label=f"guided search starts (queries 1-{labelled}: the predictor's labelled archs)")
     top = max(np.asarray(r).max() for r in curves.values())
     ax.set_ylim(min(low) - 0.5, top + 0.3)
     ax.set_xlabel("queries (distinct archs evaluated)")
@@ -84,8 +85,10 @@ def search_trajectories(
     heading = f"{title}  ({seeds} seed{'s' if seeds != 1 else ''})"
     ax.set_title(heading + (f"\nbest chosen on {selected_on}" if selected_on else ""), fontsize=10 if selected_on else None)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="lower right")
+    # below the axes: inside, five strategies' entries covered the curves they name
+    entries = len(ax.get_legend_handles_labels()[1])
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2 if entries > 2 else 1, frameon=False)
     fig.tight_layout()
-    fig.savefig(path)
+    fig.savefig(path, bbox_inches="tight")
     plt.close(fig)
     return path
