@@ -79,10 +79,9 @@ def guided(space: str, dataset: str, overrides: dict, seed: int, workdir: Path):
     cli = make_cli(args, run=False, save_config_callback=None)
     cli.trainer.fit(cli.model, datamodule=cli.datamodule)
     from lightning_nas.search import SearchCallback
-    from lightning_nas.search.callback import labelled_rows
 
     (callback,) = [c for c in cli.trainer.callbacks if isinstance(c, SearchCallback)]
-    return callback.results[0], len(labelled_rows(cli.datamodule, validated=True))
+    return callback.results[0], len(callback.labelled)
 
 
 def main() -> None:

@@ -335,6 +335,7 @@ def trained_gnn(tmp_path_factory, data_root):
 def test_search_callback_runs_after_fit_and_counts_labelled_archs(trained_gnn):
     root, dm, callback, _trainer = trained_gnn
     labelled = {dm.benchmark.keys[r] for r in np.concatenate([dm.train_rows, dm.val_rows])}
+    assert {dm.benchmark.keys[r] for r in callback.labelled} == labelled and len(callback.labelled) == 30
     assert len(callback.results) == 2
     for result in callback.results:
         assert result.queries == 50

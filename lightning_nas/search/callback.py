@@ -81,7 +81,7 @@ class SearchCallback(L.Callback):
     Uses the best checkpoint when a ``ModelCheckpoint`` kept one. Results go to
     ``<default_root_dir>/<output>/<run>/seed<k>``; best-so-far accuracy vs queries is logged to
     every logger (W&B: against ``search/queries``) and the trajectory PNG as an image. Under DDP
-    the device of global rank zero searches (and holds ``results``) while the others wait.
+    the device of global rank zero searches (and holds ``results`` and ``labelled``) while the others wait.
 
     Args:
         strategy: the search strategy (RandomSearch, RegularizedEvolution, Reinforce).
@@ -102,6 +102,8 @@ class SearchCallback(L.Callback):
         self.output = output
         self.save_every = save_every
         self.results: list[SearchResult] = []
+        #: benchmark rows of the predictor's labelled archs, the first queries of each search
+        self.labelled = np.empty(0, dtype=np.int64)
 
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
         datamodule = trainer.datamodule
@@ -129,9 +131,10 @@ class SearchCallback(L.Callback):
         hp = datamodule.hparams
         scorer = PredictorScorer(model, datamodule.benchmark, self.dataset, hp.get("proxy_table"), hp.get("root"), pl_module.device)
         folder = run_folder(trainer, self.output)
+        self.labelled = self._labelled_rows(trainer, datamodule)
         self.results = search_with_scorer(
             self.strategy, datamodule.benchmark, scorer, self.budget, self.dataset, self.seeds,
-            self._labelled_rows(trainer, datamodule), folder, self.save_every, progress=trainer.progress_bar_callback is not None,
+            self.labelled, folder, self.save_every, progress=trainer.progress_bar_callback is not None,
         )
         self._log(trainer, folder / "trajectory.png")
 
