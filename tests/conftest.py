@@ -23,6 +23,13 @@ def _session_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture(autouse=True)
+def _own_working_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test runs in its own empty folder: what a fit writes relative to it (``plots/``,
+    ``checkpoints/``, ``logs/``) stays out of the project's working tree."""
+    monkeypatch.chdir(tmp_path)
+
+
 @pytest.fixture(scope="session")
 def data_root() -> Path:
     root = Path(os.environ.get("LIGHTNING_NAS_DATA", "data"))

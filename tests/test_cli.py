@@ -26,9 +26,8 @@ def _run(*args, cwd=ROOT):
 
 @pytest.fixture
 def user_folder(monkeypatch, tmp_path):
-    """An empty working folder (loggers, checkpoints and predictions are written relative to it)
-    and a bare ``sys.argv``: pytest's own arguments are not the CLI's."""
-    monkeypatch.chdir(tmp_path)
+    """The test's own empty working folder (conftest's; loggers, checkpoints and predictions are
+    written relative to it) and a bare ``sys.argv``: pytest's own arguments are not the CLI's."""
     monkeypatch.setattr(sys, "argv", ["lightning_nas"])
     return tmp_path
 
