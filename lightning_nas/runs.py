@@ -1,4 +1,4 @@
-"""Where a run's own files go (its test plot, a ``SearchCallback``'s search):
+"""Where a run's own files go (its plots, a ``SearchCallback``'s search), and its plots into its loggers:
 ``<default_root_dir>/<kind>/<run>``.
 
 A run is named after its logger (``lightning_nas-5jbfu7sa`` for W&B, ``lightning_logs-3`` for CSV),
@@ -33,3 +33,10 @@ def _new_run_name() -> str:
     stamp = time.strftime("run-%Y%m%d-%H%M%S")
     taken = set(_UNLOGGED_RUNS.values())
     return next(name for name in (stamp, *(f"{stamp}-{n}" for n in range(2, len(taken) + 2))) if name not in taken)
+
+
+def log_image(trainer: L.Trainer, key: str, path: Path) -> None:
+    """A run's plot into each of its loggers that takes images (W&B does; CSV keeps only the file)."""
+    for logger in trainer.loggers:
+        if hasattr(logger, "log_image"):
+            logger.log_image(key=key, images=[str(path)])

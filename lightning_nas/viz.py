@@ -1,4 +1,4 @@
-"""Plots a person can read: predicted-vs-true scatter, search trajectories."""
+"""Plots a person can read: training curves, predicted-vs-true scatter, search trajectories."""
 
 from __future__ import annotations
 
@@ -14,6 +14,38 @@ from scipy.stats import kendalltau, rankdata  # noqa: E402
 from lightning_nas.atomic import make_folder  # noqa: E402
 
 MAX_POINTS = 20_000
+
+
+def training_curves(history: dict[str, list[tuple[float, float]]], path: str | Path, title: str = "") -> Path:
+    """Training loss (left) and validation metrics (right) against epochs, from
+    ``history[name] = [(epoch, value), ...]`` (``train/...`` names go left, the rest right), so a
+    fit logged offline, or to CSV, can be judged at a glance: still improving, or overfitting. The
+    best ``val/ktau`` (the checkpoint the configs keep) is marked. Returns the PNG path."""
+    path = Path(path)
+    make_folder(path.parent, path)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4), dpi=120)
+    for name, points in sorted(history.items()):
+        if not points:
+            continue
+        epochs, values = zip(*points)
+        ax = left if name.startswith("train/") else right
+        ax.plot(epochs, values, marker="o" if len(points) <= 30 else None, ms=3, label=name)
+    best = history.get("val/ktau")
+    if best:
+        epoch, value = max(best, key=lambda point: point[1])
+        right.plot([epoch], [value], marker="*", ms=12, color="k", ls="none", label=f"best val/ktau {value:.3f} (epoch {epoch:g})")
+    left.set_ylabel("training loss (mean per step)")
+    right.set_ylabel("validation metric")
+    for ax in (left, right):
+        ax.set_xlabel("epoch")
+        ax.grid(alpha=0.3)
+        if ax.get_legend_handles_labels()[1]:
+            ax.legend(fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
 
 
 def predicted_vs_true(scores: np.ndarray, targets: np.ndarray, path: str | Path, title: str = "") -> Path:

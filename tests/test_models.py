@@ -2,17 +2,19 @@ import subprocess
 import sys
 
 import lightning as L
+from lightning.pytorch.callbacks import ModelCheckpoint
 import numpy as np
 import pytest
 import torch
 from scipy.stats import kendalltau, spearmanr
 from torchmetrics import KendallRankCorrCoef, SpearmanCorrCoef
 
+from lightning_nas.curves import TrainingCurves
 from lightning_nas.datamodules import ArchDataModule
 from lightning_nas.errors import OutputError
 from lightning_nas.models import GNNPredictor, MLPPredictor, MSELoss, PairwiseLogisticLoss, ReNASLoss, ReNASPredictor
 from lightning_nas.models.metrics import KendallTau, TopKPrecision
-from lightning_nas.viz import predicted_vs_true, search_trajectories
+from lightning_nas.viz import predicted_vs_true, search_trajectories, training_curves
 
 
 @pytest.mark.parametrize("loss", [ReNASLoss(), PairwiseLogisticLoss(), MSELoss()])
@@ -270,3 +272,48 @@ def test_a_plot_whose_folder_cannot_be_made_is_an_output_error(tmp_path):
         predicted_vs_true(np.arange(5.0), np.arange(5.0), tmp_path / "afile" / "run" / "p.png")
     with pytest.raises(OutputError, match=r"cannot write .*afile/t\.png: a file stands where a folder should be"):
         search_trajectories({"random": np.ones((2, 3))}, tmp_path / "afile" / "t.png")
+    with pytest.raises(OutputError, match=r"cannot write .*afile/c\.png: a file stands where a folder should be"):
+        training_curves({"train/loss": [(1, 0.5)]}, tmp_path / "afile" / "c.png")
+
+
+def _curves_of(trainer: L.Trainer) -> TrainingCurves:
+    (curves,) = [c for c in trainer.callbacks if isinstance(c, TrainingCurves)]  # attached by the predictor itself
+    return curves
+
+
+def test_training_curves_follow_each_epoch_and_a_resumed_fit(tmp_path):
+    """The loss curve is the mean of the steps' own losses (Lightning hands callbacks the loss divided
+    by accumulate_grad_batches), validation points sit at the epochs validated (not the sanity
+    check's), and a fit resumed from a checkpoint draws the whole run."""
+    L.seed_everything(0)
+    dm = ArchDataModule("nb201", dataset="cifar10", encoding="onehot", num_train=100, num_val=50, batch_size=16)  # 7 batches
+    losses: list[float] = []
+
+    def fit(epochs, ckpt_path=None):
+        model = MLPPredictor(space="nb201", encoding="onehot", loss=PairwiseLogisticLoss())
+        step = model.training_step
+
+        def recorded(batch, batch_idx):
+            loss = step(batch, batch_idx)
+            losses.append(loss.item())
+            return loss
+
+        model.training_step = recorded
+        trainer = L.Trainer(max_epochs=epochs, accumulate_grad_batches=2, logger=False, enable_progress_bar=False, enable_model_summary=False,
+                            callbacks=[ModelCheckpoint(dirpath=tmp_path, filename="{epoch}", save_top_k=-1)])
+        trainer.fit(model, dm, ckpt_path=ckpt_path)
+        return _curves_of(trainer).history, trainer
+
+    history, trainer = fit(2)
+    assert [epoch for epoch, _ in history["train/loss"]] == [1, 2]
+    assert [loss for _, loss in history["train/loss"]] == pytest.approx([np.mean(losses[:7]), np.mean(losses[7:14])])
+    assert {"val/ktau", "val/spearman", "val/top1pct_precision"} <= set(history)
+    assert [epoch for epoch, _ in history["val/ktau"]] == [1, 2]
+    assert history["val/ktau"][-1][1] == pytest.approx(trainer.callback_metrics["val/ktau"].item())
+    (plot,) = (tmp_path / "plots").glob("run-*/training_curves.png")
+    assert plot.stat().st_size > 10_000
+
+    resumed, _ = fit(3, ckpt_path=tmp_path / "epoch=1.ckpt")
+    assert [epoch for epoch, _ in resumed["train/loss"]] == [1, 2, 3] and resumed["train/loss"][:2] == history["train/loss"]
+    assert resumed["train/loss"][2][1] == pytest.approx(np.mean(losses[14:21]))
+    assert [epoch for epoch, _ in resumed["val/ktau"]] == [1, 2, 3]

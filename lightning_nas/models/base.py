@@ -5,8 +5,8 @@ per architecture; only the order of the scores matters. Subclasses build one net
 (:meth:`RankingPredictor.build_member`); this class handles ensembles of independently
 initialised members, optional extra features (params, FLOPs, proxy scores: signed-log,
 standardised with whole-space statistics kept in the checkpoint), the ranking loss, Kendall tau /
-Spearman / top-1 % precision for validation and test, a predicted-vs-true plot at test end, and
-the optimiser.
+Spearman / top-1 % precision for validation and test, training curves at fit end and a
+predicted-vs-true plot at test end, and the optimiser.
 """
 
 from __future__ import annotations
@@ -23,12 +23,13 @@ from torch import nn
 from torchmetrics import MetricCollection, SpearmanCorrCoef
 from torchmetrics.utilities import dim_zero_cat
 
+from lightning_nas.curves import TrainingCurves
 from lightning_nas.encodings import get_encoding
 from lightning_nas.encodings.features import expand_features
 from lightning_nas.errors import CheckpointError, InvalidArgument, require_at_least, require_count, require_fraction, require_positive
 from lightning_nas.models.losses import RankingLoss, ReNASLoss
 from lightning_nas.models.metrics import KendallTau, TopKPrecision
-from lightning_nas.runs import run_folder
+from lightning_nas.runs import log_image, run_folder
 from lightning_nas.spaces import get_space
 
 
@@ -255,9 +256,15 @@ class RankingPredictor(L.LightningModule, abc.ABC):
 
         path = run_folder(self.trainer, "plots") / "predicted_vs_true.png"
         predicted_vs_true(scores, targets, path, title=type(self).__name__)
-        for logger in self.loggers:
-            if hasattr(logger, "log_image"):
-                logger.log_image(key="test/predicted_vs_true", images=[str(path)])
+        log_image(self.trainer, "test/predicted_vs_true", path)
+
+    def configure_callbacks(self) -> list[L.Callback]:
+        """Every fit draws its training curves (:class:`~lightning_nas.curves.TrainingCurves`). A
+        trainer that has them already keeps its own: fit's test runs on the same trainer, and
+        Lightning would announce that a new one replaces it."""
+        if any(isinstance(callback, TrainingCurves) for callback in self.trainer.callbacks):
+            return []
+        return [TrainingCurves()]
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint[self.CLASS_KEY] = type(self).__name__

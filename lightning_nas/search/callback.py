@@ -19,7 +19,7 @@ from lightning.pytorch.utilities import rank_zero_info
 from lightning_nas.benchmarks.base import Benchmark
 from lightning_nas.errors import InvalidArgument, LightningNASError
 from lightning_nas.models import read_checkpoint
-from lightning_nas.runs import run_folder
+from lightning_nas.runs import log_image, run_folder
 from lightning_nas.search.base import Scorer, SearchResult, SearchStrategy, check_search_settings, run_search
 from lightning_nas.search.scorers import PredictorScorer, load_predictor
 
@@ -153,5 +153,4 @@ class SearchCallback(L.Callback):
                 logger.log_metrics({"search/queries": q.queries, "search/best_select_acc": q.best_select, "search/best_test_acc": q.best_report})
             best = [r.best.best_report for r in self.results]
             logger.log_metrics({"search/final_best_test_acc": float(np.mean(best))})
-            if hasattr(logger, "log_image"):
-                logger.log_image(key="search/trajectory", images=[str(plot)])
+        log_image(trainer, "search/trajectory", plot)
