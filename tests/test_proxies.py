@@ -100,6 +100,9 @@ def test_images_are_real_normalised_and_bad_input_is_named(tmp_path, data_root):
         load_images("cifar100", tmp_path, num=2)  # was torchvision's advice to use download=True, which this tool has no option for
     with pytest.raises(BenchmarkFileError, match="no images for 'cifar100'"):
         load_images("cifar100", num=2, root=data_root)
+    for missing in ("missing.npz", "missing"):  # was: a FileNotFoundError traceback from inside `score`'s Lightning run
+        with pytest.raises(BenchmarkFileError, match=rf"{missing}: no such file or folder \(images: an .npz, a CIFAR folder or an ImageNet16 folder\)"):
+            load_images("cifar10", tmp_path / missing, num=2)
     with pytest.raises(ValueError, match="unknown dataset 'cifar11'"):  # not a KeyError from the normalisation table
         ProxyEvaluator("nb201", ["synflow"], "cifar11", images=data_root / "images" / "cifar10_test_sample.npz")
     with pytest.raises(InvalidArgument, match=r"device cuda:99: torch sees \d+ CUDA device\(s\) on this machine"):

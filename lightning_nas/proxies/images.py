@@ -86,6 +86,8 @@ def load_images(dataset: str = "cifar10", source: str | os.PathLike | None = Non
     """The first ``num`` images of the source's :func:`draw_order` (float32 NCHW, normalised) and
     their labels."""
     path = Path(source) if source is not None else default_source(dataset, root)
+    if not path.exists():
+        raise BenchmarkFileError(f"{path}: no such file or folder (images: an .npz, a CIFAR folder or an ImageNet16 folder)")
     images, labels = _read_npz(path) if path.suffix == ".npz" else _read_folder(path, dataset)
     if num > len(images):
         raise BenchmarkFileError(f"{path}: {len(images)} images, {num} requested")
