@@ -2,10 +2,10 @@ import subprocess
 import sys
 
 import lightning as L
-from lightning.pytorch.callbacks import ModelCheckpoint
 import numpy as np
 import pytest
 import torch
+from lightning.pytorch.callbacks import ModelCheckpoint
 from scipy.stats import kendalltau, spearmanr
 from torchmetrics import KendallRankCorrCoef, SpearmanCorrCoef
 
