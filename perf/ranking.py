@@ -42,6 +42,8 @@ TEACHER = "teacher"
 # The NB101 configs' head features without cell_stats (what the CNN had before; what the GNN has)
 COST = {"data.extra_features": "[params, flops]"}
 NONE = {"data.extra_features": "[]"}
+# labels that average run 0's test accuracy and another run's validation accuracy (30,001 cells have both)
+TWO_RUNS = {"data.train_metrics": "[test_acc_run0, val_acc_single_run]"}
 # mlp_201.yaml moved to NB101
 MLP_101 = {"data.space": "nb101", "data.dataset": "null", "data.metric": "test_acc_run0", "data.extra_features": "[params, flops]"}
 # the MLP's four settings (name for --only: overrides of mlp_201.yaml)
@@ -73,7 +75,8 @@ SETTINGS = [
     ("renas_101_4236:self-teacher", "renas+cell_stats+self-teacher", "renas_101_4236.yaml", {TEACHER: ("renas_101_4236.yaml", {}), "data.num_pseudo": 16000}),
     # labels that average two training runs (run 0's test accuracy, another run's validation accuracy): training
     # cells are drawn from the 30,001 that have both; the test stays on run 0's test accuracy of every other cell
-    ("gnn_101:4236-two-runs", "gnn, two-run labels", "gnn_101_4236.yaml", {"data.train_metrics": "[test_acc_run0, val_acc_single_run]"}),
+    ("gnn_101:4236-two-runs", "gnn, two-run labels", "gnn_101_4236.yaml", TWO_RUNS),
+    ("renas_101_4236:two-runs", "renas+cell_stats, two-run labels", "renas_101_4236.yaml", TWO_RUNS),
     # the one-hot MLP baseline (mlp_201.yaml; on NB101 with the NB101 labels and head features) ...
     *((name, "mlp", "mlp_201.yaml", overrides) for name, overrides in MLP_RUNS.items()),
     # ... and the same MLP over BANANAS' path encoding
