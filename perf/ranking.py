@@ -73,8 +73,8 @@ SETTINGS = [
     ("renas_101_4236:gin-teacher", "renas+cell_stats+gin-teacher", "renas_101_4236.yaml", {TEACHER: ("gnn_101_4236.yaml", {}), "data.num_pseudo": 16000}),
     # ... and, for comparison, by the CNN ensemble itself: what the 16,000 more cells add without a better ranking
     ("renas_101_4236:self-teacher", "renas+cell_stats+self-teacher", "renas_101_4236.yaml", {TEACHER: ("renas_101_4236.yaml", {}), "data.num_pseudo": 16000}),
-    # labels that average two training runs (run 0's test accuracy, another run's validation accuracy): training
-    # cells are drawn from the 30,001 that have both; the test stays on run 0's test accuracy of every other cell
+    # two-run labels (TWO_RUNS): training cells are drawn from the 30,001 that have both runs; the test stays on
+    # run 0's test accuracy of every other cell
     ("gnn_101:4236-two-runs", "gnn, two-run labels", "gnn_101_4236.yaml", TWO_RUNS),
     ("renas_101_4236:two-runs", "renas+cell_stats, two-run labels", "renas_101_4236.yaml", TWO_RUNS),
     # the one-hot MLP baseline (mlp_201.yaml; on NB101 with the NB101 labels and head features) ...
