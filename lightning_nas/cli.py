@@ -286,10 +286,6 @@ def make_cli(argv: list[str], **kwargs):
 
         def instantiate_classes(self) -> None:
             super().instantiate_classes()
-            # made now, so that one that cannot be (a file in the way) is an error line before any work, not a
-            # traceback after it; and W&B looks for the git repo from its folder before creating it ("git root logs does not exist")
-            for folder in output_folders(self.trainer, self.subcommand):
-                make_folder(folder)
             for logger in self.trainer.loggers:
                 drop_unset_wandb_anonymous(logger)
 
@@ -305,15 +301,20 @@ def make_cli(argv: list[str], **kwargs):
                 kwargs["callbacks"] = [c for c in callbacks if not isinstance(c, off)]
             return super().instantiate_trainer(**kwargs)
 
-        def _load_data(self) -> None:
+        def _prepare_run(self) -> None:
             """Read the benchmark and draw the split now: Lightning starts the loggers before the
-            datamodule's setup, so a bad data setting would otherwise leave a W&B run per attempt."""
+            datamodule's setup, so a bad data setting would otherwise leave a W&B run per attempt.
+            Then make the output folders, so that a bad setting leaves none behind, and one that cannot
+            be made (a file in the way) is an error line before training, not a traceback after it
+            (W&B also looks for the git repo from its folder before creating it)."""
             self.datamodule.setup(self.subcommand)
+            for folder in output_folders(self.trainer, self.subcommand):
+                make_folder(folder)
 
-        before_validate = before_test = before_predict = _load_data
+        before_validate = before_test = before_predict = _prepare_run
 
         def before_fit(self) -> None:
-            self._load_data()
+            self._prepare_run()
             validate_on_the_last_epoch(self.trainer)
 
         def after_fit(self) -> None:
