@@ -134,6 +134,9 @@ def test_a_checkpoint_is_used_only_with_the_settings_it_was_fit_with(cli, user_f
         (("search", "--space", "nb201", "--strategy", "RandomSearch", "--budget", "5", "--output", "/dev/null/s"),
          "cannot write /dev/null/s/seed0/state.pkl: a file stands where a folder should be"),
         (("score", "--space", "nb201", "--proxies", "naswot", "--archs", "2", "--trainer.inference_mode", "true"), "proxy scoring needs autograd"),
+        # refused when the scoring sets up: these left scores/nb201-*.csv.settings.json behind
+        (("score", "--space", "nb201", "--proxies", "naswot", "--archs", "2", "--images", "no_such.npz"), "no_such.npz: no such file or folder"),
+        (("score", "--space", "nb201", "--proxies", "naswot", "--archs", "2", "--dataset", "cifar11"), "unknown dataset 'cifar11'"),
         (("fit", "--config", "renas_201.yaml", "--data.num_train", "0", "--trainer.logger", "false"), "num_train=0 must be between 1 and"),
         (("fit", "--config", "renas_201.yaml", "--data.augment", "-1", "--trainer.logger", "false"), "augment must be at least 0, got -1"),
         (("fit", "--config", "renas_201.yaml", "--data.train_ratio", "0.05", "--trainer.logger", "false"),  # the config sets num_train
@@ -144,11 +147,12 @@ def test_a_checkpoint_is_used_only_with_the_settings_it_was_fit_with(cli, user_f
         (("fit", "--config", "renas_201.yaml", "--trainer.devices", "0", "--trainer.logger", "false"), "`Trainer(devices='0')` value is not a valid input"),  # Lightning's
     ],
 )
-def test_bad_settings_are_one_line_errors(args, message, cli):
+def test_bad_settings_are_one_line_errors(args, message, cli, user_folder):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         code, _, err = cli(*args)
     assert code == 1 and f"error: {message}" in err
+    assert not list(user_folder.rglob("*")), "a refused command writes nothing"
     assert not [w for w in caught if "args parameter is intended" in str(w.message)]  # Lightning's warning about passing resolved argv
 
 

@@ -51,12 +51,20 @@ class ProxyScoringModule(L.LightningModule):
 
 
 class ScoreTableWriter(BasePredictionWriter):
-    def __init__(self, table: ScoreTable) -> None:
+    def __init__(self, table: ScoreTable, settings: dict[str, Any]) -> None:
         super().__init__(write_interval="batch")
         self.table = table
+        self.settings = settings
         # unique per run even when a resumed run starts in the same second and process as the
         # killed one (a repeated name would overwrite that run's parts and lose their archs)
         self.run = f"{time.strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:8]}"
+
+    def on_predict_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        """Record the table's settings once every rank has set up (loaded its images, looked up its
+        dataset): a run refused there leaves no record behind, and no part is ever written unrecorded."""
+        if trainer.is_global_zero:
+            self.table.record_settings(self.settings)
+        trainer.strategy.barrier()
 
     def write_on_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, prediction: Any, batch_indices: Any, batch: Any, batch_idx: int, dataloader_idx: int = 0) -> None:
         rows = {key: scores for key, _, scores in prediction}
@@ -85,7 +93,7 @@ def score_archs(module: ProxyScoringModule, trainer: L.Trainer, table: ScoreTabl
     require_count("archs_per_batch", archs_per_batch, 1)
     if trainer.predict_loop.inference_mode:
         raise InvalidArgument("proxy scoring needs autograd: build the Trainer with inference_mode=False")
-    table.record_settings(module.settings)
+    table.check_settings(module.settings)
     benchmark = create(module.hparams.space, root=module.hparams.root)
     done, _ = table.load()
     todo = []
@@ -94,12 +102,14 @@ def score_archs(module: ProxyScoringModule, trainer: L.Trainer, table: ScoreTabl
         if lacking:
             todo.append((row, lacking))
     if todo:
-        trainer.callbacks.append(ScoreTableWriter(table))
+        trainer.callbacks.append(ScoreTableWriter(table, module.settings))
         # each device must score at least one arch (Lightning's predict sampler asserts it): with fewer
         # archs left than devices, some score the last one again, which the table keeps once
         todo_on_every_device = todo + todo[-1:] * (trainer.world_size - len(todo))
         loader = DataLoader(todo_on_every_device, batch_size=archs_per_batch, collate_fn=list)
         trainer.predict(module, dataloaders=loader, return_predictions=False)
-    elif table.parts.is_dir():
-        table.merge()
+    else:
+        table.record_settings(module.settings)  # adopts a table that has none (written by hand or by an older version)
+        if table.parts.is_dir():
+            table.merge()
     return len(todo)
