@@ -82,6 +82,9 @@ def search(argv: list[str]) -> int:
     parser.add_argument("--proxies", type=str | None, default=None, help="comma-separated zero-cost proxies that rank candidates instead, e.g. naswot,synflow")
     parser.add_argument("--proxy_table", type=str | None, default=None, help="score table (from 'score') with precomputed proxy scores")
     parser.add_argument("--proxy_dataset", type=str | None, default=None, help="images and classifier size the proxies use (default: cifar10)")
+    parser.add_argument("--proxy_images", type=str | None, default=None,
+                        help="image source the proxies score on, as `score --images` (default: the shared CIFAR-10 sample); with --predictor, the one its proxy table was scored on")
+    parser.add_argument("--proxy_seed", type=int, default=0, help="the proxies' image draw and initialisation seed, as `score --seed`")
     parser.add_argument("--full_network", type=bool, default=False, help="tenas_ntk on the benchmark network, as `score --full_network true` (a --proxy_table made so needs it)")
     parser.add_argument("--seeds", type=list[int], default=[0])
     parser.add_argument("--output", type=str, default="search", help="folder for state, trajectories, best.json, plot")
@@ -92,8 +95,10 @@ def search(argv: list[str]) -> int:
 
     if cfg.predictor and cfg.proxies:
         raise InvalidArgument("give --predictor or --proxies, not both")
-    if not cfg.proxies and (cfg.proxy_table or cfg.proxy_dataset or cfg.full_network):  # they would go unused
-        raise InvalidArgument("--proxy_table, --proxy_dataset and --full_network set up --proxies; give the proxies that rank candidates, e.g. --proxies synflow")
+    if not cfg.proxies and (cfg.proxy_table or cfg.proxy_dataset or cfg.full_network or cfg.proxy_seed):  # they would go unused
+        raise InvalidArgument("--proxy_table, --proxy_dataset, --proxy_seed and --full_network set up --proxies; give the proxies that rank candidates, e.g. --proxies synflow")
+    if not (cfg.proxies or cfg.predictor) and cfg.proxy_images:
+        raise InvalidArgument("--proxy_images sets up --proxies (or a --predictor fed proxy scores); give the proxies that rank candidates, e.g. --proxies synflow")
     device = require_device("--device", cfg.device)
     bench = create(cfg.space, root=cfg.root, progress=True)
     scorer = rows = None
@@ -101,7 +106,7 @@ def search(argv: list[str]) -> int:
         settings = datamodule_settings(cfg.predictor)  # read once: the fit's split and proxy table
         proxy_table = (settings or {}).get("proxy_table")  # the fit's proxy scores, if it read any
         try:
-            scorer = PredictorScorer(load_predictor(cfg.predictor).to(device), bench, cfg.dataset, proxy_table, cfg.root, device)
+            scorer = PredictorScorer(load_predictor(cfg.predictor).to(device), bench, cfg.dataset, proxy_table, cfg.root, device, cfg.proxy_images)
         except BenchmarkFileError as exc:
             if proxy_table is None:
                 raise
@@ -111,7 +116,8 @@ def search(argv: list[str]) -> int:
         else:
             rows = training_rows_of(settings)
     elif cfg.proxies:
-        scorer = ProxyScorer(bench.space.name, proxy_names(cfg.proxies), cfg.proxy_dataset or "cifar10", cfg.proxy_table, root=cfg.root, device=device, full_network=cfg.full_network)
+        scorer = ProxyScorer(bench.space.name, proxy_names(cfg.proxies), cfg.proxy_dataset or "cifar10", cfg.proxy_table, cfg.proxy_images, cfg.proxy_seed,
+                             cfg.root, device, cfg.full_network)
     search_with_scorer(cfg.strategy, bench, scorer, cfg.budget, cfg.dataset, cfg.seeds, rows, cfg.output, cfg.save_every)
     print(f"results in {cfg.output}/ (best.json, trajectory.csv per seed; trajectory.png)")
     return 0

@@ -339,3 +339,53 @@ def test_search_from_a_proxy_fed_checkpoint_reads_the_fits_table(data_root, tmp_
         "error: score table scores.csv not found; build it with 'python -m lightning_nas score' "
         f"({tmp_path / 'fit.ckpt'} was fit with data.proxy_table scores.csv: run the search from the folder the fit ran in)"
     )
+
+
+def test_a_search_scores_the_archs_a_table_lacks_on_the_tables_images_and_seed(data_root, nb201, tmp_path, monkeypatch, capsys):
+    """A table scored with `score --images/--seed` guides a search only if the archs it lacks are
+    scored alike: `search --proxy_images/--proxy_seed` (was: no way to give them, and for CIFAR-100
+    an error asking for `--images`, which search did not take), and a proxy-fed predictor's scorer
+    is told where the images its fit's table names are."""
+    from lightning_nas import cli
+    from lightning_nas.datamodules import ArchDataModule
+    from lightning_nas.models import GNNPredictor
+    from lightning_nas.search import PredictorScorer, RandomSearch, SearchCallback
+
+    monkeypatch.chdir(tmp_path)
+    with np.load(data_root / "images" / "cifar10_test_sample.npz") as sample:  # real images, another source
+        np.savez(tmp_path / "mine.npz", images=sample["images"][::-1], labels=sample["labels"][::-1])
+    mine = str(tmp_path / "mine.npz")
+    module = ProxyScoringModule("nb201", ["synflow"], images=mine, seed=2, root=str(data_root))
+    score_archs(module, _scoring(data_root, tmp_path)[1], ScoreTable("t.csv"), np.arange(0, 15625, 1000))
+    search = ["search", "--space", "nb201", "--budget", "4", "--strategy", "RandomSearch", "--strategy.num_candidates", "3",
+              "--root", str(data_root), "--proxies", "synflow"]
+    assert cli.main([*search, "--proxy_table", "t.csv"]) == 1
+    assert "t.csv was scored with other settings: images 'mine.npz' (now 'cifar10_test_sample.npz'), seed 2 (now 0)" in capsys.readouterr().err
+    assert cli.main([*search, "--proxy_table", "t.csv", "--proxy_images", mine, "--proxy_seed", "2"]) == 0
+    outside = nb201.arch(1)  # not in the table: scored on the table's images and seed
+    scorer = ProxyScorer("nb201", ["synflow"], table="t.csv", images=mine, seed=2, root=data_root)
+    assert scorer([outside])[0] == ProxyEvaluator("nb201", ["synflow"], images=mine, seed=2, root=data_root).score(outside)["synflow"]
+    assert cli.main([*search, "--proxy_dataset", "cifar100", "--output", "c100"]) == 1
+    assert "no images for 'cifar100': give an image source (score --images, search --proxy_images" in capsys.readouterr().err
+    assert cli.main([*search, "--proxy_dataset", "cifar100", "--proxy_images", mine, "--output", "c100"]) == 0
+    assert cli.main(["search", "--space", "nb201", "--budget", "4", "--strategy", "RandomSearch", "--proxy_images", mine]) == 1
+    assert "--proxy_images sets up --proxies" in capsys.readouterr().err
+
+    fed = GNNPredictor(space="nb201", encoding="graph", extra_features=["synflow"])
+    with pytest.raises(InvalidArgument, match=r"t.csv was scored on images 'mine.npz', .* give their path \(search --proxy_images"):
+        PredictorScorer(fed, nb201, "cifar10", "t.csv", root=data_root)
+    settings = PredictorScorer(fed, nb201, "cifar10", "t.csv", root=data_root, proxy_images=mine).proxies.evaluator.settings
+    assert (settings["images"], settings["seed"]) == ("mine.npz", 2)  # the seed comes from the table's record
+    with pytest.raises(InvalidArgument, match="proxy_images .* given, but the predictor reads no zero-cost proxy scores"):
+        PredictorScorer(GNNPredictor(space="nb201", encoding="graph"), nb201, "cifar10", root=data_root, proxy_images=mine)
+    dm = ArchDataModule(space="nb201", encoding="graph", dataset="cifar10", metric="test_acc", num_train=8, num_val=4,
+                        extra_features=["synflow"], proxy_table="t.csv", root=data_root)
+    for images, searched in ((None, False), (mine, True)):  # a search that cannot score candidates fails before the fit
+        callback = SearchCallback(RandomSearch(num_candidates=3), budget=14, dataset="cifar10", proxy_images=images)
+        trainer = L.Trainer(max_steps=2, logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False, callbacks=[callback])
+        if searched:
+            trainer.fit(GNNPredictor(space="nb201", encoding="graph", extra_features=["synflow"]), dm)
+        else:
+            with pytest.raises(InvalidArgument, match="scored on images 'mine.npz'"):
+                trainer.fit(GNNPredictor(space="nb201", encoding="graph", extra_features=["synflow"]), dm)
+        assert trainer.global_step == 2 * searched and len(callback.results) == searched

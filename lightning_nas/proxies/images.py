@@ -43,7 +43,10 @@ def default_source(dataset: str, root: str | os.PathLike | None = None) -> Path:
     """The shared CIFAR-10 sample under the data root; other datasets need an explicit path."""
     path = resolve_data_root(root) / SHARED_SAMPLE
     if dataset not in ("cifar10", "cifar10-valid") or not path.is_file():
-        raise BenchmarkFileError(f"no images for {dataset!r}: pass --images (a CIFAR folder, an ImageNet16 folder or an .npz); looked for {path}")
+        raise BenchmarkFileError(
+            f"no images for {dataset!r}: give an image source (score --images, search --proxy_images: "
+            f"a CIFAR folder, an ImageNet16 folder or an .npz); looked for {path}"
+        )
     return path
 
 

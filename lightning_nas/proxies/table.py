@@ -80,7 +80,7 @@ class ScoreTable:
         if differ:
             raise InvalidArgument(
                 f"score table {self.path} was scored with other settings: {', '.join(differ)}; "
-                "scores from different settings must not mix, so use another table"
+                "scores from different settings must not mix, so give the table's settings or use another table"
             )
 
     def record_settings(self, settings: dict[str, Any]) -> None:

@@ -90,9 +90,20 @@ class SearchCallback(L.Callback):
         seeds: one search per seed; None = [0].
         output: folder under the trainer's default_root_dir.
         save_every: queries between saves of the resumable state.
+        proxy_images: for a predictor fed zero-cost proxies, the image source its ``data.proxy_table``
+            was scored on (``score --images``); None: the shared CIFAR-10 sample.
     """
 
-    def __init__(self, strategy: SearchStrategy, budget: int, dataset: str | None = None, seeds: list[int] | None = None, output: str = "search", save_every: int = 10) -> None:
+    def __init__(
+        self,
+        strategy: SearchStrategy,
+        budget: int,
+        dataset: str | None = None,
+        seeds: list[int] | None = None,
+        output: str = "search",
+        save_every: int = 10,
+        proxy_images: str | None = None,
+    ) -> None:
         seeds = [0] if seeds is None else seeds
         check_search_settings(budget, save_every, seeds)  # now, not after the fit
         self.strategy = strategy
@@ -101,6 +112,7 @@ class SearchCallback(L.Callback):
         self.seeds = seeds
         self.output = output
         self.save_every = save_every
+        self.proxy_images = proxy_images
         self.results: list[SearchResult] = []
         #: benchmark rows of the predictor's labelled archs, the first queries of each search
         self.labelled = np.empty(0, dtype=np.int64)
@@ -110,6 +122,8 @@ class SearchCallback(L.Callback):
         benchmark = getattr(datamodule, "benchmark", None)  # Lightning sets the datamodule up first
         if stage == "fit" and benchmark is not None:
             benchmark.search_columns(self.dataset)  # an unknown dataset fails now, not after the fit
+            hp = datamodule.hparams  # so do features the scorer cannot give candidates (e.g. the proxy table's images)
+            PredictorScorer(pl_module, benchmark, self.dataset, hp.get("proxy_table"), hp.get("root"), "cpu", self.proxy_images)
             labelled = len(self._labelled_rows(trainer, datamodule))
             if labelled >= self.budget:  # the search would have no query of its own: say so now, not after training
                 raise InvalidArgument(
@@ -129,7 +143,7 @@ class SearchCallback(L.Callback):
         checkpoint = getattr(trainer.checkpoint_callback, "best_model_path", "")
         model = load_predictor(checkpoint) if checkpoint else pl_module
         hp = datamodule.hparams
-        scorer = PredictorScorer(model, datamodule.benchmark, self.dataset, hp.get("proxy_table"), hp.get("root"), pl_module.device)
+        scorer = PredictorScorer(model, datamodule.benchmark, self.dataset, hp.get("proxy_table"), hp.get("root"), pl_module.device, self.proxy_images)
         folder = run_folder(trainer, self.output)
         self.labelled = self._labelled_rows(trainer, datamodule)
         self.results = search_with_scorer(

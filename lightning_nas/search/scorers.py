@@ -20,6 +20,7 @@ from lightning_nas.encodings.features import feature_columns
 from lightning_nas.errors import CheckpointError, InvalidArgument, LightningNASError, UnknownMetric
 from lightning_nas.models import RankingPredictor, read_checkpoint
 from lightning_nas.proxies import PROXIES, ProxyEvaluator, ScoreTable, rank_combination
+from lightning_nas.proxies.evaluator import scoring_settings
 from lightning_nas.proxies.table import has_features, scored_columns
 
 
@@ -61,6 +62,8 @@ class PredictorScorer:
     Args:
         root: data folder for the proxies' images (default: $LIGHTNING_NAS_DATA, else ./data).
         device: where proxies are computed for archs the table lacks.
+        proxy_images: the image source the table was scored on (``score --images``), which its
+            record names but does not locate; None: the shared CIFAR-10 sample.
     """
 
     def __init__(
@@ -71,6 +74,7 @@ class PredictorScorer:
         proxy_table: str | os.PathLike | None = None,
         root: str | os.PathLike | None = None,
         device: str | torch.device = "cpu",
+        proxy_images: str | os.PathLike | None = None,
     ) -> None:
         if model.hparams.space != benchmark.space.name:
             raise LightningNASError(f"predictor was trained on {model.hparams.space!r}, the search runs on {benchmark.space.name!r}")
@@ -79,7 +83,9 @@ class PredictorScorer:
         self.model = model
         self.benchmark = benchmark
         names = list(model.hparams.extra_features or [])
-        self.proxies = _proxy_features(names, benchmark, proxy_table, root, device)
+        self.proxies = _proxy_features(names, benchmark, proxy_table, root, device, proxy_images)
+        if proxy_images is not None and self.proxies is None:
+            raise InvalidArgument(f"proxy_images {proxy_images} given, but the predictor reads no zero-cost proxy scores ({self.name}, extra features {names})")
         proxy_names = self.proxies.proxies if self.proxies is not None else []
         #: (name, its benchmark columns for the whole space, or None for a proxy) in the model's order
         self.columns = [(n, None if n in proxy_names else _benchmark_feature(benchmark, n, dataset, proxy_table)) for n in names]
@@ -110,10 +116,16 @@ class PredictorScorer:
 
 
 def _proxy_features(
-    names: list[str], benchmark: Benchmark, table: str | os.PathLike | None, root: str | os.PathLike | None, device: str | torch.device
+    names: list[str],
+    benchmark: Benchmark,
+    table: str | os.PathLike | None,
+    root: str | os.PathLike | None,
+    device: str | torch.device,
+    images: str | os.PathLike | None,
 ) -> ProxyScorer | None:
     """The zero-cost proxies among a predictor's extra features, as its datamodule told them
-    apart (the columns the fit's score table scores), with the table's scoring settings."""
+    apart (the columns the fit's score table scores), with the table's scoring settings; only
+    its images must be given, since the record names them without saying where they are."""
     if table is None or not names:
         return None
     scores = ScoreTable(table)
@@ -122,7 +134,13 @@ def _proxy_features(
         return None
     recorded = scores.settings() or {}
     dataset, seed, full_network = recorded.get("dataset", "cifar10"), recorded.get("seed", 0), recorded.get("full_network", False)
-    return ProxyScorer(benchmark.space.name, proxies, dataset, table, seed=seed, root=root, device=device, full_network=full_network)
+    source = scoring_settings(benchmark.space.name, dataset, images, seed, full_network)["images"]
+    if recorded.get("images", source) != source:
+        raise InvalidArgument(
+            f"score table {table} was scored on images {recorded['images']!r}, and the candidates it lacks must be scored on them "
+            f"too: give their path (search --proxy_images, SearchCallback's proxy_images); got {source!r}"
+        )
+    return ProxyScorer(benchmark.space.name, proxies, dataset, table, images, seed, root, device, full_network)
 
 
 def _benchmark_feature(benchmark: Benchmark, name: str, dataset: str | None, table: str | os.PathLike | None) -> np.ndarray:
