@@ -380,12 +380,15 @@ def test_a_search_scores_the_archs_a_table_lacks_on_the_tables_images_and_seed(d
         PredictorScorer(GNNPredictor(space="nb201", encoding="graph"), nb201, "cifar10", root=data_root, proxy_images=mine)
     dm = ArchDataModule(space="nb201", encoding="graph", dataset="cifar10", metric="test_acc", num_train=8, num_val=4,
                         extra_features=["synflow"], proxy_table="t.csv", root=data_root)
-    for images, searched in ((None, False), (mine, True)):  # a search that cannot score candidates fails before the fit
+
+    def trainer_that_searches(images: str | None) -> tuple[SearchCallback, L.Trainer]:
         callback = SearchCallback(RandomSearch(num_candidates=3), budget=14, dataset="cifar10", proxy_images=images)
-        trainer = L.Trainer(max_steps=2, logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False, callbacks=[callback])
-        if searched:
-            trainer.fit(GNNPredictor(space="nb201", encoding="graph", extra_features=["synflow"]), dm)
-        else:
-            with pytest.raises(InvalidArgument, match="scored on images 'mine.npz'"):
-                trainer.fit(GNNPredictor(space="nb201", encoding="graph", extra_features=["synflow"]), dm)
-        assert trainer.global_step == 2 * searched and len(callback.results) == searched
+        return callback, L.Trainer(max_steps=2, logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False, callbacks=[callback])
+
+    _, trainer = trainer_that_searches(None)
+    with pytest.raises(InvalidArgument, match="scored on images 'mine.npz'"):
+        trainer.fit(GNNPredictor(space="nb201", encoding="graph", extra_features=["synflow"]), dm)
+    assert trainer.global_step == 0  # refused as the fit sets up, not after the training
+    callback, trainer = trainer_that_searches(mine)
+    trainer.fit(GNNPredictor(space="nb201", encoding="graph", extra_features=["synflow"]), dm)
+    assert trainer.global_step == 2 and callback.results[0].queries == 14
