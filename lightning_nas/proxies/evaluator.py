@@ -29,13 +29,16 @@ from lightning_nas.spaces import get_space
 HDA_ARCHS = 10
 
 
+def image_source_name(images: str | os.PathLike | None) -> str:
+    """How a score table names an image source: by its file or folder name, so a table stays usable
+    when its data folder moves (and a reader must be told where the source is)."""
+    return Path(images).name if images is not None else SHARED_SAMPLE.name
+
+
 def scoring_settings(space: str, dataset: str, images: str | os.PathLike | None, seed: int, full_network: bool) -> dict[str, Any]:
-    """What a proxy score depends on besides the arch and the proxy, as a score table records it.
-    The image source is named by its file or folder name, so a table stays usable when its data
-    folder moves."""
+    """What a proxy score depends on besides the arch and the proxy, as a score table records it."""
     require_count("seed", seed, 0)
-    source = Path(images).name if images is not None else SHARED_SAMPLE.name
-    return {"space": space, "dataset": dataset, "images": source, "seed": seed, "full_network": full_network}
+    return {"space": space, "dataset": dataset, "images": image_source_name(images), "seed": seed, "full_network": full_network}
 
 
 def network_variant(proxy: Proxy, full_network: bool) -> str:

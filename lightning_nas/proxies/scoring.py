@@ -51,19 +51,18 @@ class ProxyScoringModule(L.LightningModule):
 
 
 class ScoreTableWriter(BasePredictionWriter):
-    def __init__(self, table: ScoreTable, settings: dict[str, Any]) -> None:
+    def __init__(self, table: ScoreTable) -> None:
         super().__init__(write_interval="batch")
         self.table = table
-        self.settings = settings
         # unique per run even when a resumed run starts in the same second and process as the
         # killed one (a repeated name would overwrite that run's parts and lose their archs)
         self.run = f"{time.strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:8]}"
 
-    def on_predict_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+    def on_predict_start(self, trainer: L.Trainer, pl_module: ProxyScoringModule) -> None:
         """Record the table's settings once every rank has set up (loaded its images, looked up its
         dataset): a run refused there leaves no record behind, and no part is ever written unrecorded."""
         if trainer.is_global_zero:
-            self.table.record_settings(self.settings)
+            self.table.record_settings(pl_module.settings)
         trainer.strategy.barrier()
 
     def write_on_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, prediction: Any, batch_indices: Any, batch: Any, batch_idx: int, dataloader_idx: int = 0) -> None:
@@ -102,7 +101,7 @@ def score_archs(module: ProxyScoringModule, trainer: L.Trainer, table: ScoreTabl
         if lacking:
             todo.append((row, lacking))
     if todo:
-        trainer.callbacks.append(ScoreTableWriter(table, module.settings))
+        trainer.callbacks.append(ScoreTableWriter(table))
         # each device must score at least one arch (Lightning's predict sampler asserts it): with fewer
         # archs left than devices, some score the last one again, which the table keeps once
         todo_on_every_device = todo + todo[-1:] * (trainer.world_size - len(todo))

@@ -20,7 +20,7 @@ from lightning_nas.encodings.features import feature_columns
 from lightning_nas.errors import CheckpointError, InvalidArgument, LightningNASError, UnknownMetric
 from lightning_nas.models import RankingPredictor, read_checkpoint
 from lightning_nas.proxies import PROXIES, ProxyEvaluator, ScoreTable, rank_combination
-from lightning_nas.proxies.evaluator import scoring_settings
+from lightning_nas.proxies.evaluator import image_source_name
 from lightning_nas.proxies.table import has_features, scored_columns
 
 
@@ -134,7 +134,7 @@ def _proxy_features(
         return None
     recorded = scores.settings() or {}
     dataset, seed, full_network = recorded.get("dataset", "cifar10"), recorded.get("seed", 0), recorded.get("full_network", False)
-    source = scoring_settings(benchmark.space.name, dataset, images, seed, full_network)["images"]
+    source = image_source_name(images)
     if recorded.get("images", source) != source:
         raise InvalidArgument(
             f"score table {table} was scored on images {recorded['images']!r}, and the candidates it lacks must be scored on them "
