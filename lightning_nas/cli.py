@@ -248,12 +248,16 @@ SPLIT_SETTINGS = ("metric", "dataset", "epochs", "num_train", "train_ratio", "nu
                   "proxy_table", "pseudo_labels", "num_pseudo", "train_metrics")  # fmt: skip
 
 
-def check_checkpoint(command: str, path: str | None, model_class_path: str, data: dict[str, Any]) -> None:
+def check_checkpoint(command: str, path: str | None, model_class_path: str, data: dict[str, Any], model_flags: dict[str, Any] | None = None) -> None:
     """Refuse a ``--ckpt_path`` the command cannot use as meant: none for an evaluation (it would
     score with an untrained model), missing, unreadable, another predictor class than the config's,
-    or fit with other data settings (the predictor would read inputs it was not built for, or a test
-    would count archs it trained on)."""
-    from lightning_nas.models import RankingPredictor, read_checkpoint
+    fit with other data settings (the predictor would read inputs it was not built for, or a test
+    would count archs it trained on), or with other values of the ``--model`` settings given on the
+    command line (``model_flags``): Lightning rebuilds the predictor with the checkpoint's own, so
+    such a flag would be ignored without a word. Settings only a config file gives may differ: the
+    checkpoint's are used, so a predictor fit with ``--model.init_args.hidden 128`` is evaluated
+    with the same config and no flag."""
+    from lightning_nas.models import RankingPredictor, predictor_from_checkpoint, read_checkpoint
 
     if path is None:
         if command != "fit":
@@ -273,6 +277,18 @@ def check_checkpoint(command: str, path: str | None, model_class_path: str, data
     differ = [f"data.{k}={saved[k]!r} (here {data.get(k)!r})" for k in keys if k in saved and saved[k] != data.get(k)]
     if differ:
         raise CheckpointError(f"{path} was fit with {', '.join(differ)}; give the settings it was fit with (the same --config files and --data flags)")
+    hparams = checkpoint.get("hyper_parameters") or {}
+    ignored = [f"model.{k}={hparams[k]!r} (here {v!r})" for k, v in (model_flags or {}).items() if k in hparams and hparams[k] != v]
+    if ignored:
+        raise CheckpointError(f"{path} was fit with {', '.join(ignored)}, and its predictor is rebuilt with the settings it was fit with: "
+                              "drop those --model flags (or fit anew with them)")
+    predictor_from_checkpoint(checkpoint, path)  # one Lightning would fail to rebuild fails here, in a line naming both releases
+
+
+def model_flag_names(argv: list[str]) -> list[str]:
+    """The model settings set on the command line: ``--model.init_args.hidden 16`` (or ``--model.hidden=16``) -> "hidden"."""
+    names = (re.fullmatch(r"--model\.(?:init_args\.)?(\w+)(?:=.*)?", arg) for arg in argv)
+    return [match.group(1) for match in names if match and match.group(1) not in ("class_path", "init_args", "dict_kwargs", "help")]
 
 
 def make_cli(argv: list[str], **kwargs):
@@ -338,7 +354,9 @@ def make_cli(argv: list[str], **kwargs):
             command = self.config.get("subcommand")
             if command:
                 config = self.config[command]
-                check_checkpoint(command, config.get("ckpt_path"), config.model.class_path, config.data.as_dict())
+                init_args = config.model.get("init_args") or {}
+                flags = {key: init_args[key] for key in model_flag_names(args) if key in init_args}
+                check_checkpoint(command, config.get("ckpt_path"), config.model.class_path, config.data.as_dict(), flags)
 
     with warnings.catch_warnings():  # passing args is deliberate: they are argv with config names resolved
         warnings.filterwarnings("ignore", message="LightningCLI's args parameter is intended to run from within Python")
@@ -383,7 +401,7 @@ def validate_on_the_last_epoch(trainer: Trainer) -> None:
     rank_zero_info(f"check_val_every_n_epoch {every} -> {trainer.check_val_every_n_epoch}, so that the last of max_epochs={last} is validated")
 
 
-USAGE = """usage: python -m lightning_nas <command> [options]   (<command> --help for its options)
+USAGE = """usage: python -m lightning_nas <command> [options]   (<command> --help for its options; --version)
 
   fit        train a predictor (--config renas_101.yaml), then test it on every arch not trained on
   validate   evaluate a checkpoint (--ckpt_path) on the validation archs
@@ -416,6 +434,11 @@ def main(argv: list[str] | None = None) -> int:
     if not argv or argv[0] in ("-h", "--help"):
         print(USAGE.format(configs=", ".join(shipped_configs())), file=sys.stdout if argv else sys.stderr)
         return 0 if argv else 2
+    if argv[0] == "--version":
+        from lightning_nas import __version__
+
+        print(f"lightning_nas {__version__}")
+        return 0
     try:
         check_config_command(argv[0], resolve_config_paths(argv[1:]))
         if argv[0] in COMMANDS:

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+import lightning_nas
 from lightning_nas.benchmarks import create
 from lightning_nas.cli import CONFIG_DIR, check_checkpoint, drop_unset_wandb_anonymous, main, make_cli, resolve_config_paths, shipped_configs, validate_on_the_last_epoch
 from lightning_nas.encodings.features import expand_features
@@ -102,16 +103,28 @@ def test_a_checkpoint_is_used_only_with_the_settings_it_was_fit_with(cli, user_f
     assert code == 0, err[-2000:]
     (ckpt,) = (str(p) for p in user_folder.glob("checkpoints/mlp_201-epoch=*.ckpt"))
     (user_folder / "junk.ckpt").write_bytes(b"not a checkpoint")
+    edited = torch.load(ckpt, weights_only=False)  # as one of a release whose MLPPredictor was narrower
+    edited["hyper_parameters"]["hidden"] //= 2
+    torch.save(edited, user_folder / "edited.ckpt")
     for args, message in [
         (("predict", "--config", "gnn_201.yaml", "--ckpt_path", ckpt), f"{ckpt} holds a predictor of class MLPPredictor, the config builds a GNNPredictor"),
         (("predict", "--config", "mlp_201.yaml", "--ckpt_path", ckpt), f"{ckpt} was fit with data.encoding='path' (here 'onehot')"),
         (("test", *fit, "--data.seed", "3", "--ckpt_path", ckpt), f"{ckpt} was fit with data.seed=0 (here 3)"),
         (("predict", *fit, "--ckpt_path", "junk.ckpt"), "cannot read checkpoint junk.ckpt: UnpicklingError"),
+        # Lightning rebuilds the predictor with the checkpoint's settings, so a flag asking for others would go unheeded
+        (("predict", *fit, "--model.init_args.ensemble_size", "3", "--model.init_args.lr=0.1", "--ckpt_path", ckpt),
+         f"{ckpt} was fit with model.ensemble_size=1 (here 3), model.lr=0.001 (here 0.1), and its predictor is rebuilt with the settings it was fit with"),
+        (("predict", *fit, "--ckpt_path", "edited.ckpt"),
+         f"cannot rebuild the MLPPredictor in edited.ckpt (written by lightning_nas {lightning_nas.__version__}; this is {lightning_nas.__version__}): "
+         "RuntimeError: Error(s) in loading state_dict for MLPPredictor: size mismatch"),
     ]:
         code, _, err = cli(*args, "--trainer.logger", "false")
         assert code == 1 and err.splitlines()[-1].startswith(f"error: {message}"), (args, err[-2000:])
     code, out, err = cli("test", *fit, "--ckpt_path", ckpt)
     assert code == 0 and "test/ktau" in out, err[-2000:]
+    # a setting only a config gives (mlp_201.yaml's ensemble_size 5) is the checkpoint's: no need to repeat the fit's flags
+    code, out, err = cli("predict", "--config", "mlp_201.yaml", "--data.encoding", "path", "--ckpt_path", ckpt, "--trainer.logger", "false")
+    assert code == 0 and "wrote 15,625 scores" in out, err[-2000:]
     # fit resolves these itself (resuming from the last checkpoint); they are no files to evaluate
     assert check_checkpoint("fit", "last", "lightning_nas.models.MLPPredictor", {}) is None
     with pytest.raises(ValueError, match="checkpoint 'last' not found"):
@@ -198,6 +211,8 @@ def test_top_level_help_lists_the_commands_and_configs(cli):
     assert "renas_101.yaml" in out.splitlines()[-1]
     code, _, err = cli()
     assert code == 2 and err.startswith("usage:")  # no command: usage on stderr, failure status
+    code, out, _ = cli("--version")
+    assert code == 0 and out == f"lightning_nas {lightning_nas.__version__}\n" and lightning_nas.__version__[0].isdigit()
 
 
 def test_fit_help_lists_model_and_data_options(cli):

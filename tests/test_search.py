@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 
+import lightning_nas
 from lightning_nas import cli
 from lightning_nas.benchmarks.base import Benchmark, Table
 from lightning_nas.benchmarks.budget import BudgetExhausted, QueryBudget
@@ -373,6 +374,13 @@ def test_search_rejects_mismatched_predictor_and_too_small_budget(trained_gnn, d
     (tmp_path / "truncated.ckpt").write_bytes(ckpt.read_bytes()[:5000])
     with pytest.raises(CheckpointError, match="cannot read checkpoint .*truncated.ckpt"):
         load_predictor(tmp_path / "truncated.ckpt")
+    saved = torch.load(ckpt, weights_only=False)
+    assert saved["lightning_nas_version"] == lightning_nas.__version__
+    del saved["state_dict"]["members.0.embed.weight"], saved["lightning_nas_version"]  # as from a release with another GNN, before versions were recorded
+    torch.save(saved, tmp_path / "other.ckpt")
+    with pytest.raises(CheckpointError, match=r"cannot rebuild the GNNPredictor in .*other.ckpt \(written by a lightning_nas release that did not record its version; "
+                       r"this is .*\): RuntimeError: Error\(s\) in loading state_dict for GNNPredictor: Missing key\(s\) in state_dict: \"members.0.embed.weight\""):
+        load_predictor(tmp_path / "other.ckpt")
 
 
 def test_a_search_state_is_resumed_only_under_the_scorer_it_was_saved_with(trained_gnn, data_root, tmp_path):

@@ -23,6 +23,7 @@ from torch import nn
 from torchmetrics import MetricCollection, SpearmanCorrCoef
 from torchmetrics.utilities import dim_zero_cat
 
+from lightning_nas import __version__
 from lightning_nas.curves import TrainingCurves
 from lightning_nas.encodings import get_encoding
 from lightning_nas.encodings.features import expand_features
@@ -54,6 +55,37 @@ def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
         raise CheckpointError(f"{path} is not a Lightning checkpoint (no state_dict)")
     return checkpoint
+
+
+def load_predictor(path: str | os.PathLike) -> RankingPredictor:
+    """The predictor in a checkpoint written by ``fit``, in eval mode (any :class:`RankingPredictor`
+    subclass: the class is recorded in the checkpoint); trust the file as :func:`read_checkpoint` says."""
+    return predictor_from_checkpoint(read_checkpoint(path), path).eval()
+
+
+def predictor_from_checkpoint(checkpoint: dict[str, Any], path: str | os.PathLike) -> RankingPredictor:
+    """Rebuild the predictor a read checkpoint holds: its recorded class, built with its saved
+    settings, with its weights. A checkpoint whose settings or weights the class no longer takes (one
+    written by another release, or edited) is a :class:`CheckpointError` naming both releases, not
+    a state-dict traceback."""
+    name = checkpoint.get(RankingPredictor.CLASS_KEY)
+    classes = {cls.__name__: cls for cls in _subclasses(RankingPredictor)}
+    if name not in classes:
+        raise CheckpointError(f"{path} is not a lightning_nas predictor checkpoint (class {name!r}; known {sorted(classes)})")
+    settings = {k: v for k, v in (checkpoint.get("hyper_parameters") or {}).items() if not k.startswith("_")}  # not Lightning's _class_path / _instantiator
+    try:
+        model = classes[name](**settings)
+        model.load_state_dict(checkpoint["state_dict"])
+    except Exception as exc:  # unknown settings (TypeError), a refused value (ours), weights of other shapes (RuntimeError)
+        written = checkpoint.get(RankingPredictor.VERSION_KEY)
+        by = f"lightning_nas {written}" if written else "a lightning_nas release that did not record its version"
+        reason = " ".join(line.strip() for line in str(exc).splitlines()[:2])  # a state-dict error lists every tensor
+        raise CheckpointError(f"cannot rebuild the {name} in {path} (written by {by}; this is {__version__}): {type(exc).__name__}: {reason}") from exc
+    return model
+
+
+def _subclasses(cls: type) -> list[type]:
+    return [sub for direct in cls.__subclasses__() for sub in (direct, *_subclasses(direct))]
 
 
 class ScoreHead(nn.Sequential):
@@ -92,6 +124,8 @@ class RankingPredictor(L.LightningModule, abc.ABC):
 
     #: Checkpoint entry naming the predictor class, so a search can rebuild any predictor.
     CLASS_KEY = "lightning_nas_predictor"
+    #: Checkpoint entry naming the lightning_nas release that wrote it.
+    VERSION_KEY = "lightning_nas_version"
 
     def __init__(
         self,
@@ -268,6 +302,7 @@ class RankingPredictor(L.LightningModule, abc.ABC):
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint[self.CLASS_KEY] = type(self).__name__
+        checkpoint[self.VERSION_KEY] = __version__  # which release wrote it, beside Lightning's own version entry
 
     def configure_optimizers(self) -> Any:
         optimizer = torch.optim.AdamW(self.parameters(), lr=self.hparams.lr, weight_decay=self.hparams.weight_decay)

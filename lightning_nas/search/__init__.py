@@ -5,7 +5,8 @@ from lightning_nas.search.evolution import RegularizedEvolution
 from lightning_nas.search.random import RandomSearch
 from lightning_nas.search.reinforce import Reinforce
 from lightning_nas.search.callback import SearchCallback
-from lightning_nas.search.scorers import PredictorScorer, ProxyScorer, load_predictor
+from lightning_nas.models import load_predictor  # here too: a search's way in from a checkpoint
+from lightning_nas.search.scorers import PredictorScorer, ProxyScorer
 
 STRATEGIES: dict[str, type[SearchStrategy]] = {"random": RandomSearch, "rea": RegularizedEvolution, "reinforce": Reinforce}
 

@@ -18,10 +18,10 @@ from lightning.pytorch.utilities import rank_zero_info
 
 from lightning_nas.benchmarks.base import Benchmark
 from lightning_nas.errors import InvalidArgument, LightningNASError
-from lightning_nas.models import read_checkpoint
+from lightning_nas.models import load_predictor, read_checkpoint
 from lightning_nas.runs import log_image, run_folder
 from lightning_nas.search.base import Scorer, SearchResult, SearchStrategy, check_search_settings, run_search
-from lightning_nas.search.scorers import PredictorScorer, load_predictor
+from lightning_nas.search.scorers import PredictorScorer
 
 def labelled_rows(datamodule: Any, validated: bool) -> np.ndarray:
     """Benchmark rows whose labels the predictor saw: training rows, plus validation rows when

@@ -17,26 +17,11 @@ import torch
 
 from lightning_nas.benchmarks.base import Benchmark
 from lightning_nas.encodings.features import feature_columns
-from lightning_nas.errors import CheckpointError, InvalidArgument, LightningNASError, UnknownMetric
-from lightning_nas.models import RankingPredictor, read_checkpoint
+from lightning_nas.errors import InvalidArgument, LightningNASError, UnknownMetric
+from lightning_nas.models import RankingPredictor
 from lightning_nas.proxies import PROXIES, ProxyEvaluator, ScoreTable, rank_combination
 from lightning_nas.proxies.evaluator import image_source_name
 from lightning_nas.proxies.table import has_features, scored_columns
-
-
-def load_predictor(path: str | os.PathLike) -> RankingPredictor:
-    """A predictor from a checkpoint written by ``fit`` (any :class:`RankingPredictor` subclass;
-    the class is recorded in the checkpoint); trust it as :func:`read_checkpoint` says."""
-    name = read_checkpoint(path).get(RankingPredictor.CLASS_KEY)
-    classes = {cls.__name__: cls for cls in _subclasses(RankingPredictor)}
-    if name not in classes:
-        raise CheckpointError(f"{path} is not a lightning_nas predictor checkpoint (class {name!r}; known {sorted(classes)})")
-    model = classes[name].load_from_checkpoint(path, map_location="cpu", weights_only=False)
-    return model.eval()
-
-
-def _subclasses(cls: type) -> list[type]:
-    return [sub for direct in cls.__subclasses__() for sub in (direct, *_subclasses(direct))]
 
 
 def weights_digest(model: torch.nn.Module) -> str:
