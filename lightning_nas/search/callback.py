@@ -23,6 +23,7 @@ from lightning_nas.runs import log_image, run_folder
 from lightning_nas.search.base import Scorer, SearchResult, SearchStrategy, check_search_settings, run_search
 from lightning_nas.search.scorers import PredictorScorer
 
+
 def labelled_rows(datamodule: Any, validated: bool) -> np.ndarray:
     """Benchmark rows whose labels the predictor saw: training rows, plus validation rows when
     validation ran (they chose the checkpoint)."""
