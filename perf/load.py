@@ -1,10 +1,16 @@
 """Loading and encoding speed on real data. Prints one JSON line per figure.
 
-    python perf/load.py [--root DATA] [--skip-hash]
+    python perf/load.py [--root DATA] [--skip-hash] [--skip-tfrecord]
 
 Each timing runs in a fresh Python process (cold imports, warm OS page cache) against the
 on-disk cache, which is built first if missing. ``nb101_hash_mismatches`` re-hashes all 423,624
 cells of the table with the project's NB101 hash and counts disagreements with ``module_hash``.
+
+``nb101_tfrecord_*``: the first read of an official ``nasbench_only108.tfrecord``, timed on a
+full-size file in that exact format (every cell of the compact table as 3 records of 108 epochs,
+1,270,872 in all, with the compact table's params and single-run accuracy in each run; written to a
+temporary folder, about 0.5 GB), then the cached load, and how many cells the table read back
+differs from the compact one in (structure, params, FLOPs, accuracy).
 """
 
 from __future__ import annotations
@@ -17,26 +23,63 @@ import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
+
+import numpy as np
 
 CHILD = r"""
 import json, resource, sys, time
 t0 = time.perf_counter()
 from lightning_nas.benchmarks import create
-bench = create(sys.argv[1])
+bench = create(sys.argv[1], source=sys.argv[3] or None)
 t1 = time.perf_counter()
-out = {"load_s": t1 - t0, "rows": len(bench)}
+out = {"load_s": t1 - t0, "rows": len(bench), "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 if sys.argv[2] == "encode":
     from lightning_nas.encodings import ReNASEncoding, encode
     x = encode(ReNASEncoding(), bench.space, bench.structure)
     out.update(encode_s=time.perf_counter() - t1, shape=list(x.shape))
-out["rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out["rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+if sys.argv[2] == "compare":  # against the compact table: which cells read back differently
+    import numpy as np
+    compact = create(sys.argv[1])
+    differ = (bench.keys != compact.keys) | (bench.structure["ops"] != compact.structure["ops"]).any(1)
+    differ |= (bench.structure["adjacency"] != compact.structure["adjacency"]).any((1, 2))
+    for metric in ("params", "flops"):
+        differ |= bench.column(metric) != compact.column(metric)
+    differ |= ~np.isclose(bench.column("test_acc_run0"), compact.column("test_acc_run0"), atol=1e-4)
+    out["cells_differing"] = int(differ.sum())
 print(json.dumps(out))
 """
 
 
-def child(space: str, what: str, env: dict[str, str]) -> dict:
-    proc = subprocess.run([sys.executable, "-c", CHILD, space, what], env=env, capture_output=True, text=True, check=True)
+def child(space: str, what: str, env: dict[str, str], source: str = "") -> dict:
+    proc = subprocess.run([sys.executable, "-c", CHILD, space, what, source], env=env, capture_output=True, text=True, check=True)
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def write_full_size_tfrecord(path: str) -> int:
+    """Every cell of the compact NB101 table as 3 official-format records of 108 epochs (the
+    table's params and single-run accuracy in each run); returns the number of records."""
+    from lightning_nas.benchmarks import create
+    from lightning_nas.benchmarks.tfrecord import ModelMetrics, nb101_record, write_records
+    from lightning_nas.spaces.nb101 import OP_NAMES
+
+    bench = create("nb101")
+    adjacency, ops = bench.structure["adjacency"], bench.structure["ops"]
+    params, accuracy = bench.column("params"), bench.column("test_acc_run0").astype(np.float64) / 100
+
+    def records():
+        for i, key in enumerate(bench.keys.tolist()):
+            v = int((ops[i] >= 0).sum())
+            metrics = ModelMetrics(trainable_parameters=int(params[i]), total_time=1800.0)
+            for fraction in (0.0, 0.5, 1.0):  # at init, halfway, at the end, as the official records
+                metrics.evaluation_data.add(current_epoch=108 * fraction, training_time=1800.0 * fraction, train_accuracy=fraction,
+                                            validation_accuracy=accuracy[i] * fraction, test_accuracy=accuracy[i] * fraction)
+            payload = nb101_record(key, 108, adjacency[i, :v, :v].tolist(), [OP_NAMES[o] for o in ops[i, :v]], metrics)
+            yield from (payload,) * 3  # three training runs
+
+    write_records(Path(path), records())
+    return 3 * len(bench)
 
 
 def emit(figure: str, value: float, units: str, **extra) -> None:
@@ -55,6 +98,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--root", default=os.environ.get("LIGHTNING_NAS_DATA", "../shared/data"))
     parser.add_argument("--skip-hash", action="store_true")
+    parser.add_argument("--skip-tfrecord", action="store_true", help="skip the ~0.5 GB official-format file")
     args = parser.parse_args()
     env = {**os.environ, "LIGHTNING_NAS_DATA": args.root, "PYTHONWARNINGS": "ignore"}
     os.environ.update(env)
@@ -73,6 +117,21 @@ def main() -> None:
     child("nb201", "load", env)
     r = child("nb201", "load", env)
     emit("nb201_load_s", r["load_s"], "s", rows=r["rows"])
+
+    if not args.skip_tfrecord:
+        with tempfile.TemporaryDirectory() as folder:
+            path = os.path.join(folder, "nasbench_only108.tfrecord")
+            start = time.perf_counter()
+            records = write_full_size_tfrecord(path)
+            written_s = time.perf_counter() - start
+            fresh = {**env, "LIGHTNING_NAS_CACHE": os.path.join(folder, "cache")}
+            r = child("nb101", "compare", fresh, path)
+            size = dict(records=records, file_mib=round(os.path.getsize(path) / 2**20), written_in_s=round(written_s, 1))
+            emit("nb101_tfrecord_read_s", r["load_s"], "s", rows=r["rows"], **size, baseline="TF1 nasbench API: ~120-300 s")
+            emit("nb101_tfrecord_read_rss_mib", r["rss_mib"], "MiB", **size)
+            emit("nb101_tfrecord_cells_differing", r["cells_differing"], "archs", checked=r["rows"], against="compact table", target=0)
+            r = child("nb101", "load", fresh, path)
+            emit("nb101_tfrecord_cached_load_s", r["load_s"], "s", rows=r["rows"], target="< 3 s")
 
     if not args.skip_hash:
         start = time.perf_counter()

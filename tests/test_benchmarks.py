@@ -1,4 +1,3 @@
-import base64
 import json
 import shutil
 from pathlib import Path
@@ -8,7 +7,7 @@ import pytest
 
 from lightning_nas.benchmarks import NB101Benchmark, NB201Benchmark, NATSSizeBenchmark, create
 from lightning_nas.benchmarks import cache
-from lightning_nas.benchmarks.tfrecord import ModelMetrics, write_records
+from lightning_nas.benchmarks.tfrecord import ModelMetrics, nb101_record, write_records
 from lightning_nas.errors import BenchmarkFileError, InvalidArchitecture, UnknownMetric
 from lightning_nas.proxies import build_network
 from lightning_nas.spaces import NB101Space
@@ -187,10 +186,7 @@ def _record(arch, epochs, run, params):
             current_epoch=frac * epochs, training_time=1000 * frac + run, train_accuracy=0.5 + 0.4 * frac,
             validation_accuracy=0.4 + 0.5 * frac - 0.01 * run, test_accuracy=0.4 + 0.5 * frac - 0.02 * run,
         )
-    return json.dumps([
-        arch.module_hash, epochs, "".join(str(b) for b in arch.matrix.ravel().tolist()), ",".join(arch.ops),
-        base64.b64encode(metrics.SerializeToString()).decode(),
-    ]).encode()
+    return nb101_record(arch.module_hash, epochs, arch.matrix.tolist(), arch.ops, metrics)
 
 
 @pytest.fixture
@@ -203,9 +199,11 @@ def tfrecord(tmp_path):
     return path, archs
 
 
-def test_tfrecord_means_and_runs(tfrecord, tmp_path):
+def test_tfrecord_means_and_runs(tfrecord, tmp_path, nb101):
     _path, archs = tfrecord
     bench = NB101Benchmark(root=tmp_path)
+    # the file has no FLOPs; computed from the cells, they are the compact table's (the shipped configs read them)
+    assert [bench.query(a, metric="flops") for a in archs] == [nb101.query(a, metric="flops") for a in archs]
     assert len(bench) == 2 and set(bench.keys) == {a.module_hash for a in archs}
     assert bench.query(archs[0], metric="test_acc") == pytest.approx(90 - 2, abs=1e-4)  # mean of 90, 88, 86
     assert bench.query(archs[0], metric="test_acc_run2") == pytest.approx(86, abs=1e-4)

@@ -13,10 +13,13 @@ from lightning_nas.spaces.nb201 import OPS
 from test_spaces import INCEPTION
 
 
-def test_params_sum_equals_benchmark_params_for_every_nb101_arch(nb101):
-    """Per-vertex params summed over the 9 cells + stem + classifier = the benchmark's params."""
+def test_params_and_flops_sums_equal_the_benchmarks_for_every_nb101_arch(nb101):
+    """Per-vertex params summed over the 9 cells + stem + classifier = the benchmark's params; the
+    same for FLOPs as thop counts them (BN included) = the compact table's flops, which a table read
+    from the official tfrecord (no FLOPs in it) computes this way."""
     adjacency, ops = nb101_network.to_output_last(nb101.structure["adjacency"], nb101.structure["ops"])
     assert np.array_equal(nb101_network.total_params(adjacency, ops), nb101.column("params"))
+    assert np.array_equal(nb101_network.total_flops(adjacency, ops), nb101.column("flops"))
 
 
 def test_renas_tensor_channels_carry_the_per_cell_costs(nb101):

@@ -4,7 +4,8 @@ Two sources, one cache format (:mod:`lightning_nas.benchmarks.cache`):
 
 * the official ``nasbench_only108.tfrecord`` (or ``nasbench_full.tfrecord``), read without
   TensorFlow: per epoch budget the mean over the 3 runs (``train_acc``, ``val_acc``,
-  ``test_acc``, ``train_time``) and every run (``test_acc_run0`` ... ``_run2``), plus ``params``;
+  ``test_acc``, ``train_time``) and every run (``test_acc_run0`` ... ``_run2``), plus ``params``,
+  and ``flops`` computed from each cell exactly as the compact table counts them;
 * the compact ``nb101_full_space.npz`` (every cell: ``test_acc_run0`` = **one** training run's
   test accuracy, ``params``, ``flops``) joined with ``nb101_subset30k_val_by_epoch.npz`` when
   present (``val_acc_single_run`` at 4/12/36/108 epochs and ``train_time_single_run`` for 30,001
@@ -31,6 +32,7 @@ from lightning_nas.benchmarks.tfrecord import ModelMetrics, read_records
 from lightning_nas.errors import BenchmarkFileError, require_npz
 from lightning_nas.progress import progress_bar
 from lightning_nas.spaces.nb101 import MAX_VERTICES, OP_IDS, NB101Arch, NB101Space
+from lightning_nas.spaces.nb101_network import to_output_last, total_flops
 
 TFRECORD_NAMES = ("nasbench_only108.tfrecord", "nasbench_full.tfrecord")
 FULL_SPACE_NPZ = "nb101_full_space.npz"
@@ -53,7 +55,8 @@ class NB101Benchmark(Benchmark):
     def __init__(self, root: str | os.PathLike | None = None, source: str | os.PathLike | None = None, progress: bool = False) -> None:
         sources = find_sources(root, source)
         if sources[0].suffix == ".tfrecord":
-            table = load_or_build("nb101-tfrecord", sources, partial(table_from_tfrecord, sources[0], progress))
+            # v2: with the flops column; a cached table of an earlier release lacks it and is not reused
+            table = load_or_build("nb101-tfrecord-v2", sources, partial(table_from_tfrecord, sources[0], progress))
         else:
             table = load_or_build("nb101-npz", sources, partial(table_from_npz, *sources))
         super().__init__(table)
@@ -180,7 +183,11 @@ def table_from_tfrecord(path: Path, progress: bool = False) -> Table:
         "adjacency": np.stack([cells[k][0] for k in keys]),
         "ops": np.stack([cells[k][1] for k in keys]),
     }
-    notes = ["train/val/test_acc and train_time: mean over the runs in the file; *_run<k>: run k"]
+    columns[column_name(DATASET, "flops")] = total_flops(*to_output_last(structure["adjacency"], structure["ops"]))
+    notes = [
+        "train/val/test_acc and train_time: mean over the runs in the file; *_run<k>: run k",
+        "flops: computed from the cell as thop counts the network (the file has none; equal to the compact table's for every cell)",
+    ]
     return Table(keys, structure, columns, {"source_kind": "official tfrecord", "notes": notes})
 
 

@@ -9,9 +9,12 @@ descriptor that mirrors ``nasbench/lib/model_metrics.proto``, so no generated co
 
 from __future__ import annotations
 
+import base64
+import json
 import struct
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import google_crc32c
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
@@ -51,6 +54,14 @@ def read_records(path: Path, on_bytes: Callable[[int], None] | None = None) -> I
             if on_bytes is not None:
                 on_bytes(_HEADER.size + len(body))
             yield data
+
+
+def nb101_record(module_hash: str, epochs: int, matrix: Sequence[Sequence[int]], ops: Sequence[str], metrics: Any) -> bytes:
+    """One NAS-Bench-101 record payload as the official file stores it: the pruned ``matrix`` as a
+    string of 0/1 digits, the op names comma-joined, ``metrics`` (a :data:`ModelMetrics`) base64-encoded.
+    For exact-format files: test fixtures and full-size files for timing the reader."""
+    bits = "".join(str(int(b)) for row in matrix for b in row)
+    return json.dumps([module_hash, epochs, bits, ",".join(ops), base64.b64encode(metrics.SerializeToString()).decode()]).encode()
 
 
 def write_records(path: Path, records: Iterable[bytes]) -> None:

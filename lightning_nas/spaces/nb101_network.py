@@ -12,7 +12,9 @@ no bias; every BN has 2 trainable parameters per channel.
 Per vertex and cell this gives trainable parameters and multiply-accumulates (FLOPs) of the
 vertex's op plus the projection feeding it (the output vertex carries the input→output
 projection). Summed over the 9 cells plus stem and classifier the parameters equal the
-benchmark's ``trainable_parameters`` exactly, which the test-suite checks for every cell.
+benchmark's ``trainable_parameters`` exactly, and the FLOPs, counted as ``thop`` counts them
+(2 per BN output element besides the convolutions), the compact table's ``flops``: the
+test-suite checks both for every cell.
 
 All functions take cells in the *output-last* layout (:func:`to_output_last`): 7 vertices with
 the output at index 6 and unused vertices isolated, so every cell has the same shape.
@@ -31,6 +33,8 @@ NUM_CLASSES = 10
 IMAGE_SIZE = 32
 STEM_PARAMS = 3 * 3 * 3 * STEM_CHANNELS + 2 * STEM_CHANNELS
 CLASSIFIER_PARAMS = STEM_CHANNELS * 2 ** (NUM_STACKS - 1) * NUM_CLASSES + NUM_CLASSES
+STEM_FLOPS = IMAGE_SIZE**2 * (3 * 3 * 3 * STEM_CHANNELS + 2 * STEM_CHANNELS)  # conv + BN, as thop counts them
+CLASSIFIER_FLOPS = STEM_CHANNELS * 2 ** (NUM_STACKS - 1) * NUM_CLASSES  # thop counts no pooling, ReLU or max-pool
 _OUT = MAX_VERTICES - 1
 
 
@@ -70,8 +74,10 @@ def vertex_channels(adjacency: np.ndarray, out_channels: int) -> np.ndarray:
     return ch
 
 
-def cell_costs(adjacency: np.ndarray, ops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-vertex (params, FLOPs) of each of the 9 cells: two float64 arrays [N, 9, 7]."""
+def cell_costs(adjacency: np.ndarray, ops: np.ndarray, bn_flops: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Per-vertex (params, FLOPs) of each of the 9 cells: two float64 arrays [N, 9, 7]. FLOPs are
+    the convolutions' multiply-accumulates; ``bn_flops`` adds 2 per element of every BN output,
+    as ``thop`` counts a BatchNorm (the compact table's ``flops``, :func:`total_flops`)."""
     a = adjacency.astype(bool)
     n = len(a)
     kernel_sq = np.select([ops == OP_IDS[CONV3X3], ops == OP_IDS[CONV1X1]], [9, 1], 0)
@@ -84,14 +90,15 @@ def cell_costs(adjacency: np.ndarray, ops: np.ndarray) -> tuple[np.ndarray, np.n
         ch = vertex_channels(adjacency, c_out).astype(np.float64)
         ch[:, _OUT] = c_out
         op_params = np.where(is_conv, kernel_sq * ch * ch + 2 * ch, 0)
-        op_flops = np.where(is_conv, hw * kernel_sq * ch * ch, 0)
+        bn = 2 * hw * ch if bn_flops else 0  # per BN after a conv or a projection
+        op_flops = np.where(is_conv, hw * kernel_sq * ch * ch + bn, 0)
         for c in range(CELLS_PER_STACK):
             c_in = c_out // 2 if (s > 0 and c == 0) else c_out
             proj = a[:, 0, :].copy()
             proj[:, 0] = False
             cell = s * CELLS_PER_STACK + c
             params[:, cell] = op_params + np.where(proj, c_in * ch + 2 * ch, 0)
-            flops[:, cell] = op_flops + np.where(proj, hw * c_in * ch, 0)
+            flops[:, cell] = op_flops + np.where(proj, hw * c_in * ch + bn, 0)
     return params, flops
 
 
@@ -99,3 +106,11 @@ def total_params(adjacency: np.ndarray, ops: np.ndarray) -> np.ndarray:
     """Trainable parameters of whole networks (output-last cells): int64 [N]."""
     params, _ = cell_costs(adjacency, ops)
     return np.rint(params.sum((1, 2))).astype(np.int64) + STEM_PARAMS + CLASSIFIER_PARAMS
+
+
+def total_flops(adjacency: np.ndarray, ops: np.ndarray) -> np.ndarray:
+    """FLOPs of whole networks (output-last cells) as ``thop`` counts them on a 1x3x32x32 input:
+    int64 [N]. This is the compact NB101 table's ``flops`` for every cell, so a table read from the
+    official tfrecord, which has no FLOPs, gets the same column."""
+    _, flops = cell_costs(adjacency, ops, bn_flops=True)
+    return np.rint(flops.sum((1, 2))).astype(np.int64) + STEM_FLOPS + CLASSIFIER_FLOPS
