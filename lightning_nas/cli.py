@@ -286,8 +286,9 @@ def check_checkpoint(command: str, path: str | None, model_class_path: str, data
 
 
 def model_flag_names(argv: list[str]) -> list[str]:
-    """The model settings set on the command line: ``--model.init_args.hidden 16`` (or ``--model.hidden=16``) -> "hidden"."""
-    names = (re.fullmatch(r"--model\.(?:init_args\.)?(\w+)(?:=.*)?", arg) for arg in argv)
+    """The model settings set on the command line: ``--model.init_args.hidden 16`` (or ``--model.hidden=16``,
+    or a list's ``--model.init_args.member_kinds+ gat``) -> "hidden"."""
+    names = (re.fullmatch(r"--model\.(?:init_args\.)?(\w+)\+?(?:=.*)?", arg) for arg in argv)
     return [match.group(1) for match in names if match and match.group(1) not in ("class_path", "init_args", "dict_kwargs", "help")]
 
 

@@ -11,7 +11,7 @@ import torch
 
 import lightning_nas
 from lightning_nas.benchmarks import create
-from lightning_nas.cli import CONFIG_DIR, check_checkpoint, drop_unset_wandb_anonymous, main, make_cli, resolve_config_paths, shipped_configs, validate_on_the_last_epoch
+from lightning_nas.cli import CONFIG_DIR, check_checkpoint, drop_unset_wandb_anonymous, main, make_cli, model_flag_names, resolve_config_paths, shipped_configs, validate_on_the_last_epoch
 from lightning_nas.encodings.features import expand_features
 from lightning_nas.runs import run_folder
 from lightning_nas.search import PredictorScorer, load_predictor
@@ -129,6 +129,10 @@ def test_a_checkpoint_is_used_only_with_the_settings_it_was_fit_with(cli, user_f
     assert check_checkpoint("fit", "last", "lightning_nas.models.MLPPredictor", {}) is None
     with pytest.raises(ValueError, match="checkpoint 'last' not found"):
         check_checkpoint("test", "last", "lightning_nas.models.MLPPredictor", {})
+    # every way of setting a model option on the command line is seen; the class, a nested loss and other groups are not settings
+    argv = ["--model.init_args.hidden", "16", "--model.lr=0.1", "--model.init_args.member_kinds+", "gat", "--model", "GNNPredictor",
+            "--model.init_args.loss.class_path", "MSELoss", "--model.class_path", "MLPPredictor", "--data.seed", "3"]
+    assert model_flag_names(argv) == ["hidden", "lr", "member_kinds"]
 
 
 @pytest.mark.parametrize(
