@@ -1,6 +1,6 @@
 """Loading and encoding speed on real data. Prints one JSON line per figure.
 
-    python perf/load.py [--root DATA] [--skip-hash] [--skip-tfrecord]
+    python perf/load.py [--root DATA] [--skip-hash] [--skip-tfrecord] [--full-tfrecord]
 
 Each timing runs in a fresh Python process (cold imports, warm OS page cache) against the
 on-disk cache, which is built first if missing. ``nb101_hash_mismatches`` re-hashes all 423,624
@@ -10,7 +10,8 @@ cells of the table with the project's NB101 hash and counts disagreements with `
 full-size file in that exact format (every cell of the compact table as 3 records of 108 epochs,
 1,270,872 in all, with the compact table's params and single-run accuracy in each run; written to a
 temporary folder, about 0.5 GB), then the cached load, and how many cells the table read back
-differs from the compact one in (structure, params, FLOPs, accuracy).
+differs from the compact one in (structure, params, FLOPs, accuracy). ``--full-tfrecord`` does the same
+for ``nasbench_full.tfrecord`` (the 4, 12, 36 and 108-epoch budgets: 5,083,488 records, about 2 GB).
 """
 
 from __future__ import annotations
@@ -57,8 +58,8 @@ def child(space: str, what: str, env: dict[str, str], source: str = "") -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def write_full_size_tfrecord(path: str) -> int:
-    """Every cell of the compact NB101 table as 3 official-format records of 108 epochs (the
+def write_full_size_tfrecord(path: str, budgets: tuple[int, ...]) -> int:
+    """Every cell of the compact NB101 table as 3 official-format records per epoch budget (the
     table's params and single-run accuracy in each run); returns the number of records."""
     from lightning_nas.benchmarks import create
     from lightning_nas.benchmarks.tfrecord import ModelMetrics, nb101_record, write_records
@@ -71,15 +72,16 @@ def write_full_size_tfrecord(path: str) -> int:
     def records():
         for i, key in enumerate(bench.keys.tolist()):
             v = int((ops[i] >= 0).sum())
-            metrics = ModelMetrics(trainable_parameters=int(params[i]), total_time=1800.0)
-            for fraction in (0.0, 0.5, 1.0):  # at init, halfway, at the end, as the official records
-                metrics.evaluation_data.add(current_epoch=108 * fraction, training_time=1800.0 * fraction, train_accuracy=fraction,
-                                            validation_accuracy=accuracy[i] * fraction, test_accuracy=accuracy[i] * fraction)
-            payload = nb101_record(key, 108, adjacency[i, :v, :v].tolist(), [OP_NAMES[o] for o in ops[i, :v]], metrics)
-            yield from (payload,) * 3  # three training runs
+            for epochs in budgets:
+                metrics = ModelMetrics(trainable_parameters=int(params[i]), total_time=1800.0)
+                for fraction in (0.0, 0.5, 1.0):  # at init, halfway, at the end, as the official records
+                    metrics.evaluation_data.add(current_epoch=epochs * fraction, training_time=1800.0 * fraction, train_accuracy=fraction,
+                                                validation_accuracy=accuracy[i] * fraction, test_accuracy=accuracy[i] * fraction)
+                payload = nb101_record(key, epochs, adjacency[i, :v, :v].tolist(), [OP_NAMES[o] for o in ops[i, :v]], metrics)
+                yield from (payload,) * 3  # three training runs
 
     write_records(Path(path), records())
-    return 3 * len(bench)
+    return 3 * len(budgets) * len(bench)
 
 
 def emit(figure: str, value: float, units: str, **extra) -> None:
@@ -98,7 +100,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--root", default=os.environ.get("LIGHTNING_NAS_DATA", "../shared/data"))
     parser.add_argument("--skip-hash", action="store_true")
-    parser.add_argument("--skip-tfrecord", action="store_true", help="skip the ~0.5 GB official-format file")
+    parser.add_argument("--skip-tfrecord", action="store_true", help="skip the ~0.5 GB official-format nasbench_only108 file")
+    parser.add_argument("--full-tfrecord", action="store_true", help="also the ~2 GB nasbench_full file (4 epoch budgets)")
     args = parser.parse_args()
     env = {**os.environ, "LIGHTNING_NAS_DATA": args.root, "PYTHONWARNINGS": "ignore"}
     os.environ.update(env)
@@ -118,20 +121,22 @@ def main() -> None:
     r = child("nb201", "load", env)
     emit("nb201_load_s", r["load_s"], "s", rows=r["rows"])
 
-    if not args.skip_tfrecord:
+    files = {} if args.skip_tfrecord else {"nasbench_only108.tfrecord": (108,)}
+    if args.full_tfrecord:
+        files["nasbench_full.tfrecord"] = (4, 12, 36, 108)
+    for name, budgets in files.items():
         with tempfile.TemporaryDirectory() as folder:
-            path = os.path.join(folder, "nasbench_only108.tfrecord")
+            path = os.path.join(folder, name)
             start = time.perf_counter()
-            records = write_full_size_tfrecord(path)
-            written_s = time.perf_counter() - start
+            records = write_full_size_tfrecord(path, budgets)
+            size = dict(file=name, records=records, file_mib=round(os.path.getsize(path) / 2**20), written_in_s=round(time.perf_counter() - start, 1))
             fresh = {**env, "LIGHTNING_NAS_CACHE": os.path.join(folder, "cache")}
             r = child("nb101", "compare", fresh, path)
-            size = dict(records=records, file_mib=round(os.path.getsize(path) / 2**20), written_in_s=round(written_s, 1))
             emit("nb101_tfrecord_read_s", r["load_s"], "s", rows=r["rows"], **size, baseline="TF1 nasbench API: ~120-300 s")
             emit("nb101_tfrecord_read_rss_mib", r["rss_mib"], "MiB", **size)
-            emit("nb101_tfrecord_cells_differing", r["cells_differing"], "archs", checked=r["rows"], against="compact table", target=0)
+            emit("nb101_tfrecord_cells_differing", r["cells_differing"], "archs", file=name, checked=r["rows"], against="compact table", target=0)
             r = child("nb101", "load", fresh, path)
-            emit("nb101_tfrecord_cached_load_s", r["load_s"], "s", rows=r["rows"], target="< 3 s")
+            emit("nb101_tfrecord_cached_load_s", r["load_s"], "s", file=name, rows=r["rows"], target="< 3 s")
 
     if not args.skip_hash:
         start = time.perf_counter()
