@@ -39,7 +39,7 @@ CONFIG_DIR = Path(__file__).resolve().parent / "configs"  # package data: a whee
 def prepare(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m lightning_nas prepare", description="Build the benchmark and encoding caches.")
     from lightning_nas.benchmarks import BENCHMARKS, create
-    from lightning_nas.encodings import ENCODINGS, encode
+    from lightning_nas.encodings import ENCODINGS, cached_arrays
     from lightning_nas.progress import progress_bar
 
     parser.add_argument("--space", required=True, choices=sorted(BENCHMARKS))
@@ -54,7 +54,7 @@ def prepare(argv: list[str]) -> int:
     encodings = [] if args.no_encodings else [e() for e in ENCODINGS.values() if args.space in e.spaces]
     with progress_bar("encoding", total=len(encodings), enabled=bool(encodings)) as advance:
         for encoding in encodings:
-            encode(encoding, bench.space, bench.structure)
+            cached_arrays(encoding, bench.space, bench.structure)  # not the model-ready form: fit builds that
             advance()
     print(bench.summary())
     print(f"table: {len(bench):,} archs, {len(bench.metrics)} columns, {loaded:.1f} s; "

@@ -6,6 +6,9 @@ Each timing runs in a fresh Python process (cold imports, warm OS page cache) ag
 on-disk cache, which is built first if missing. ``nb101_hash_mismatches`` re-hashes all 423,624
 cells of the table with the project's NB101 hash and counts disagreements with ``module_hash``.
 
+``nb101_prepare_*``: ``python -m lightning_nas prepare --space nb101`` with no cache (the table and every
+encoding built) and again with them cached: wall time and peak memory.
+
 ``nb101_tfrecord_*``: the first read of an official ``nasbench_only108.tfrecord``, timed on a
 full-size file in that exact format (every cell of the compact table as 3 records of 108 epochs,
 1,270,872 in all, with the compact table's params and single-run accuracy in each run; written to a
@@ -31,6 +34,11 @@ import numpy as np
 CHILD = r"""
 import json, resource, sys, time
 t0 = time.perf_counter()
+if sys.argv[2] == "prepare":  # the command, as a user runs it first
+    from lightning_nas.cli import main
+    main(["prepare", "--space", sys.argv[1]])
+    print(json.dumps({"seconds": time.perf_counter() - t0, "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+    sys.exit()
 from lightning_nas.benchmarks import create
 bench = create(sys.argv[1], source=sys.argv[3] or None)
 t1 = time.perf_counter()
@@ -120,6 +128,12 @@ def main() -> None:
     child("nb201", "load", env)
     r = child("nb201", "load", env)
     emit("nb201_load_s", r["load_s"], "s", rows=r["rows"])
+    with tempfile.TemporaryDirectory() as fresh:  # `prepare --space nb101` from nothing, then again
+        cold = {**env, "LIGHTNING_NAS_CACHE": fresh}
+        for cache in ("none", "warm"):
+            r = child("nb101", "prepare", cold)
+            emit("nb101_prepare_s", r["seconds"], "s", cache=cache, what="table + renas, graph, onehot and path encodings")
+            emit("nb101_prepare_rss_mib", r["rss_mib"], "MiB", cache=cache)
 
     files = {} if args.skip_tfrecord else {"nasbench_only108.tfrecord": (108,)}
     if args.full_tfrecord:

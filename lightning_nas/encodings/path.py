@@ -57,7 +57,7 @@ def _path_counts(adjacency: np.ndarray, digit: np.ndarray, num_ops: int, longest
         for o in range(num_ops):
             rows = np.flatnonzero(digit[:, j] == o)
             counts[rows[:, None], j, extended[o]] = into[rows[:, None], short]
-    return counts[:, -1]
+    return counts[:, -1].copy()  # a view would keep the whole [N, V, names] array alive
 
 
 class PathEncoding(Encoding):
@@ -79,10 +79,12 @@ class PathEncoding(Encoding):
             n = len(adjacency)
             # none -> -1: effective_adjacency has already cut the edges through it
             digit = np.concatenate([np.full((n, 1), -1), structure["ops"] - 1, np.full((n, 1), -1)], axis=1)
+        first = _first_index(num_ops, shortest)
         x = np.concatenate(  # max(.., 1): no rows still gives one (empty) chunk
-            [_path_counts(adjacency[s : s + _CHUNK], digit[s : s + _CHUNK], num_ops, longest) for s in range(0, max(len(digit), 1), _CHUNK)]
+            [_path_counts(adjacency[s : s + _CHUNK], digit[s : s + _CHUNK], num_ops, longest)[:, first:].astype(np.uint8)
+             for s in range(0, max(len(digit), 1), _CHUNK)]
         )
-        return {"x": x[:, _first_index(num_ops, shortest) :].astype(np.uint8)}
+        return {"x": x}
 
     def materialize(self, arrays: dict[str, np.ndarray]) -> torch.Tensor:
         return torch.from_numpy(arrays["x"]).to(torch.float32)
