@@ -251,6 +251,18 @@ def test_turning_off_the_progress_bar_or_checkpoints_drops_the_configs_callback(
     assert not [c for c in cli.trainer.callbacks if isinstance(c, kind)]
 
 
+def test_a_fit_logs_its_ranking_loss_kendall_tau_and_plots_to_wandb(user_folder):
+    """What a W&B dashboard of a shipped config shows (offline, as by default): the training loss, the
+    validation and test rank correlations, the predicted-vs-true scatter and the training curves."""
+    cli = make_cli(["fit", "--config", "gnn_201.yaml", "--model.init_args.ensemble_size", "1", "--trainer.max_epochs", "2"])
+    run = cli.trainer.logger.experiment
+    try:
+        logged = set(run.summary.keys())
+    finally:
+        run.finish()
+    assert {"train/loss", "val/ktau", "val/spearman", "test/ktau", "test/spearman", "test/predicted_vs_true", "fit/training_curves"} <= logged, logged
+
+
 def test_bad_config_is_a_clear_error(cli, tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text((ROOT / "configs" / "gnn_201.yaml").read_text().replace("num_train: 156", "num_trian: 156"))
