@@ -15,4 +15,4 @@ def get_encoding(name: str) -> Encoding:
     return lookup(ENCODINGS, name, "encoding")()
 
 
-__all__ = ["ENCODINGS", "DenseGraphs", "Encoding", "cached_arrays", "GraphEncoding", "OneHotEncoding", "PathEncoding", "ReNASEncoding", "encode", "get_encoding"]
+__all__ = ["ENCODINGS", "DenseGraphs", "Encoding", "GraphEncoding", "OneHotEncoding", "PathEncoding", "ReNASEncoding", "cached_arrays", "encode", "get_encoding"]
