@@ -100,6 +100,9 @@ def test_images_are_real_normalised_and_bad_input_is_named(tmp_path, data_root):
         load_images("cifar100", tmp_path, num=2)  # was torchvision's advice to use download=True, which this tool has no option for
     with pytest.raises(BenchmarkFileError, match="no images for 'cifar100'"):
         load_images("cifar100", num=2, root=data_root)
+    np.savez(bad, images=np.zeros((10, 32, 32, 3), np.uint8), labels=np.zeros(10))
+    with pytest.raises(BenchmarkFileError, match=r"bad.npz: 10 images, 128 requested \(naswot's batch of 128 images\)"):
+        ProxyEvaluator("nb201", ["synflow", "naswot"], images=bad)  # names the proxy that asks for them
     for missing in ("missing.npz", "missing"):  # was: a FileNotFoundError traceback from inside `score`'s Lightning run
         with pytest.raises(BenchmarkFileError, match=rf"{missing}: no such file or folder \(images: an .npz, a CIFAR folder or an ImageNet16 folder\)"):
             load_images("cifar10", tmp_path / missing, num=2)

@@ -93,8 +93,9 @@ class ProxyEvaluator:
         self.dataset, self.seed, self.full_network = dataset, seed, full_network
         self.device = require_device("device", device)
         names = {p.name for p in self.proxies}
-        num = max(max(p.batch_size for p in self.proxies), 3)
-        images, labels = load_images(dataset, images, num=num, seed=seed, root=root)
+        largest = max(self.proxies, key=lambda p: p.batch_size)
+        num = max(largest.batch_size, 3)
+        images, labels = load_images(dataset, images, num=num, seed=seed, root=root, needed_by=f"{largest.name}'s batch of {num} images")
         self.images, self.labels = images.to(self.device), labels.to(self.device)
         self.options: dict[str, dict[str, Any]] = {}
         if "tenas_lr" in names:

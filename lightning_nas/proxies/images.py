@@ -85,15 +85,17 @@ def _read_folder(path: Path, dataset: str) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(data.data), np.asarray(data.targets, dtype=np.int64)
 
 
-def load_images(dataset: str = "cifar10", source: str | os.PathLike | None = None, num: int = 128, seed: int = 0, root: str | os.PathLike | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def load_images(
+    dataset: str = "cifar10", source: str | os.PathLike | None = None, num: int = 128, seed: int = 0, root: str | os.PathLike | None = None, needed_by: str | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """The first ``num`` images of the source's :func:`draw_order` (float32 NCHW, normalised) and
-    their labels."""
+    their labels. ``needed_by`` names what asks for ``num`` in the error a smaller source gets."""
     path = Path(source) if source is not None else default_source(dataset, root)
     if not path.exists():
         raise BenchmarkFileError(f"{path}: no such file or folder (images: an .npz, a CIFAR folder or an ImageNet16 folder)")
     images, labels = _read_npz(path) if path.suffix == ".npz" else _read_folder(path, dataset)
     if num > len(images):
-        raise BenchmarkFileError(f"{path}: {len(images)} images, {num} requested")
+        raise BenchmarkFileError(f"{path}: {len(images)} images, {num} requested" + (f" ({needed_by})" if needed_by else ""))
     bad = (labels < 0) | (labels >= NUM_CLASSES[dataset])  # snip / fisher / grad_norm index the classifier's outputs with them
     if bad.any():
         raise BenchmarkFileError(f"{path}: label {labels[bad][0]} (image {np.flatnonzero(bad)[0]}) is not a {dataset} class, 0..{NUM_CLASSES[dataset] - 1}")
