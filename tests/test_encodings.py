@@ -3,7 +3,7 @@ import pytest
 import torch
 from torch_geometric.data import Batch
 
-from lightning_nas.encodings import ENCODINGS, DenseGraphs, GraphEncoding, OneHotEncoding, PathEncoding, ReNASEncoding, encode, get_encoding
+from lightning_nas.encodings import ENCODINGS, DenseGraphs, EdgeTensors, GraphEncoding, OneHotEncoding, PathEncoding, ReNASEncoding, encode, get_encoding
 from lightning_nas.encodings.cell_stats import CELL_STATS, CellStatistics
 from lightning_nas.encodings.features import expand_features, feature_columns
 from lightning_nas.errors import UnknownMetric
@@ -39,17 +39,27 @@ def test_renas_tensor_channels_carry_the_per_cell_costs(nb101):
     assert t[17].sum().item() == pytest.approx(16 * t[10].sum().item(), rel=0.02)
 
 
+def test_renas_rows_are_built_when_read_as_the_dense_tensors_would_be(nb201):
+    """The table keeps the adjacency and per-vertex values (a seventh of the tensors' size) and builds rows on reading."""
+    table = encode(ReNASEncoding(), nb201.space, nb201.structure)
+    assert isinstance(table, EdgeTensors) and len(table) == 15_625 and table.dtype == torch.float32
+    dense = table.adjacency[:, None].float() * table.node_values[:, :, None, :]  # out[n, c, i, j] = A[n, i, j] * v[n, c, j]
+    rows = np.array([3, 0, 15_624, 3])
+    assert torch.equal(table[rows], dense[rows]) and torch.equal(table[torch.as_tensor(rows)], dense[rows])
+    assert torch.equal(table[np.int64(7)], dense[7]) and torch.equal(table[10:20:3], dense[10:20:3]) and table.batch([]).shape == (0, 7, 8, 8)
+
+
 def test_encode_cache_gives_identical_tensors(nb201):
     first = encode(ReNASEncoding(), nb201.space, nb201.structure)
     again = encode(ReNASEncoding(), nb201.space, nb201.structure)
-    assert first.shape == (15_625, 7, 8, 8) and torch.equal(first, again)
+    assert first.shape == (15_625, 7, 8, 8) and torch.equal(first[:], again[:])
 
 
 def test_encode_archs_matches_the_table_encoding(nb101):
     rows = [0, 5, 67206]
     table = encode(ReNASEncoding(), nb101.space, nb101.structure)[rows]
     fresh = ReNASEncoding().encode_archs(nb101.space, [nb101.arch(r) for r in rows])
-    assert torch.allclose(table, fresh)
+    assert torch.allclose(table, fresh[:])
 
 
 def test_graph_batches_match_single_graphs(nb101, nb201):

@@ -4,7 +4,7 @@ from lightning_nas.encodings.base import Encoding, cached_arrays, encode
 from lightning_nas.encodings.graph import DenseGraphs, GraphEncoding
 from lightning_nas.encodings.onehot import OneHotEncoding
 from lightning_nas.encodings.path import PathEncoding
-from lightning_nas.encodings.renas import ReNASEncoding
+from lightning_nas.encodings.renas import EdgeTensors, ReNASEncoding
 from lightning_nas.registry import lookup
 
 ENCODINGS: dict[str, type[Encoding]] = {e.name: e for e in (ReNASEncoding, GraphEncoding, OneHotEncoding, PathEncoding)}
@@ -15,4 +15,4 @@ def get_encoding(name: str) -> Encoding:
     return lookup(ENCODINGS, name, "encoding")()
 
 
-__all__ = ["ENCODINGS", "DenseGraphs", "Encoding", "GraphEncoding", "OneHotEncoding", "PathEncoding", "ReNASEncoding", "cached_arrays", "encode", "get_encoding"]
+__all__ = ["ENCODINGS", "DenseGraphs", "EdgeTensors", "Encoding", "GraphEncoding", "OneHotEncoding", "PathEncoding", "ReNASEncoding", "cached_arrays", "encode", "get_encoding"]

@@ -3,8 +3,8 @@
 An encoding turns a space's batched structure arrays into what a model sees. It works in two
 steps so that caches stay small: :meth:`Encoding.compute` does the real work once per table and
 returns compact numpy arrays (cached on disk by :func:`encode`), and :meth:`Encoding.materialize`
-turns them into the model-ready form (a tensor, or :class:`~lightning_nas.encodings.graph.DenseGraphs`)
-by cheap broadcasting.
+turns them into the model-ready form: a tensor, or a table whose rows are built when a batch reads
+them (:class:`~lightning_nas.encodings.graph.DenseGraphs`, :class:`~lightning_nas.encodings.renas.EdgeTensors`).
 """
 
 from __future__ import annotations
@@ -60,8 +60,8 @@ def encode(encoding: Encoding, space: SearchSpace, structure: dict[str, np.ndarr
 
 def cached_arrays(encoding: Encoding, space: SearchSpace, structure: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """:meth:`Encoding.compute`'s arrays for every row, from the on-disk cache, computed and cached on a
-    miss. ``prepare`` stops here: the model-ready form (1.6 GB of ReNAS tensors on NB101) is built by
-    the run that reads it."""
+    miss. ``prepare`` stops here: the model-ready form (e.g. the path counts as float32, four times their
+    cached bytes) is built by the run that reads it."""
     encoding.check_space(space)
     h = hashlib.sha256(f"{encoding.name}|v{encoding.version}|{space.name}".encode())
     for k in sorted(structure):

@@ -20,9 +20,15 @@ NB201 -> float32 [7, 8, 8] on the ops-on-nodes graph (:mod:`lightning_nas.spaces
 without edges that only carry ``none`` outputs):
 channel 0 type (input 1, ops 2..6 in ``OPS`` order, output 7), channels 1-3 FLOPs (1e8) and
 4-6 params (millions) of each op node in each of the 3 stages (all 5 cells of a stage are equal).
+
+The tensors of many archs are an :class:`EdgeTensors`: the adjacency and the per-vertex values,
+from which rows are built when read (a batch), as :class:`~lightning_nas.encodings.graph.DenseGraphs`
+builds graphs. Every NB101 tensor at once would take 1.6 GB; the two arrays take 235 MB.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -33,7 +39,37 @@ from lightning_nas.spaces.base import SearchSpace
 
 FLOPS_UNIT = 1e8
 PARAMS_UNIT = 1e6
-_CHUNK = 65536
+
+
+@dataclass
+class EdgeTensors:
+    """ReNAS tensors of N archs, built when read: ``out[n, c, i, j] = adjacency[n, i, j] * node_values[n, c, j]``.
+    ``tensors[rows]`` (or :meth:`batch`; rows as indices or a slice) gives float32 [len(rows), C, V, V];
+    ``tensors[n]`` one [C, V, V]."""
+
+    adjacency: torch.Tensor  # uint8 [N, V, V]
+    node_values: torch.Tensor  # float32 [N, C, V]
+
+    def __len__(self) -> int:
+        return len(self.adjacency)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        n, c, v = self.node_values.shape
+        return (n, c, v, v)
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.node_values.dtype
+
+    def batch(self, rows: torch.Tensor | np.ndarray | list[int] | range) -> torch.Tensor:
+        rows = torch.as_tensor(rows, dtype=torch.long)
+        return self.adjacency[rows, None].to(self.dtype) * self.node_values[rows, :, None, :]
+
+    def __getitem__(self, rows: int | slice | torch.Tensor | np.ndarray | list[int]) -> torch.Tensor:
+        if isinstance(rows, (int, np.integer)):
+            return self.batch([rows])[0]
+        return self.batch(range(len(self))[rows] if isinstance(rows, slice) else rows)
 
 
 class ReNASEncoding(Encoding):
@@ -60,13 +96,5 @@ class ReNASEncoding(Encoding):
             ).astype(np.float32),
         }
 
-    def materialize(self, arrays: dict[str, np.ndarray]) -> torch.Tensor:
-        """``out[n, c, i, j] = A[n, i, j] * node_values[n, c, j]``, built in chunks."""
-        adjacency = torch.from_numpy(arrays["adjacency"])
-        values = torch.from_numpy(arrays["node_values"])
-        n, c, v = values.shape
-        out = torch.empty((n, c, v, v), dtype=torch.float32)
-        for start in range(0, n, _CHUNK):
-            sl = slice(start, start + _CHUNK)
-            torch.mul(adjacency[sl, None].to(torch.float32), values[sl, :, None, :], out=out[sl])
-        return out
+    def materialize(self, arrays: dict[str, np.ndarray]) -> EdgeTensors:
+        return EdgeTensors(torch.from_numpy(arrays["adjacency"]), torch.from_numpy(arrays["node_values"]))
