@@ -3,7 +3,7 @@ import pytest
 import torch
 from torch_geometric.data import Batch
 
-from lightning_nas.encodings import ENCODINGS, DenseGraphs, EdgeTensors, GraphEncoding, OneHotEncoding, PathEncoding, ReNASEncoding, encode, get_encoding
+from lightning_nas.encodings import ENCODINGS, CastRows, DenseGraphs, EdgeTensors, GraphEncoding, OneHotEncoding, PathEncoding, ReNASEncoding, Rows, encode, get_encoding
 from lightning_nas.encodings.cell_stats import CELL_STATS, CellStatistics
 from lightning_nas.encodings.features import expand_features, feature_columns
 from lightning_nas.errors import UnknownMetric
@@ -39,14 +39,24 @@ def test_renas_tensor_channels_carry_the_per_cell_costs(nb101):
     assert t[17].sum().item() == pytest.approx(16 * t[10].sum().item(), rel=0.02)
 
 
-def test_renas_rows_are_built_when_read_as_the_dense_tensors_would_be(nb201):
-    """The table keeps the adjacency and per-vertex values (a seventh of the tensors' size) and builds rows on reading."""
-    table = encode(ReNASEncoding(), nb201.space, nb201.structure)
-    assert isinstance(table, EdgeTensors) and len(table) == 15_625 and table.dtype == torch.float32
-    dense = table.adjacency[:, None].float() * table.node_values[:, :, None, :]  # out[n, c, i, j] = A[n, i, j] * v[n, c, j]
+@pytest.mark.parametrize("encoding", [ReNASEncoding, OneHotEncoding, PathEncoding])
+def test_rows_are_built_when_read_as_the_dense_tensors_would_be(nb201, encoding):
+    """The table keeps compact arrays (ReNAS: the adjacency and per-vertex values, a seventh of the
+    tensors' size; path and one-hot: uint8, a quarter of float32) and builds float32 rows on reading."""
+    table = encode(encoding(), nb201.space, nb201.structure)
+    assert isinstance(table, Rows) and len(table) == 15_625 and table.dtype == torch.float32
+    if isinstance(table, EdgeTensors):
+        dense = table.adjacency[:, None].float() * table.node_values[:, :, None, :]  # out[n, c, i, j] = A[n, i, j] * v[n, c, j]
+    else:
+        assert isinstance(table, CastRows) and table.values.dtype == torch.uint8
+        dense = table.values.float()
+    assert table.shape == dense.shape and torch.equal(table[:], dense)
     rows = np.array([3, 0, 15_624, 3])
-    assert torch.equal(table[rows], dense[rows]) and torch.equal(table[torch.as_tensor(rows)], dense[rows])
-    assert torch.equal(table[np.int64(7)], dense[7]) and torch.equal(table[10:20:3], dense[10:20:3]) and table.batch([]).shape == (0, 7, 8, 8)
+    assert torch.equal(table[rows], dense[rows]) and torch.equal(table[torch.as_tensor(rows)], dense[rows]) and torch.equal(table[rows.tolist()], dense[rows])
+    mask = np.zeros(len(table), dtype=bool)
+    mask[rows] = True
+    assert torch.equal(table[mask], dense[mask]) and torch.equal(table[torch.from_numpy(mask)], dense[mask])
+    assert torch.equal(table[np.int64(7)], dense[7]) and torch.equal(table[10:20:3], dense[10:20:3]) and table.batch([]).shape == (0, *dense.shape[1:])
 
 
 def test_encode_cache_gives_identical_tensors(nb201):
@@ -87,15 +97,15 @@ def test_onehot_sizes_and_distinctness(nb101, nb201):
     from lightning_nas.spaces import NATSSizeSpace
 
     sss = NATSSizeSpace()
-    x101 = encode(OneHotEncoding(), nb101.space, nb101.structure)
-    x201 = encode(OneHotEncoding(), nb201.space, nb201.structure)
-    xsss = encode(OneHotEncoding(), sss, {"channels": sss.channel_counts})
+    x101 = encode(OneHotEncoding(), nb101.space, nb101.structure)[:]
+    x201 = encode(OneHotEncoding(), nb201.space, nb201.structure)[:]
+    xsss = encode(OneHotEncoding(), sss, {"channels": sss.channel_counts})[:]
     assert x101.shape == (423_624, 36) and x201.shape == (15_625, 30) and xsss.shape == (32_768, 40)
     assert [x.shape[1] for x in (x101, x201, xsss)] == [OneHotEncoding.sizes[s] for s in ("nb101", "nb201", "nats_sss")]
     assert (x201.sum(1) == 6).all() and (xsss.sum(1) == 5).all()
     assert torch.unique(x201, dim=0).shape[0] == 15_625 and torch.unique(xsss, dim=0).shape[0] == 32_768
     configs = ["8:8:8:8:8", "64:8:16:24:32", "64:64:64:64:64"]
-    assert torch.equal(OneHotEncoding().encode_archs(sss, configs), xsss[[sss.index(c) for c in configs]])
+    assert torch.equal(OneHotEncoding().encode_archs(sss, configs)[:], xsss[[sss.index(c) for c in configs]])
     assert xsss[sss.index("64:8:16:24:32")].view(5, 8).argmax(1).tolist() == [7, 0, 1, 2, 3]  # channel 8k is slot k-1
 
 

@@ -39,7 +39,7 @@ from lightning.pytorch.overrides.distributed import UnrepeatedDistributedSampler
 from torch.utils.data import DataLoader
 
 from lightning_nas.benchmarks import Benchmark, create
-from lightning_nas.encodings import ENCODINGS, DenseGraphs, encode, get_encoding
+from lightning_nas.encodings import ENCODINGS, encode, get_encoding
 from lightning_nas.encodings.features import feature_columns
 from lightning_nas.errors import InvalidArgument, LightningNASError, UnknownMetric, require_count, require_distinct, require_integer
 from lightning_nas.proxies import PROXIES
@@ -136,7 +136,7 @@ class ArchDataModule(L.LightningDataModule):
             raise InvalidArgument(f"pseudo_labels (a score file from `predict`) and num_pseudo > 0 go together, got {pseudo_labels!r} and {num_pseudo}")
         self.save_hyperparameters()
         self.benchmark: Benchmark | None = None
-        self.features: Any = None  # the encoded space, once set up
+        self.features: Any = None  # the encoded space (rows built per batch), once set up
         self.augmented: Any = None  # encoded relabelings of the training archs
         self.augmented_source = np.zeros(0, dtype=np.int64)  # the benchmark row of each
         self.pseudo_rows = np.zeros(0, dtype=np.int64)
@@ -274,10 +274,6 @@ class ArchDataModule(L.LightningDataModule):
         self._require(encoded=False)
         return np.union1d(self.train_rows, self.val_rows)
 
-    @property
-    def is_graph(self) -> bool:
-        return isinstance(self.features, DenseGraphs)
-
     def collate(self, rows: list[int], targets: torch.Tensor | None = None) -> dict[str, Any]:
         """Gather a batch from the pre-encoded table (one vectorised gather, no per-item work),
         labels from ``targets`` (default: the real ones). Rows past the table are augmented copies
@@ -288,12 +284,12 @@ class ArchDataModule(L.LightningDataModule):
         is_copy = copy >= 0
         if is_copy.any():
             x = torch.empty((len(index), *self.augmented.shape[1:]), dtype=self.augmented.dtype)
-            x[~is_copy] = self.features[index[~is_copy]]
-            x[is_copy] = self.augmented[copy[is_copy]]
+            x[~is_copy] = self.features.batch(index[~is_copy])
+            x[is_copy] = self.augmented.batch(copy[is_copy])
             index = index.clone()
             index[is_copy] = torch.from_numpy(self.augmented_source)[copy[is_copy]]
         else:
-            x = self.features.batch(index) if self.is_graph else self.features[index]
+            x = self.features.batch(index)
         batch = {"x": x, "y": targets[index], "index": index}
         if self.extra is not None:
             batch["extra"] = self.extra[index]

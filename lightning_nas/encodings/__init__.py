@@ -1,6 +1,6 @@
 """Encodings: what a predictor sees of an architecture."""
 
-from lightning_nas.encodings.base import Encoding, cached_arrays, encode
+from lightning_nas.encodings.base import CastRows, Encoding, Rows, cached_arrays, encode
 from lightning_nas.encodings.graph import DenseGraphs, GraphEncoding
 from lightning_nas.encodings.onehot import OneHotEncoding
 from lightning_nas.encodings.path import PathEncoding
@@ -15,4 +15,4 @@ def get_encoding(name: str) -> Encoding:
     return lookup(ENCODINGS, name, "encoding")()
 
 
-__all__ = ["ENCODINGS", "DenseGraphs", "EdgeTensors", "Encoding", "GraphEncoding", "OneHotEncoding", "PathEncoding", "ReNASEncoding", "cached_arrays", "encode", "get_encoding"]
+__all__ = ["ENCODINGS", "CastRows", "DenseGraphs", "EdgeTensors", "Encoding", "GraphEncoding", "OneHotEncoding", "PathEncoding", "ReNASEncoding", "Rows", "cached_arrays", "encode", "get_encoding"]

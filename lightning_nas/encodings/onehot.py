@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from lightning_nas.encodings.base import Encoding
+from lightning_nas.encodings.base import CastRows, Encoding
 from lightning_nas.spaces import nb101_network
 from lightning_nas.spaces.base import SearchSpace
 from lightning_nas.spaces.nb101 import CONV1X1, CONV3X3, MAX_VERTICES, MAXPOOL3X3, OP_IDS
@@ -43,5 +43,5 @@ class OneHotEncoding(Encoding):
             x = structure["channels"][..., None] == np.asarray(CHANNELS)
         return {"x": x.reshape(len(x), self.sizes[space.name]).astype(np.uint8)}
 
-    def materialize(self, arrays: dict[str, np.ndarray]) -> torch.Tensor:
-        return torch.from_numpy(arrays["x"]).to(torch.float32)
+    def materialize(self, arrays: dict[str, np.ndarray]) -> CastRows:
+        return CastRows(torch.from_numpy(arrays["x"]))

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from lightning_nas.encodings.base import Encoding
+from lightning_nas.encodings.base import CastRows, Encoding
 from lightning_nas.spaces import nb101_network, nb201_network
 from lightning_nas.spaces.base import SearchSpace
 from lightning_nas.spaces.nb101 import INTERIOR_OPS, OP_IDS, OP_NAMES
@@ -86,5 +86,5 @@ class PathEncoding(Encoding):
         )
         return {"x": x}
 
-    def materialize(self, arrays: dict[str, np.ndarray]) -> torch.Tensor:
-        return torch.from_numpy(arrays["x"]).to(torch.float32)
+    def materialize(self, arrays: dict[str, np.ndarray]) -> CastRows:
+        return CastRows(torch.from_numpy(arrays["x"]))

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from lightning_nas.encodings.base import Encoding
+from lightning_nas.encodings.base import Encoding, RowIndex, Rows, row_index
 from lightning_nas.spaces import nb101_network, nb201_network
 from lightning_nas.spaces.base import SearchSpace
 
@@ -42,10 +42,8 @@ PARAMS_UNIT = 1e6
 
 
 @dataclass
-class EdgeTensors:
-    """ReNAS tensors of N archs, built when read: ``out[n, c, i, j] = adjacency[n, i, j] * node_values[n, c, j]``.
-    ``tensors[rows]`` (or :meth:`batch`; rows as indices or a slice) gives float32 [len(rows), C, V, V];
-    ``tensors[n]`` one [C, V, V]."""
+class EdgeTensors(Rows):
+    """ReNAS tensors of N archs, built when read: ``out[n, c, i, j] = adjacency[n, i, j] * node_values[n, c, j]``."""
 
     adjacency: torch.Tensor  # uint8 [N, V, V]
     node_values: torch.Tensor  # float32 [N, C, V]
@@ -58,18 +56,9 @@ class EdgeTensors:
         n, c, v = self.node_values.shape
         return (n, c, v, v)
 
-    @property
-    def dtype(self) -> torch.dtype:
-        return self.node_values.dtype
-
-    def batch(self, rows: torch.Tensor | np.ndarray | list[int] | range) -> torch.Tensor:
-        rows = torch.as_tensor(rows, dtype=torch.long)
+    def batch(self, rows: RowIndex) -> torch.Tensor:
+        rows = row_index(rows)
         return self.adjacency[rows, None].to(self.dtype) * self.node_values[rows, :, None, :]
-
-    def __getitem__(self, rows: int | slice | torch.Tensor | np.ndarray | list[int]) -> torch.Tensor:
-        if isinstance(rows, (int, np.integer)):
-            return self.batch([rows])[0]
-        return self.batch(range(len(self))[rows] if isinstance(rows, slice) else rows)
 
 
 class ReNASEncoding(Encoding):

@@ -269,9 +269,7 @@ class RankingPredictor(L.LightningModule, abc.ABC):
             raise InvalidArgument("this predictor was trained without extra features: call score(archs) without extra")
         if extra is not None and len(extra) != len(archs):
             raise InvalidArgument(f"extra has {len(extra)} rows for {len(archs)} archs: give one row per arch")
-        x = get_encoding(self.hparams.encoding).encode_archs(get_space(self.hparams.space), archs)
-        if hasattr(x, "batch"):
-            x = x.batch(range(len(archs)))
+        x = get_encoding(self.hparams.encoding).encode_archs(get_space(self.hparams.space), archs).batch(range(len(archs)))
         batch: dict[str, Any] = {"x": x.to(self.device)}
         if extra is not None:
             batch["extra"] = torch.as_tensor(extra, dtype=torch.float32, device=self.device)
