@@ -6,6 +6,11 @@ Each timing runs in a fresh Python process (cold imports, warm OS page cache) ag
 on-disk cache, which is built first if missing. ``nb101_hash_mismatches`` re-hashes all 423,624
 cells of the table with the project's NB101 hash and counts disagreements with ``module_hash``.
 
+``nb101_encode_*``, ``nb101_encoding_held_mib``, ``nb101_rows_built_s``: the ReNAS and the path encoding of
+every NB101 cell, from no cache and cached; the memory the encoded table keeps (its compact arrays) against
+every row built at once (``all_rows_built_mib``, what a table of float32 tensors took before), and the time to
+build every row once in batches, as a test over the whole space does.
+
 ``nb101_prepare_*``: ``python -m lightning_nas prepare --space nb101`` with no cache (the table and every
 encoding built) and again with them cached: wall time and peak memory.
 
@@ -40,13 +45,16 @@ if sys.argv[2] == "prepare":  # the command, as a user runs it first
     print(json.dumps({"seconds": time.perf_counter() - t0, "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
     sys.exit()
 from lightning_nas.benchmarks import create
-bench = create(sys.argv[1], source=sys.argv[3] or None)
+bench = create(sys.argv[1], source=(sys.argv[3] or None) if sys.argv[2] != "encode" else None)
 t1 = time.perf_counter()
 out = {"load_s": t1 - t0, "rows": len(bench), "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
-if sys.argv[2] == "encode":
-    from lightning_nas.encodings import ReNASEncoding, encode
-    x = encode(ReNASEncoding(), bench.space, bench.structure)
+if sys.argv[2] == "encode":  # sys.argv[3]: the encoding
+    import dataclasses
+    from lightning_nas.encodings import encode, get_encoding
+    x = encode(get_encoding(sys.argv[3]), bench.space, bench.structure)
     out.update(encode_s=time.perf_counter() - t1, shape=list(x.shape))
+    out["held_mib"] = sum(getattr(x, f.name).nbytes for f in dataclasses.fields(x)) / 2**20  # the compact arrays a fit keeps
+    out["built_mib"] = x[:1].element_size() * len(x) * x[0].numel() / 2**20  # every row built at once, as before
     t2 = time.perf_counter()
     for start in range(0, len(x), 1024):  # every row built once, as a test over the whole space reads them
         x[start : start + 1024]
@@ -65,8 +73,9 @@ print(json.dumps(out))
 """
 
 
-def child(space: str, what: str, env: dict[str, str], source: str = "") -> dict:
-    proc = subprocess.run([sys.executable, "-c", CHILD, space, what, source], env=env, capture_output=True, text=True, check=True)
+def child(space: str, what: str, env: dict[str, str], arg: str = "") -> dict:
+    """``arg``: the benchmark file to read (load, compare), or the encoding (encode)."""
+    proc = subprocess.run([sys.executable, "-c", CHILD, space, what, arg], env=env, capture_output=True, text=True, check=True)
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
@@ -125,12 +134,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as fresh:  # encoding from scratch: no encoding cache
         cold = {**env, "LIGHTNING_NAS_CACHE": fresh}
         child("nb101", "load", cold)
-        r = child("nb101", "encode", cold)
-        emit("nb101_encode_all_s", r["encode_s"], "s", shape=r["shape"], cache="none", target="< 30 s")
-        r = child("nb101", "encode", cold)
-        emit("nb101_encode_all_cached_s", r["encode_s"], "s", shape=r["shape"], cache="warm")
-        emit("nb101_renas_rows_built_s", r["rows_built_s"], "s", rows=r["shape"][0], batch=1024, what="every tensor built once from the encoded table")
-        emit("nb101_encode_rss_mib", r["rss_mib"], "MiB", cache="warm")
+        for name in ("renas", "path"):
+            r = child("nb101", "encode", cold, name)
+            emit("nb101_encode_all_s", r["encode_s"], "s", encoding=name, shape=r["shape"], cache="none", target="< 30 s")
+            r = child("nb101", "encode", cold, name)
+            emit("nb101_encode_all_cached_s", r["encode_s"], "s", encoding=name, shape=r["shape"], cache="warm")
+            emit("nb101_encoding_held_mib", r["held_mib"], "MiB", encoding=name, all_rows_built_mib=round(r["built_mib"]), what="the arrays the encoded table keeps")
+            emit("nb101_rows_built_s", r["rows_built_s"], "s", encoding=name, rows=r["shape"][0], batch=1024, what="every row built once from the encoded table")
+            emit("nb101_encode_rss_mib", r["rss_mib"], "MiB", encoding=name, cache="warm")
     child("nb201", "load", env)
     r = child("nb201", "load", env)
     emit("nb201_load_s", r["load_s"], "s", rows=r["rows"])

@@ -23,7 +23,7 @@ channel 0 type (input 1, ops 2..6 in ``OPS`` order, output 7), channels 1-3 FLOP
 
 The tensors of many archs are an :class:`EdgeTensors`: the adjacency and the per-vertex values,
 from which rows are built when read (a batch), as :class:`~lightning_nas.encodings.graph.DenseGraphs`
-builds graphs. Every NB101 tensor at once would take 1.6 GB; the two arrays take 235 MB.
+builds graphs. Every NB101 tensor at once would take 1,504 MiB; the two arrays take 235 MiB.
 """
 
 from __future__ import annotations
