@@ -81,6 +81,8 @@ def test_graph_batches_match_single_graphs(nb101, nb201):
         assert isinstance(batch, Batch) and batch.num_graphs == 3 and batch.x.shape[1] == features
         assert torch.equal(batch.x, expected.x) and torch.equal(batch.edge_index, expected.edge_index)
         assert torch.equal(batch.batch, expected.batch)
+        mask = np.isin(np.arange(len(graphs)), rows)  # a mask selects its rows, in row order
+        assert torch.equal(graphs.batch(mask).x, graphs.batch(sorted(rows)).x)
     g = encode(GraphEncoding(), nb101.space, nb101.structure)[nb101.index(INCEPTION)]
     assert g.num_nodes == 7 and g.edge_index.shape[1] == 9
 

@@ -24,7 +24,7 @@ import torch
 from torch_geometric.data import Batch, Data
 from torch_geometric.utils import dense_to_sparse
 
-from lightning_nas.encodings.base import Encoding
+from lightning_nas.encodings.base import Encoding, RowIndex, row_index
 from lightning_nas.spaces import nb101_network, nb201_network
 from lightning_nas.spaces.base import SearchSpace
 from lightning_nas.spaces.nb101 import OP_NAMES
@@ -42,9 +42,9 @@ class DenseGraphs:
     def __len__(self) -> int:
         return len(self.x)
 
-    def batch(self, rows: torch.Tensor | np.ndarray | list[int]) -> Batch:
-        """A PyG ``Batch`` of the given rows (vectorised: no per-graph Python work)."""
-        rows = torch.as_tensor(rows, dtype=torch.long)
+    def batch(self, rows: RowIndex) -> Batch:
+        """A PyG ``Batch`` of the given rows (indices or a mask; vectorised: no per-graph Python work)."""
+        rows = row_index(rows)
         counts = self.num_nodes[rows]
         mask = torch.arange(self.x.shape[1])[None, :] < counts[:, None]
         edge_index, _ = dense_to_sparse(self.adjacency[rows], mask)
