@@ -184,7 +184,7 @@ def _record(arch, epochs, run, params):
     for frac in (0.0, 0.5, 1.0):  # init, halfway, final
         metrics.evaluation_data.add(
             current_epoch=frac * epochs, training_time=1000 * frac + run, train_accuracy=0.5 + 0.4 * frac,
-            validation_accuracy=0.4 + 0.5 * frac - 0.01 * run, test_accuracy=0.4 + 0.5 * frac - 0.02 * run,
+            validation_accuracy=0.4 + 0.5 * frac - 0.01 * run, test_accuracy=0.4 + 0.5 * frac - 0.02 * run - 0.001 * (108 - epochs),
         )
     return nb101_record(arch.module_hash, epochs, arch.matrix.tolist(), arch.ops, metrics)
 
@@ -195,7 +195,8 @@ def tfrecord(tmp_path):
     archs = [space.validate(INCEPTION), space.sample(np.random.default_rng(3))]
     path = tmp_path / "nb101" / "nasbench_only108.tfrecord"
     path.parent.mkdir()
-    write_records(path, [_record(a, 108, run, 1000 + i) for i, a in enumerate(archs) for run in range(3)])
+    # records of the two cells and of two budgets interleaved: a run is a record's place among its cell's of that budget
+    write_records(path, [_record(a, epochs, run, 1000 + i) for run in range(3) for epochs in (108, 36) for i, a in enumerate(archs)])
     return path, archs
 
 
@@ -207,6 +208,7 @@ def test_tfrecord_means_and_runs(tfrecord, tmp_path, nb101):
     assert len(bench) == 2 and set(bench.keys) == {a.module_hash for a in archs}
     assert bench.query(archs[0], metric="test_acc") == pytest.approx(90 - 2, abs=1e-4)  # mean of 90, 88, 86
     assert bench.query(archs[0], metric="test_acc_run2") == pytest.approx(86, abs=1e-4)
+    assert [bench.query(a, metric="test_acc_run1", epochs=36) for a in archs] == pytest.approx([88 - 7.2] * 2, abs=1e-4)
     assert bench.query(archs[0], metric="val_acc") == pytest.approx(89, abs=1e-4)
     assert bench.query(archs[1], metric="params") == 1001
     assert bench.query(archs[0], metric="train_time") == pytest.approx(1001)

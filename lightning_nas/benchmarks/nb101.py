@@ -21,7 +21,7 @@ import base64
 import json
 import os
 import zipfile
-from collections import defaultdict
+from array import array
 from functools import partial
 from pathlib import Path
 
@@ -147,42 +147,56 @@ def table_from_npz(path: Path, subset_path: Path | None = None) -> Table:
 
 
 def table_from_tfrecord(path: Path, progress: bool = False) -> Table:
-    """Parse every record of an official NAS-Bench-101 tfrecord into a table."""
-    cells: dict[str, tuple[np.ndarray, np.ndarray, int]] = {}
-    runs: dict[tuple[str, int], list[tuple[float, float, float, float]]] = defaultdict(list)
+    """Parse every record of an official NAS-Bench-101 tfrecord into a table. Each record's
+    numbers go into flat typed arrays as it is read, not Python objects (about 200 bytes per
+    record), so reading ``nasbench_full``'s 5 million records peaks near the finished table's size."""
+    cells: dict[str, int] = {}  # module hash -> cell number, in the order first met
+    adjacency, ops, params = [], [], []  # per cell
+    record_cell, record_epochs = array("q"), array("q")
+    record_values = array("d")  # per record, at the end of training: train, val, test accuracy, training time
     with progress_bar(f"reading {path.name}", total=path.stat().st_size, enabled=progress) as advance:
         for i, data in enumerate(read_records(path, on_bytes=advance)):
             try:
                 module_hash, epochs, raw_adjacency, raw_ops, raw_metrics = json.loads(data)
                 metrics = ModelMetrics.FromString(base64.b64decode(raw_metrics))
                 final = metrics.evaluation_data[2]  # [0] at init, [1] halfway, [2] end of training
-                if module_hash not in cells:
-                    cells[module_hash] = (*_pad_cell(raw_adjacency, raw_ops), metrics.trainable_parameters)
+                cell = cells.get(module_hash)
+                if cell is None:
+                    a, o = _pad_cell(raw_adjacency, raw_ops)
+                    cell = cells[module_hash] = len(cells)
+                    adjacency.append(a)
+                    ops.append(o)
+                    params.append(metrics.trainable_parameters)
+                record_epochs.append(int(epochs))
             except (ValueError, TypeError, KeyError, IndexError) as exc:
                 raise BenchmarkFileError(f"{path}: record {i} is not a NAS-Bench-101 row ({exc!r})") from exc
-            runs[module_hash, int(epochs)].append(
-                (final.train_accuracy, final.validation_accuracy, final.test_accuracy, final.training_time)
-            )
+            record_cell.append(cell)
+            record_values.extend((final.train_accuracy, final.validation_accuracy, final.test_accuracy, final.training_time))
     if not cells:
         raise BenchmarkFileError(f"{path}: no records")
-    keys = np.array(sorted(cells))
-    row = {k: i for i, k in enumerate(keys.tolist())}
+    hashes = np.array(list(cells))
+    order = np.argsort(hashes)  # cell numbers in module-hash order
+    keys = hashes[order]
     n = len(keys)
-    columns: dict[str, np.ndarray] = {column_name(DATASET, "params"): np.array([cells[k][2] for k in keys], dtype=np.int64)}
-    for epochs in sorted({e for _, e in runs}):
-        values = np.full((n, NUM_RUNS, 4), np.nan)
-        for (k, e), rs in runs.items():
-            if e == epochs:
-                values[row[k], : len(rs)] = rs[:NUM_RUNS]
-        values[..., :3] *= 100
+    row_of_cell = np.empty(n, dtype=np.int64)
+    row_of_cell[order] = np.arange(n)
+    rows, epochs = row_of_cell[np.frombuffer(record_cell, dtype=np.int64)], np.frombuffer(record_epochs, dtype=np.int64)
+    values = np.frombuffer(record_values).reshape(-1, 4) * [100, 100, 100, 1]  # accuracies in percent
+    # each record's run number: its place among its cell's records of the same budget, in file order
+    by = np.lexsort((np.arange(len(rows)), rows, epochs))
+    rows, epochs, values = rows[by], epochs[by], values[by]
+    first = np.r_[True, (np.diff(rows) != 0) | (np.diff(epochs) != 0)]
+    run = np.arange(len(rows)) - np.maximum.accumulate(np.where(first, np.arange(len(rows)), 0))
+    columns: dict[str, np.ndarray] = {column_name(DATASET, "params"): np.array(params, dtype=np.int64)[order]}
+    for budget in np.unique(epochs).tolist():
+        kept = (epochs == budget) & (run < NUM_RUNS)
+        per_run = np.full((n, NUM_RUNS, 4), np.nan)
+        per_run[rows[kept], run[kept]] = values[kept]
         for j, metric in enumerate(("train_acc", "val_acc", "test_acc", "train_time")):
-            columns[column_name(DATASET, metric, epochs)] = np.nanmean(values[..., j], axis=1).astype(np.float32)
+            columns[column_name(DATASET, metric, budget)] = np.nanmean(per_run[..., j], axis=1).astype(np.float32)
             for r in range(NUM_RUNS):
-                columns[column_name(DATASET, f"{metric}_run{r}", epochs)] = values[:, r, j].astype(np.float32)
-    structure = {
-        "adjacency": np.stack([cells[k][0] for k in keys]),
-        "ops": np.stack([cells[k][1] for k in keys]),
-    }
+                columns[column_name(DATASET, f"{metric}_run{r}", budget)] = per_run[:, r, j].astype(np.float32)
+    structure = {"adjacency": np.stack(adjacency)[order], "ops": np.stack(ops)[order]}
     columns[column_name(DATASET, "flops")] = total_flops(*to_output_last(structure["adjacency"], structure["ops"]))
     notes = [
         "train/val/test_acc and train_time: mean over the runs in the file; *_run<k>: run k",
