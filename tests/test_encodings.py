@@ -195,3 +195,13 @@ def test_feature_groups_expand_to_named_columns(nb101, nb201):
     # an unknown dataset is named as such, not as an unknown feature (was: "extra feature 'params' is neither ...")
     with pytest.raises(UnknownMetric, match=r"^NB201Benchmark\(15625 archs, compact CSV\) has no dataset 'cifar11'"):
         feature_columns(nb201, ["params"], "cifar11")
+
+
+def test_row_blocks_join_to_the_whole_computation():
+    from lightning_nas.chunks import in_row_blocks
+
+    a, b = np.arange(20).reshape(10, 2), np.arange(10)
+    assert np.array_equal(in_row_blocks(lambda x, y: x * y[:, None], a, b, rows=3), a * b[:, None])
+    joined = in_row_blocks(lambda x, y: {"sum": x.sum(1), "y": y}, a, b, rows=4)
+    assert np.array_equal(joined["sum"], a.sum(1)) and np.array_equal(joined["y"], b)
+    assert in_row_blocks(lambda x: x[:, :1], np.zeros((0, 5))).shape == (0, 1)  # no rows: one empty call, same trailing shape

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from lightning_nas.benchmarks.cache import BenchmarkFileError, cache_dir, read_cache, write_cache
+from lightning_nas.chunks import in_row_blocks
 from lightning_nas.errors import InvalidArgument
 from lightning_nas.spaces.base import SearchSpace
 
@@ -93,7 +94,8 @@ class Encoding(abc.ABC):
 
     @abc.abstractmethod
     def compute(self, space: SearchSpace, structure: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """Compact arrays for every row of ``structure`` (vectorised, no per-arch Python loop)."""
+        """Compact arrays for every row of ``structure`` (vectorised, no per-arch Python loop; each
+        row on its own, as :func:`compute_arrays` passes it a block of rows at a time)."""
 
     @abc.abstractmethod
     def materialize(self, arrays: dict[str, np.ndarray]) -> Any:
@@ -102,11 +104,17 @@ class Encoding(abc.ABC):
     def __call__(self, space: SearchSpace, structure: dict[str, np.ndarray]) -> Any:
         """Encode without caching (e.g. a handful of new architectures)."""
         self.check_space(space)
-        return self.materialize(self.compute(space, structure))
+        return self.materialize(compute_arrays(self, space, structure))
 
     def encode_archs(self, space: SearchSpace, archs: list[Any]) -> Any:
         """Encode architectures given in any form the space's ``validate`` accepts."""
         return self(space, space.to_structure([space.validate(a) for a in archs]))
+
+
+def compute_arrays(encoding: Encoding, space: SearchSpace, structure: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """:meth:`Encoding.compute` a block of rows at a time, so its temporaries stay bounded on a whole space."""
+    names = list(structure)
+    return in_row_blocks(lambda *columns: encoding.compute(space, dict(zip(names, columns))), *structure.values())
 
 
 def encode(encoding: Encoding, space: SearchSpace, structure: dict[str, np.ndarray]) -> Any:
@@ -126,6 +134,6 @@ def cached_arrays(encoding: Encoding, space: SearchSpace, structure: dict[str, n
     try:
         arrays, _ = read_cache(path)
     except BenchmarkFileError:
-        arrays = encoding.compute(space, structure)
+        arrays = compute_arrays(encoding, space, structure)
         write_cache(path, arrays, {"encoding": encoding.name, "space": space.name})
     return arrays

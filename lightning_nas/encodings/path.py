@@ -25,7 +25,6 @@ from lightning_nas.spaces.nb201 import OPS
 
 #: (ops a path may pass, fewest and most ops on one input -> output path) per space
 _NAMES = {"nb101": (len(INTERIOR_OPS), 0, 5), "nb201": (len(OPS) - 1, 1, 3)}
-_CHUNK = 32_768  # rows per pass: bounds the [rows, vertices, names] count array
 
 
 def _first_index(num_ops: int, length: int) -> int:
@@ -80,11 +79,7 @@ class PathEncoding(Encoding):
             # none -> -1: effective_adjacency has already cut the edges through it
             digit = np.concatenate([np.full((n, 1), -1), structure["ops"] - 1, np.full((n, 1), -1)], axis=1)
         first = _first_index(num_ops, shortest)
-        x = np.concatenate(  # max(.., 1): no rows still gives one (empty) chunk
-            [_path_counts(adjacency[s : s + _CHUNK], digit[s : s + _CHUNK], num_ops, longest)[:, first:].astype(np.uint8)
-             for s in range(0, max(len(digit), 1), _CHUNK)]
-        )
-        return {"x": x}
+        return {"x": _path_counts(adjacency, digit, num_ops, longest)[:, first:].astype(np.uint8)}
 
     def materialize(self, arrays: dict[str, np.ndarray]) -> CastRows:
         return CastRows(torch.from_numpy(arrays["x"]))

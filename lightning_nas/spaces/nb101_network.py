@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from lightning_nas.chunks import in_row_blocks
 from lightning_nas.spaces.nb101 import CONV1X1, CONV3X3, MAX_VERTICES, OP_IDS
 
 STEM_CHANNELS = 128
@@ -104,13 +105,11 @@ def cell_costs(adjacency: np.ndarray, ops: np.ndarray, bn_flops: bool = False) -
 
 def total_params(adjacency: np.ndarray, ops: np.ndarray) -> np.ndarray:
     """Trainable parameters of whole networks (output-last cells): int64 [N]."""
-    params, _ = cell_costs(adjacency, ops)
-    return np.rint(params.sum((1, 2))).astype(np.int64) + STEM_PARAMS + CLASSIFIER_PARAMS
+    return in_row_blocks(lambda a, o: np.rint(cell_costs(a, o)[0].sum((1, 2))).astype(np.int64), adjacency, ops) + STEM_PARAMS + CLASSIFIER_PARAMS
 
 
 def total_flops(adjacency: np.ndarray, ops: np.ndarray) -> np.ndarray:
     """FLOPs of whole networks (output-last cells) as ``thop`` counts them on a 1x3x32x32 input:
     int64 [N]. This is the compact NB101 table's ``flops`` for every cell, so a table read from the
     official tfrecord, which has no FLOPs, gets the same column."""
-    _, flops = cell_costs(adjacency, ops, bn_flops=True)
-    return np.rint(flops.sum((1, 2))).astype(np.int64) + STEM_FLOPS + CLASSIFIER_FLOPS
+    return in_row_blocks(lambda a, o: np.rint(cell_costs(a, o, bn_flops=True)[1].sum((1, 2))).astype(np.int64), adjacency, ops) + STEM_FLOPS + CLASSIFIER_FLOPS
