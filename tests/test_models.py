@@ -317,3 +317,15 @@ def test_training_curves_follow_each_epoch_and_a_resumed_fit(tmp_path):
     assert [epoch for epoch, _ in resumed["train/loss"]] == [1, 2, 3] and resumed["train/loss"][:2] == history["train/loss"]
     assert resumed["train/loss"][2][1] == pytest.approx(np.mean(losses[14:21]))
     assert [epoch for epoch, _ in resumed["val/ktau"]] == [1, 2, 3]
+
+
+def test_signed_log_leaves_its_input_alone():
+    """It is built in place on a new tensor (the whole space's extra features pass through it)."""
+    from lightning_nas.models.base import signed_log
+
+    x = torch.tensor([0.0, 1.5, -2.0, 1e30, -float("inf"), float("nan")], dtype=torch.float64)
+    before = x.clone()
+    y = signed_log(x)
+    assert torch.equal(x.nan_to_num(), before.nan_to_num()) and x.isnan()[-1]
+    expected = torch.sign(before) * torch.log1p(before.abs())
+    assert torch.allclose(y, expected, equal_nan=True, rtol=0, atol=0)
