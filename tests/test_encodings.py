@@ -79,6 +79,7 @@ def test_graph_batches_match_single_graphs(nb101, nb201):
         batch = graphs.batch(rows)
         expected = Batch.from_data_list([graphs[r] for r in rows])
         assert isinstance(batch, Batch) and batch.num_graphs == 3 and batch.x.shape[1] == features
+        assert graphs.adjacency.dtype == torch.uint8 and batch.edge_index.dtype == torch.long  # kept compact, batched as PyG wants
         assert torch.equal(batch.x, expected.x) and torch.equal(batch.edge_index, expected.edge_index)
         assert torch.equal(batch.batch, expected.batch)
         mask = np.isin(np.arange(len(graphs)), rows)  # a mask selects its rows, in row order

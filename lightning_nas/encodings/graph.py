@@ -33,7 +33,7 @@ from lightning_nas.spaces.nb201 import OPS
 
 @dataclass
 class DenseGraphs:
-    """N padded graphs: node features x [N, V, F], adjacency [N, V, V], node counts [N]."""
+    """N padded graphs: node features x [N, V, F], adjacency [N, V, V] (uint8), node counts [N]."""
 
     x: torch.Tensor
     adjacency: torch.Tensor
@@ -95,6 +95,6 @@ class GraphEncoding(Encoding):
     def materialize(self, arrays: dict[str, np.ndarray]) -> DenseGraphs:
         return DenseGraphs(
             x=torch.from_numpy(arrays["x"]).to(torch.float32),
-            adjacency=torch.from_numpy(arrays["adjacency"].astype(np.int64)),
+            adjacency=torch.from_numpy(arrays["adjacency"].astype(np.uint8)),  # 0/1: a byte each, not 8 (145 MB less on NB101)
             num_nodes=torch.from_numpy(arrays["num_nodes"].astype(np.int64)),
         )
