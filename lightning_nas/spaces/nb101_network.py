@@ -103,13 +103,24 @@ def cell_costs(adjacency: np.ndarray, ops: np.ndarray, bn_flops: bool = False) -
     return params, flops
 
 
+def _cell_sums(adjacency: np.ndarray, ops: np.ndarray, bn_flops: bool = False) -> np.ndarray:
+    """int64 [N, 2]: the params and FLOPs of each network's 9 cells, summed. Run a block of rows at a
+    time: the per-vertex costs of every NB101 cell at once take 430 MB."""
+
+    def block(adjacency: np.ndarray, ops: np.ndarray) -> np.ndarray:
+        params, flops = cell_costs(adjacency, ops, bn_flops)
+        return np.rint(np.stack([params.sum((1, 2)), flops.sum((1, 2))], axis=1)).astype(np.int64)
+
+    return in_row_blocks(block, adjacency, ops)
+
+
 def total_params(adjacency: np.ndarray, ops: np.ndarray) -> np.ndarray:
     """Trainable parameters of whole networks (output-last cells): int64 [N]."""
-    return in_row_blocks(lambda a, o: np.rint(cell_costs(a, o)[0].sum((1, 2))).astype(np.int64), adjacency, ops) + STEM_PARAMS + CLASSIFIER_PARAMS
+    return _cell_sums(adjacency, ops)[:, 0] + STEM_PARAMS + CLASSIFIER_PARAMS
 
 
 def total_flops(adjacency: np.ndarray, ops: np.ndarray) -> np.ndarray:
     """FLOPs of whole networks (output-last cells) as ``thop`` counts them on a 1x3x32x32 input:
     int64 [N]. This is the compact NB101 table's ``flops`` for every cell, so a table read from the
     official tfrecord, which has no FLOPs, gets the same column."""
-    return in_row_blocks(lambda a, o: np.rint(cell_costs(a, o, bn_flops=True)[1].sum((1, 2))).astype(np.int64), adjacency, ops) + STEM_FLOPS + CLASSIFIER_FLOPS
+    return _cell_sums(adjacency, ops, bn_flops=True)[:, 1] + STEM_FLOPS + CLASSIFIER_FLOPS
