@@ -199,7 +199,7 @@ def test_feature_groups_expand_to_named_columns(nb101, nb201):
 
 
 def test_row_blocks_join_to_the_whole_computation():
-    from lightning_nas.chunks import in_row_blocks
+    from lightning_nas.row_blocks import in_row_blocks
 
     a, b = np.arange(20).reshape(10, 2), np.arange(10)
     assert np.array_equal(in_row_blocks(lambda x, y: x * y[:, None], a, b, rows=3), a * b[:, None])

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lightning_nas.chunks import in_row_blocks
+from lightning_nas.row_blocks import in_row_blocks
 from lightning_nas.spaces.nb101 import CONV1X1, CONV3X3, MAX_VERTICES, OP_IDS
 
 STEM_CHANNELS = 128
