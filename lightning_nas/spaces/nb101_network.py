@@ -105,7 +105,7 @@ def cell_costs(adjacency: np.ndarray, ops: np.ndarray, bn_flops: bool = False) -
 
 def _cell_sums(adjacency: np.ndarray, ops: np.ndarray, bn_flops: bool = False) -> np.ndarray:
     """int64 [N, 2]: the params and FLOPs of each network's 9 cells, summed. Run a block of rows at a
-    time: the per-vertex costs of every NB101 cell at once take 430 MB."""
+    time: the per-vertex costs of every NB101 cell at once take 410 MiB."""
 
     def block(adjacency: np.ndarray, ops: np.ndarray) -> np.ndarray:
         params, flops = cell_costs(adjacency, ops, bn_flops)
