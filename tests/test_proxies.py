@@ -11,7 +11,7 @@ import torch
 
 from lightning_nas.errors import BenchmarkFileError, InvalidArgument
 from lightning_nas.proxies import PROXIES, ProxyEvaluator, ScoreTable, build_network, count_parameters, rank_combination, scoring, tenas_rank
-from lightning_nas.proxies.images import load_images
+from lightning_nas.proxies.images import MEAN_STD, draw_order, load_images
 from lightning_nas.proxies.scoring import ProxyScoringModule, ScoreTableWriter, score_archs
 from lightning_nas.search import ProxyScorer
 from lightning_nas.spaces import get_space
@@ -110,6 +110,88 @@ def test_images_are_real_normalised_and_bad_input_is_named(tmp_path, data_root):
         ProxyEvaluator("nb201", ["synflow"], "cifar11", images=data_root / "images" / "cifar10_test_sample.npz")
     with pytest.raises(InvalidArgument, match=r"device cuda:99: torch sees \d+ CUDA device\(s\) on this machine"):
         ProxyEvaluator("nb201", ["synflow"], root=data_root, device="cuda:99")  # before any image is moved there
+
+
+def write_imagenet16_batch(path, planes: np.ndarray, labels: np.ndarray) -> None:
+    """One training batch in NATS-Bench's ImageNet16 format, as xautodl's ``ImageNet16`` reads it:
+    a pickled dict whose ``data`` rows are the R, G and B 16x16 planes, ``labels`` 1..1000."""
+    import pickle
+
+    with open(path, "wb") as f:
+        pickle.dump({"data": planes.reshape(len(planes), -1), "labels": labels.tolist(), "mean": planes.mean(0).ravel()}, f)
+
+
+def test_imagenet16_images_are_16x16_from_a_folder_or_an_npz(tmp_path, data_root):
+    """ImageNet16-120 networks take 16x16 images. A 32x32 .npz used to be taken for them, and the
+    proxies that depend on the input size scored other inputs: flops came out 4x NASLib's figure."""
+    import csv
+    import gzip
+
+    rng = np.random.default_rng(0)
+    planes, labels = rng.integers(0, 256, (300, 3, 16, 16), dtype=np.uint8), rng.integers(1, 241, 300)
+    folder = tmp_path / "ImageNet16"
+    folder.mkdir()
+    write_imagenet16_batch(folder / "train_data_batch_1", planes, labels)
+    write_imagenet16_batch(folder / "train_data_batch_2", planes[:10], np.ones(10, int))  # only the first batch is read
+    images, targets = load_images("ImageNet16-120", folder, num=128)
+    kept = labels <= 120  # ImageNet16-120: the first 120 of the 1,000 classes
+    pick = draw_order(int(kept.sum()), 0)[:128]
+    mean, std = (torch.tensor(v).view(1, 3, 1, 1) / 255 for v in MEAN_STD["ImageNet16-120"])
+    torch.testing.assert_close(images, (torch.from_numpy(planes[kept][pick]).float() / 255 - mean) / std)
+    assert targets.tolist() == (labels[kept][pick] - 1).tolist()
+
+    npz = tmp_path / "imagenet16.npz"
+    np.savez(npz, images=planes[kept].transpose(0, 2, 3, 1), labels=labels[kept] - 1)
+    same, same_targets = load_images("ImageNet16-120", npz, num=128)
+    assert torch.equal(same, images) and torch.equal(same_targets, targets)
+    cifar = data_root / "images" / "cifar10_test_sample.npz"
+    with pytest.raises(BenchmarkFileError, match=r"must be \(N, 16, 16, 3\) uint8 with one label each \(ImageNet16-120 networks take 16x16 images"):
+        load_images("ImageNet16-120", cifar, num=2)
+    with pytest.raises(BenchmarkFileError, match=r"imagenet16.npz: 'images' must be \(N, 32, 32, 3\)"):
+        load_images("cifar100", npz, num=2)
+    (folder / "train_data_batch_1").write_bytes(b"\x80\x04truncated")
+    with pytest.raises(BenchmarkFileError, match=r"train_data_batch_1: not an ImageNet16 batch"):
+        load_images("ImageNet16-120", folder, num=2)
+    with pytest.raises(InvalidArgument, match="unknown dataset 'ImageNet16'"):
+        load_images("ImageNet16", npz, num=2)
+
+    # flops on these images relate to NASLib's ImageNet16-120 figures as CIFAR-10 flops to its CIFAR-10 ones
+    with gzip.open(data_root / "zc" / "naslib_zc_nb201_subset.csv.gz", "rt") as f:
+        naslib = [(r["dataset"], r["arch_str"], float(r["flops"])) for r in csv.DictReader(f)]
+    shared = sorted({a for d, a, _ in naslib if d == "ImageNet16-120"} & {a for d, a, _ in naslib if d == "cifar10"})[:3]
+    ours = {"ImageNet16-120": ProxyEvaluator("nb201", ["flops"], "ImageNet16-120", images=npz), "cifar10": ProxyEvaluator("nb201", ["flops"], images=cifar)}
+    for arch in shared:
+        ratio = {d: ours[d].score(arch)["flops"] / next(v for e, a, v in naslib if (e, a) == (d, arch)) for d in ours}
+        assert ratio["ImageNet16-120"] == pytest.approx(ratio["cifar10"], rel=0.01), (arch, ratio)
+
+
+def test_a_cifar100_folder_reads_through_torchvision(tmp_path, monkeypatch):
+    """torchvision's CIFAR-100 folder, written here in its exact format (pickled ``data`` rows of
+    R, G and B 32x32 planes, ``fine_labels``). torchvision checks each file against the md5 of the
+    real download, so the test gives it the checksums of these files instead."""
+    import hashlib
+    import pickle
+
+    from torchvision.datasets import CIFAR100
+
+    rng = np.random.default_rng(0)
+    planes, labels = rng.integers(0, 256, (20, 3, 32, 32), dtype=np.uint8), rng.integers(0, 100, 20)
+    folder = tmp_path / "cifar" / CIFAR100.base_folder
+    folder.mkdir(parents=True)
+    entries = {"train": {"data": planes.reshape(20, -1), "fine_labels": labels.tolist()},
+               "test": {"data": planes[:2].reshape(2, -1), "fine_labels": [0, 1]}, "meta": {"fine_label_names": [str(c) for c in range(100)]}}
+    md5 = {}
+    for name, entry in entries.items():
+        (folder / name).write_bytes(pickle.dumps(entry))
+        md5[name] = hashlib.md5((folder / name).read_bytes()).hexdigest()
+    monkeypatch.setattr(CIFAR100, "train_list", [["train", md5["train"]]])
+    monkeypatch.setattr(CIFAR100, "test_list", [["test", md5["test"]]])
+    monkeypatch.setattr(CIFAR100, "meta", {**CIFAR100.meta, "md5": md5["meta"]})
+    images, targets = load_images("cifar100", tmp_path / "cifar", num=20, seed=3)
+    npz = tmp_path / "same.npz"
+    np.savez(npz, images=planes.transpose(0, 2, 3, 1), labels=labels)
+    assert torch.equal(images, load_images("cifar100", npz, num=20, seed=3)[0])
+    assert targets.tolist() == labels[draw_order(20, 3)].tolist()
 
 
 def test_te_nas_networks_say_where_they_apply(data_root):

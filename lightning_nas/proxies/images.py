@@ -2,8 +2,9 @@
 
 ``load_images(dataset, source)`` reads from:
 
-* an ``.npz`` with ``images`` (N, 32, 32, 3) uint8 and ``labels`` (N,), like the shared
-  ``images/cifar10_test_sample.npz`` (500 real CIFAR-10 test images) that tests and perf use;
+* an ``.npz`` with ``images`` (N, 32, 32, 3) uint8 (16 x 16 for ImageNet16-120) and ``labels``
+  (N,), like the shared ``images/cifar10_test_sample.npz`` (500 real CIFAR-10 test images) that
+  tests and perf use;
 * a torchvision CIFAR-10 / CIFAR-100 folder (``torchvision.datasets.CIFAR10(root)``, training
   split, nothing downloaded);
 * an ImageNet16 folder (NATS-Bench's ``train_data_batch_*`` pickles; ImageNet16-120 keeps
@@ -25,7 +26,7 @@ import torch
 
 from lightning_nas.benchmarks.base import resolve_data_root
 from lightning_nas.errors import BenchmarkFileError, require_npz
-from lightning_nas.proxies.networks import NUM_CLASSES
+from lightning_nas.proxies.networks import INPUT_SIDE, NUM_CLASSES, check_dataset
 
 MEAN_STD: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
     "cifar10": ((125.3, 123.0, 113.9), (63.0, 62.1, 66.7)),
@@ -50,28 +51,40 @@ def default_source(dataset: str, root: str | os.PathLike | None = None) -> Path:
     return path
 
 
-def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray]:
+def _read_npz(path: Path, dataset: str) -> tuple[np.ndarray, np.ndarray]:
+    side = INPUT_SIDE[dataset]
     require_npz(path)
     try:
         with np.load(path) as data:
             images, labels = data["images"], data["labels"]
     except (OSError, ValueError, KeyError) as exc:
-        raise BenchmarkFileError(f"{path}: not an image .npz with 'images' (N,32,32,3) uint8 and 'labels' ({exc})") from exc
-    if images.ndim != 4 or images.shape[1:] != (32, 32, 3) or images.dtype != np.uint8 or len(labels) != len(images):
-        raise BenchmarkFileError(f"{path}: 'images' must be (N, 32, 32, 3) uint8 with one label each, got {images.shape} {images.dtype}")
+        raise BenchmarkFileError(f"{path}: not an image .npz with 'images' (N,{side},{side},3) uint8 and 'labels' ({exc})") from exc
+    if images.ndim != 4 or images.shape[1:] != (side, side, 3) or images.dtype != np.uint8 or len(labels) != len(images):
+        raise BenchmarkFileError(
+            f"{path}: 'images' must be (N, {side}, {side}, 3) uint8 with one label each ({dataset} networks take "
+            f"{side}x{side} images; proxies such as flops depend on the size), got {images.shape} {images.dtype}"
+        )
     return images, labels.astype(np.int64)
 
 
-def _read_folder(path: Path, dataset: str) -> tuple[np.ndarray, np.ndarray]:
-    if dataset.startswith("ImageNet16"):
-        files = sorted(path.glob("train_data_batch_*"))
-        if not files:
-            raise BenchmarkFileError(f"{path}: no ImageNet16 'train_data_batch_*' files")
+def _read_imagenet16(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """The first training batch of NATS-Bench's ImageNet16 pickles (as xautodl's ``ImageNet16``
+    reads them: ``data`` rows of 3 x 16 x 16 channel planes, ``labels`` 1..1000), classes 1..120."""
+    files = sorted(path.glob("train_data_batch_*"))
+    if not files:
+        raise BenchmarkFileError(f"{path}: no ImageNet16 'train_data_batch_*' files")
+    try:
         with open(files[0], "rb") as f:
             batch = pickle.load(f, encoding="latin1")
-        keep = np.asarray(batch["labels"]) <= 120
-        images = np.asarray(batch["data"])[keep].reshape(-1, 3, 16, 16).transpose(0, 2, 3, 1)
-        return np.ascontiguousarray(images, dtype=np.uint8), np.asarray(batch["labels"])[keep] - 1
+        labels = np.asarray(batch["labels"], dtype=np.int64)
+        images = np.asarray(batch["data"], dtype=np.uint8).reshape(len(labels), 3, 16, 16)
+    except (OSError, EOFError, pickle.UnpicklingError, TypeError, KeyError, ValueError) as exc:
+        raise BenchmarkFileError(f"{files[0]}: not an ImageNet16 batch (a pickled dict of 'data' (N, 768) uint8 and 'labels' 1..1000): {exc!r}") from exc
+    keep = (labels >= 1) & (labels <= 120)
+    return np.ascontiguousarray(images[keep].transpose(0, 2, 3, 1)), labels[keep] - 1
+
+
+def _read_cifar(path: Path, dataset: str) -> tuple[np.ndarray, np.ndarray]:
     from torchvision import datasets
 
     cls = {"cifar10": datasets.CIFAR10, "cifar10-valid": datasets.CIFAR10, "cifar100": datasets.CIFAR100}[dataset]
@@ -90,10 +103,14 @@ def load_images(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The first ``num`` images of the source's :func:`draw_order` (float32 NCHW, normalised) and
     their labels. ``needed_by`` names what asks for ``num`` in the error a smaller source gets."""
+    check_dataset(dataset)
     path = Path(source) if source is not None else default_source(dataset, root)
     if not path.exists():
         raise BenchmarkFileError(f"{path}: no such file or folder (images: an .npz, a CIFAR folder or an ImageNet16 folder)")
-    images, labels = _read_npz(path) if path.suffix == ".npz" else _read_folder(path, dataset)
+    if path.suffix == ".npz":
+        images, labels = _read_npz(path, dataset)
+    else:
+        images, labels = _read_imagenet16(path) if dataset.startswith("ImageNet16") else _read_cifar(path, dataset)
     if num > len(images):
         raise BenchmarkFileError(f"{path}: {len(images)} images, {num} requested" + (f" ({needed_by})" if needed_by else ""))
     bad = (labels < 0) | (labels >= NUM_CLASSES[dataset])  # snip / fisher / grad_norm index the classifier's outputs with them

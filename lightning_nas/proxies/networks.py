@@ -29,6 +29,10 @@ from lightning_nas.spaces.nb201 import EDGES
 
 #: Number of classes of each dataset the benchmarks cover.
 NUM_CLASSES = {"cifar10": 10, "cifar10-valid": 10, "cifar100": 100, "ImageNet16-120": 120}
+#: Side of the images each dataset's benchmark networks were trained on. Proxies read the input
+#: size from the images they are given (``flops`` counts one image's pass), so images of another
+#: size would give wrong scores without an error.
+INPUT_SIDE = {"cifar10": 32, "cifar10-valid": 32, "cifar100": 32, "ImageNet16-120": 16}
 #: NATS-Bench's cell for every NATS-sss network.
 NATS_SSS_CELL = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|"
 VARIANTS = ("benchmark", "tenas_ntk", "tenas_lr")
