@@ -101,6 +101,27 @@ def test_small_npz_source_loads(data_root, tmp_path):
         NB101Benchmark(source=data_root / "nb101" / "nb101_sample2000.jsonl.gz")  # was: "not a readable .npz (... pickled data ...)"
 
 
+def test_a_smaller_npz_table_joins_the_30k_subset_by_module_hash(data_root, tmp_path):
+    """The subset's ``index`` counts rows of the full-space file; the 2,000-row sample beside it has
+    other rows, and pointing `source` at it used to fail with "'index'/'module_hash' do not match"."""
+    import gzip
+
+    sample = NB101Benchmark(source=data_root / "nb101" / "nb101_sample2000.npz")
+    with gzip.open(data_root / "nb101" / "nb101_sample2000.jsonl.gz", "rt") as f:
+        readable = [json.loads(line) for line in f]
+    val = sample.column("val_acc_single_run", epochs=108)
+    assert [sample.index(r["module_hash"]) for r in readable] == list(range(2000))
+    np.testing.assert_allclose(val, [100 * r["val_acc_run_e108"] for r in readable], rtol=1e-6)
+
+    lonely = _copy_nb101(data_root, tmp_path)  # the sample's first 100 rows beside a subset of none of them
+    with np.load(data_root / "nb101" / "nb101_sample2000.npz") as npz:
+        np.savez(lonely, **{k: v[100:] if v.shape and len(v) == 2000 else v for k, v in npz.items()})
+        first = {"module_hash": npz["module_hash"][:100], **{f"val_acc_e{e}": np.zeros(100, np.float32) for e in (4, 12, 36, 108)}}
+    np.savez(lonely.with_name("nb101_subset30k_val_by_epoch.npz"), **first, train_time_e108=np.zeros(100, np.float32))
+    with pytest.raises(BenchmarkFileError, match=r"nb101_subset30k_val_by_epoch.npz: none of its 100 cells is in .*nb101_full_space.npz; move it away"):
+        NB101Benchmark(root=tmp_path)
+
+
 def test_truncated_npz_is_a_clear_error(data_root, tmp_path):
     path = _copy_nb101(data_root, tmp_path)
     data = path.read_bytes()
@@ -125,6 +146,26 @@ def test_csv_with_wrong_columns_names_them(data_root, tmp_path):
     header = src[0].replace("cifar10_test_acc", "c10_test")
     (tmp_path / "nb201" / "nb201_acc_200ep.csv").write_text("\n".join([header, *src[1:]]))
     with pytest.raises(BenchmarkFileError, match="missing column 'cifar10_test_acc'"):
+        NB201Benchmark(root=tmp_path)
+
+
+def _set_field(line: str, column: int, value: str) -> str:
+    fields = line.split(",")
+    fields[column] = value
+    return ",".join(fields)
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda lines: [*lines[:5], lines[5].rsplit(",", 1)[0], *lines[6:]], r"nb201_acc_200ep.csv: row 6 has a different number of fields than the header"),
+    (lambda lines: [*lines[:3], _set_field(lines[3], 2, "n/a"), *lines[4:]], r"nb201_acc_200ep.csv: column 'cifar10_test_acc' is not numeric .*'n/a'"),
+    (lambda lines: [lines[0], lines[1].replace("avg_pool_3x3", "conv_5x5"), *lines[2:]], r"nb201_acc_200ep.csv: bad arch string .*conv_5x5"),
+    (lambda lines: [*lines[:100], *lines[101:]], r"nb201_acc_200ep.csv: column 'index' must list 0..15624 in order"),
+])
+def test_a_damaged_csv_names_its_file_and_row(data_root, tmp_path, damage, message):
+    (tmp_path / "nb201").mkdir()
+    lines = (data_root / "nb201" / "nb201_acc_200ep.csv").read_text().splitlines()
+    (tmp_path / "nb201" / "nb201_acc_200ep.csv").write_text("\n".join(damage(lines)))
+    with pytest.raises(BenchmarkFileError, match=message):
         NB201Benchmark(root=tmp_path)
 
 

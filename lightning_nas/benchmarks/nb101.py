@@ -7,9 +7,10 @@ Two sources, one cache format (:mod:`lightning_nas.benchmarks.cache`):
   ``test_acc``, ``train_time``) and every run (``test_acc_run0`` ... ``_run2``), plus ``params``,
   and ``flops`` computed from each cell exactly as the compact table counts them;
 * the compact ``nb101_full_space.npz`` (every cell: ``test_acc_run0`` = **one** training run's
-  test accuracy, ``params``, ``flops``) joined with ``nb101_subset30k_val_by_epoch.npz`` when
-  present (``val_acc_single_run`` at 4/12/36/108 epochs and ``train_time_single_run`` for 30,001
-  cells; NaN elsewhere). The compact table has no mean-of-3 accuracy, so ``test_acc`` is absent
+  test accuracy, ``params``, ``flops``), or a table of some of its rows in the same format (e.g.
+  ``nb101_sample2000.npz``), joined by module hash with ``nb101_subset30k_val_by_epoch.npz`` when
+  it sits beside it (``val_acc_single_run`` at 4/12/36/108 epochs and ``train_time_single_run``
+  for the 30,001 cells it holds; NaN elsewhere). The compact table has no mean-of-3 accuracy, so ``test_acc`` is absent
   there on purpose: ask for ``test_acc_run0`` and know it is a single, noisier run.
 
 Rows are in ``module_hash`` order (the tfrecord's record order); accuracies are percent.
@@ -127,19 +128,20 @@ def table_from_npz(path: Path, subset_path: Path | None = None) -> Table:
         "flops: multiply-accumulates counted by thop on a PyTorch re-implementation (input 1x3x32x32)",
     ]
     if subset_path is not None:
-        sub = _load_npz(
-            subset_path,
-            {"index": (), "module_hash": (), "val_acc_e4": (), "val_acc_e12": (), "val_acc_e36": (), "val_acc_e108": (), "train_time_e108": ()},
-        )
-        rows = sub["index"]
-        if rows.min() < 0 or rows.max() >= n or not np.array_equal(keys[rows], sub["module_hash"].astype(str)):
-            raise BenchmarkFileError(f"{subset_path}: 'index'/'module_hash' do not match the rows of {path}")
+        sub = _load_npz(subset_path, {"module_hash": (), "val_acc_e4": (), "val_acc_e12": (), "val_acc_e36": (), "val_acc_e108": (), "train_time_e108": ()})
+        # by module hash, not by the subset's `index` (a row of the full-space file): a smaller table has other rows
+        row_of = {key: row for row, key in enumerate(keys.tolist())}
+        rows = np.array([row_of.get(key, -1) for key in sub["module_hash"].astype(str).tolist()], dtype=np.int64)
+        found = rows >= 0
+        rows = rows[found]
+        if not found.any():
+            raise BenchmarkFileError(f"{subset_path}: none of its {len(found):,} cells is in {path}; move it away to load {path.name} alone")
         for epochs in (4, 12, 36, 108):
             col = np.full(n, np.nan, dtype=np.float32)
-            col[rows] = sub[f"val_acc_e{epochs}"] * np.float32(100)
+            col[rows] = sub[f"val_acc_e{epochs}"][found] * np.float32(100)
             columns[column_name(DATASET, "val_acc_single_run", epochs)] = col
         col = np.full(n, np.nan, dtype=np.float32)
-        col[rows] = sub["train_time_e108"]
+        col[rows] = sub["train_time_e108"][found]
         columns[column_name(DATASET, "train_time_single_run", 108)] = col
         notes.append(f"val_acc_single_run / train_time_single_run: one training run, {len(rows):,} cells only (NaN elsewhere)")
     structure = {"adjacency": full["adjacency"].astype(np.uint8), "ops": full["ops"].astype(np.int8)}
