@@ -112,6 +112,13 @@ def test_nb201_graph_batches_and_ratio():
     assert isinstance(batch["x"], Batch) and batch["x"].num_graphs == len(batch["y"])
 
 
+def test_a_validation_set_larger_than_what_training_leaves_is_named(caplog):
+    dm = ArchDataModule("nb201", dataset="cifar10", num_train=15_500, num_val=200)
+    dm.split()
+    assert len(dm.val_rows) == 125 and np.array_equal(dm.val_rows, dm.test_rows)
+    assert "num_val=200, but only 125 archs are left after the 15500 training archs: validating on all of them" in caplog.text
+
+
 def test_bad_arguments_are_explained():
     with pytest.raises(ValueError, match="exactly one of num_train"):
         ArchDataModule("nb201")

@@ -28,6 +28,7 @@ The same ``seed`` gives the same split (and the same relabelings and pseudo-labe
 
 from __future__ import annotations
 
+import logging
 import os
 from functools import partial
 from typing import Any
@@ -46,6 +47,8 @@ from lightning_nas.proxies import PROXIES
 from lightning_nas.proxies.table import ScoreTable, has_features, scored_columns
 from lightning_nas.spaces import get_space
 from lightning_nas.writers import read_scores
+
+log = logging.getLogger(__name__)
 
 
 def _each_arch_on_one_device(size: int) -> UnrepeatedDistributedSampler | None:
@@ -196,6 +199,8 @@ class ArchDataModule(L.LightningDataModule):
         self.train_rows = np.sort(order[:num_train])
         self.test_rows = np.sort(order[num_train:])
         self.val_rows = np.sort(order[num_train : num_train + hp.num_val])
+        if len(self.val_rows) < hp.num_val:
+            log.warning("num_val=%d, but only %d archs are left after the %d training archs: validating on all of them", hp.num_val, len(self.val_rows), num_train)
         self.benchmark = bench
         self.targets = torch.from_numpy(target)
         # the targets training sees: the labels (train_metrics' mean on training rows), plus pseudo-labels
