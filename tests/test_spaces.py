@@ -131,6 +131,12 @@ def test_bad_nb201_strings_raise_naming_the_string(arch):
     assert repr(arch) in str(info.value)
 
 
+@pytest.mark.parametrize("arch", [3.0, None, {"ops": ["none"] * 6}])
+def test_an_nb201_arch_of_another_type_lists_the_forms_taken(arch):
+    with pytest.raises(InvalidArchitecture, match=r"NB201 arch must be an arch string, an official index or 6 op names, got \w+: "):
+        NB201Space().validate(arch)
+
+
 def test_nb201_mutation_changes_exactly_one_edge():
     space = NB201Space()
     rng = np.random.default_rng(0)

@@ -104,6 +104,8 @@ class NB201Space(FiniteSearchSpace[NB201Arch]):
             if len(arch) != NUM_EDGES or any(op not in OP_IDS for op in arch):
                 raise InvalidArchitecture(f"NB201 ops {arch!r}: need {NUM_EDGES} ops from {OPS}")
             return ops_to_str(tuple(arch))
+        if not isinstance(arch, str):
+            raise InvalidArchitecture(f"NB201 arch must be an arch string, an official index or {NUM_EDGES} op names, got {type(arch).__name__}: {arch!r}")
         return ops_to_str(str_to_ops(arch))
 
     def key(self, arch: NB201Arch) -> str:
