@@ -10,8 +10,9 @@ Two sources, one cache format (:mod:`lightning_nas.benchmarks.cache`):
   test accuracy, ``params``, ``flops``), or a table of some of its rows in the same format (e.g.
   ``nb101_sample2000.npz``), joined by module hash with ``nb101_subset30k_val_by_epoch.npz`` when
   it sits beside it (``val_acc_single_run`` at 4/12/36/108 epochs and ``train_time_single_run``
-  for the 30,001 cells it holds; NaN elsewhere). The compact table has no mean-of-3 accuracy, so ``test_acc`` is absent
-  there on purpose: ask for ``test_acc_run0`` and know it is a single, noisier run.
+  for the 30,001 cells it holds; NaN elsewhere). The compact table has no mean-of-3 accuracy, so
+  ``test_acc`` is absent there on purpose: ask for ``test_acc_run0`` and know it is a single,
+  noisier run.
 
 Rows are in ``module_hash`` order (the tfrecord's record order); accuracies are percent.
 """
