@@ -140,6 +140,15 @@ def test_npz_with_wrong_fields_names_them(tmp_path):
         NB101Benchmark(root=tmp_path)
 
 
+def test_an_nb201_source_may_name_the_compact_table_itself(data_root):
+    table = data_root / "nb201" / "nb201_acc_200ep.csv"
+    bench = NB201Benchmark(source=table)  # as NB101's source names its .npz; was "no NAS-Bench-201 data in .../nb201_acc_200ep.csv"
+    assert len(bench) == 15_625 and bench.query(0, dataset="cifar10", metric="test_acc", epochs=12) == NB201Benchmark(root=data_root).query(0, dataset="cifar10", metric="test_acc", epochs=12)
+    other = data_root / "nb201" / "cifar10_valid_split.json"
+    with pytest.raises(BenchmarkFileError, match=r"NB201 source .*cifar10_valid_split.json is neither a NATS-tss archive .* nor the compact nb201_acc_200ep.csv"):
+        NB201Benchmark(source=other)
+
+
 def test_csv_with_wrong_columns_names_them(data_root, tmp_path):
     (tmp_path / "nb201").mkdir()
     src = (data_root / "nb201" / "nb201_acc_200ep.csv").read_text().splitlines()

@@ -84,10 +84,14 @@ class NB201Benchmark(Benchmark):
 
     def __init__(self, root: str | os.PathLike | None = None, source: str | os.PathLike | None = None, progress: bool = False) -> None:
         folder = Path(source) if source is not None else resolve_data_root(root) / "nb201"
+        if folder.name == ACC_200 and folder.is_file():  # the compact table itself: its companion tables sit beside it
+            folder = folder.parent
         archive = _find_archive(folder, TSS_ARCHIVES)
         if archive is not None:
             table = load_or_build("nb201-nats", [archive], partial(table_from_nats, archive, self.space, progress))
         else:
+            if folder.is_file():
+                raise BenchmarkFileError(f"NB201 source {folder} is neither a NATS-tss archive {TSS_ARCHIVES} nor the compact {ACC_200}; see data/README.md")
             if not (folder / ACC_200).is_file():
                 raise BenchmarkFileError(
                     f"no NAS-Bench-201 data in {folder}: expected a NATS-tss archive {TSS_ARCHIVES} or {ACC_200}. "
