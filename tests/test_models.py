@@ -11,6 +11,7 @@ from torchmetrics import KendallRankCorrCoef, SpearmanCorrCoef
 
 from lightning_nas.curves import TrainingCurves
 from lightning_nas.datamodules import ArchDataModule
+from lightning_nas import heap
 from lightning_nas.errors import OutputError
 from lightning_nas.models import GNNPredictor, MLPPredictor, MSELoss, PairwiseLogisticLoss, ReNASLoss, ReNASPredictor
 from lightning_nas.models.metrics import KendallTau, TopKPrecision
@@ -312,6 +313,8 @@ def test_training_curves_follow_each_epoch_and_a_resumed_fit(tmp_path):
     assert history["val/ktau"][-1][1] == pytest.approx(trainer.callback_metrics["val/ktau"].item())
     (plot,) = (tmp_path / "plots").glob("run-*/training_curves.png")
     assert plot.stat().st_size > 10_000
+    trainer.test(trainer.lightning_module, dm, verbose=False)  # on the fit's trainer, as fit's own test runs
+    assert [type(c) for c in trainer.callbacks].count(heap.HeapTrim) == 1  # attached by the predictor, once
 
     resumed, _ = fit(3, ckpt_path=tmp_path / "epoch=1.ckpt")
     assert [epoch for epoch, _ in resumed["train/loss"]] == [1, 2, 3] and resumed["train/loss"][:2] == history["train/loss"]
@@ -329,3 +332,48 @@ def test_signed_log_leaves_its_input_alone():
     assert torch.equal(x.nan_to_num(), before.nan_to_num()) and x.isnan()[-1]
     expected = torch.sign(before) * torch.log1p(before.abs())
     assert torch.allclose(y, expected, equal_nan=True, rtol=0, atol=0)
+
+
+GLIBC = sys.platform.startswith("linux") and heap._malloc_trim() is not None
+
+
+@pytest.mark.skipif(not GLIBC, reason="malloc_trim is glibc's")
+def test_trim_heap_returns_free_pages_that_a_live_block_pins():
+    """120 MiB of 64 KiB blocks freed between blocks that stay: glibc keeps the holes (it trims only
+    the heap's end) until malloc_trim returns them."""
+    blocks = [np.ones(8192) for _ in range(2048)]
+    kept = blocks[15::16]
+    del blocks
+    before = heap.resident_bytes()
+    heap.trim_heap()
+    assert before - heap.resident_bytes() > 80 * 2**20
+    assert sum(block.sum() for block in kept) == 128 * 8192
+
+
+def test_heap_trim_trims_only_once_the_process_has_grown_by_its_slack(monkeypatch):
+    resident, trims = [1000], []
+
+    def trim() -> None:
+        trims.append(resident[0])
+        resident[0] = 1100  # what the trim returned
+
+    monkeypatch.setattr(heap, "resident_bytes", lambda: resident[0])
+    monkeypatch.setattr(heap, "trim_heap", trim)
+    monkeypatch.setattr(heap, "_malloc_trim", lambda: trim)  # glibc is there
+    callback = heap.HeapTrim(slack=500)
+    callback.start()
+    for rss in (1200, 1500, 1400):
+        resident[0] = rss
+        callback.check()
+    assert trims == []
+    resident[0] = 1501
+    callback.check()  # grown by more than the slack: trims, and grows from what is left
+    assert trims == [1501] and callback.floor == 1100
+    resident[0] = 1550
+    callback.check()
+    assert trims == [1501]
+    monkeypatch.setattr(heap, "_malloc_trim", lambda: None)  # no glibc: never reads or trims
+    callback.start()
+    resident[0] = 10**9
+    callback.check()
+    assert trims == [1501]

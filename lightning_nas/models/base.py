@@ -28,6 +28,7 @@ from lightning_nas.curves import TrainingCurves
 from lightning_nas.encodings import get_encoding
 from lightning_nas.encodings.features import expand_features
 from lightning_nas.errors import CheckpointError, InvalidArgument, require_at_least, require_count, require_fraction, require_positive
+from lightning_nas.heap import HeapTrim
 from lightning_nas.models.losses import RankingLoss, ReNASLoss
 from lightning_nas.models.metrics import KendallTau, TopKPrecision
 from lightning_nas.runs import log_image, run_folder
@@ -293,12 +294,12 @@ class RankingPredictor(L.LightningModule, abc.ABC):
         log_image(self.trainer, "test/predicted_vs_true", path)
 
     def configure_callbacks(self) -> list[L.Callback]:
-        """Every fit draws its training curves (:class:`~lightning_nas.curves.TrainingCurves`). A
-        trainer that has them already keeps its own: fit's test runs on the same trainer, and
+        """Every fit draws its training curves (:class:`~lightning_nas.curves.TrainingCurves`), and
+        scoring the whole space returns freed memory as it goes (:class:`~lightning_nas.heap.HeapTrim`).
+        A trainer that has them already keeps its own: fit's test runs on the same trainer, and
         Lightning would announce that a new one replaces it."""
-        if any(isinstance(callback, TrainingCurves) for callback in self.trainer.callbacks):
-            return []
-        return [TrainingCurves()]
+        present = {type(callback) for callback in self.trainer.callbacks}
+        return [callback() for callback in (TrainingCurves, HeapTrim) if callback not in present]
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint[self.CLASS_KEY] = type(self).__name__
