@@ -20,8 +20,8 @@ import numpy as np
 import torch
 
 from lightning_nas.benchmarks.cache import BenchmarkFileError, cache_dir, read_cache, write_cache
-from lightning_nas.row_blocks import in_row_blocks
 from lightning_nas.errors import InvalidArgument
+from lightning_nas.row_blocks import in_row_blocks
 from lightning_nas.spaces.base import SearchSpace
 
 RowIndex = torch.Tensor | np.ndarray | list[int] | range

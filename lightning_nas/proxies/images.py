@@ -70,6 +70,7 @@ def _read_npz(path: Path, dataset: str) -> tuple[np.ndarray, np.ndarray]:
 def _read_imagenet16(path: Path) -> tuple[np.ndarray, np.ndarray]:
     """The first training batch of NATS-Bench's ImageNet16 pickles (as xautodl's ``ImageNet16``
     reads them: ``data`` rows of 3 x 16 x 16 channel planes, ``labels`` 1..1000), classes 1..120."""
+    side, classes = INPUT_SIDE["ImageNet16-120"], NUM_CLASSES["ImageNet16-120"]
     files = sorted(path.glob("train_data_batch_*"))
     if not files:
         raise BenchmarkFileError(f"{path}: no ImageNet16 'train_data_batch_*' files")
@@ -77,10 +78,10 @@ def _read_imagenet16(path: Path) -> tuple[np.ndarray, np.ndarray]:
         with open(files[0], "rb") as f:
             batch = pickle.load(f, encoding="latin1")
         labels = np.asarray(batch["labels"], dtype=np.int64)
-        images = np.asarray(batch["data"], dtype=np.uint8).reshape(len(labels), 3, 16, 16)
+        images = np.asarray(batch["data"], dtype=np.uint8).reshape(len(labels), 3, side, side)
     except (OSError, EOFError, pickle.UnpicklingError, TypeError, KeyError, ValueError) as exc:
-        raise BenchmarkFileError(f"{files[0]}: not an ImageNet16 batch (a pickled dict of 'data' (N, 768) uint8 and 'labels' 1..1000): {exc!r}") from exc
-    keep = (labels >= 1) & (labels <= 120)
+        raise BenchmarkFileError(f"{files[0]}: not an ImageNet16 batch (a pickled dict of 'data' (N, {3 * side * side}) uint8 and 'labels' 1..1000): {exc!r}") from exc
+    keep = (labels >= 1) & (labels <= classes)
     return np.ascontiguousarray(images[keep].transpose(0, 2, 3, 1)), labels[keep] - 1
 
 
