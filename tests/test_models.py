@@ -338,6 +338,22 @@ GLIBC = sys.platform.startswith("linux") and heap._malloc_trim() is not None
 
 
 @pytest.mark.skipif(not GLIBC, reason="malloc_trim is glibc's")
+def test_a_trainers_own_curves_and_heap_trim_are_kept():
+    """Subclasses count: the predictor adds neither callback beside a trainer's own kind of it."""
+
+    class Curves(TrainingCurves):
+        pass
+
+    class Trim(heap.HeapTrim):
+        pass
+
+    model = MLPPredictor(space="nb201", encoding="onehot")
+    model.trainer = L.Trainer(logger=False, enable_progress_bar=False, enable_model_summary=False, callbacks=[Trim(slack=1)])
+    assert [type(c) for c in model.configure_callbacks()] == [TrainingCurves]
+    model.trainer = L.Trainer(logger=False, enable_progress_bar=False, enable_model_summary=False, callbacks=[Curves(), Trim()])
+    assert model.configure_callbacks() == []
+
+
 def test_trim_heap_returns_free_pages_that_a_live_block_pins():
     """120 MiB of 64 KiB blocks freed between blocks that stay: glibc keeps the holes (it trims only
     the heap's end) until malloc_trim returns them."""

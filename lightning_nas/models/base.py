@@ -296,10 +296,9 @@ class RankingPredictor(L.LightningModule, abc.ABC):
     def configure_callbacks(self) -> list[L.Callback]:
         """Every fit draws its training curves (:class:`~lightning_nas.curves.TrainingCurves`), and
         scoring the whole space returns freed memory as it goes (:class:`~lightning_nas.heap.HeapTrim`).
-        A trainer that has them already keeps its own: fit's test runs on the same trainer, and
-        Lightning would announce that a new one replaces it."""
-        present = {type(callback) for callback in self.trainer.callbacks}
-        return [callback() for callback in (TrainingCurves, HeapTrim) if callback not in present]
+        A trainer that has them already (or subclasses of them) keeps its own: fit's test runs on the
+        same trainer, and Lightning would announce that a new one replaces it."""
+        return [kind() for kind in (TrainingCurves, HeapTrim) if not any(isinstance(callback, kind) for callback in self.trainer.callbacks)]
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint[self.CLASS_KEY] = type(self).__name__
