@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from scipy.stats import kendalltau, rankdata  # noqa: E402
 
-from lightning_nas.atomic import make_folder  # noqa: E402
+from lightning_nas.utils.atomic import make_folder  # noqa: E402
 
 MAX_POINTS = 20_000
 

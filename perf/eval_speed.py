@@ -19,9 +19,9 @@ import time
 import torch
 from lightning.fabric.utilities.apply_func import move_data_to_device
 
-from lightning_nas.cli import make_cli
+from lightning_nas.cli.fit import make_cli
 from lightning_nas.datamodules import ArchDataModule
-from lightning_nas.errors import require_device
+from lightning_nas.utils.errors import require_device
 
 
 def build(config: str, batch_size: int) -> tuple[torch.nn.Module, ArchDataModule]:

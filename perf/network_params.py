@@ -28,9 +28,9 @@ from nasbench_pytorch.model.model import Cell
 from nasbench_pytorch.model.model_spec import ModelSpec
 
 from lightning_nas.benchmarks import create
-from lightning_nas.progress import progress_bar
+from lightning_nas.utils.progress import progress_bar
 from lightning_nas.proxies import build_network, count_parameters
-from lightning_nas.proxies.networks import drop_nb101_placeholders
+from lightning_nas.spaces.nb101 import drop_placeholders
 from lightning_nas.spaces.nb101 import NB101Arch
 
 
@@ -47,7 +47,7 @@ def parameters_from_cells(arch: NB101Arch, pairs: Counter, outside_cells: int) -
     """The whole network's count: real cells built on the meta device, plus the rest."""
     spec = ModelSpec(arch.matrix.astype(int), list(arch.ops))  # on CPU: it calls .numpy()
     with torch.device("meta"):
-        cells = {pair: drop_nb101_placeholders(Cell(spec, *pair)) for pair in pairs}
+        cells = {pair: drop_placeholders(Cell(spec, *pair)) for pair in pairs}
     return outside_cells + sum(k * count_parameters(cells[pair]) for pair, k in pairs.items())
 
 
@@ -99,7 +99,7 @@ def main() -> None:
         for (lo, hi), rows in zip(chunks, pool.imap(_check_chunk, chunks)):
             mismatches += rows
             advance(hi - lo)
-    emit("nb101_network_param_mismatches", len(mismatches), "archs", checked=n, workers=args.workers,
+    emit("nb101_costs_param_mismatches", len(mismatches), "archs", checked=n, workers=args.workers,
          seconds=round(time.perf_counter() - start, 1), rows=mismatches[:10], target=0)
 
 

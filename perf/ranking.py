@@ -141,7 +141,7 @@ ANCHORS = {
 
 def fit(config: str, overrides: dict, seed: int) -> Any:
     """A LightningCLI for ``config`` + ``overrides`` on ``seed`` (split and training), fit, no logging."""
-    from lightning_nas.cli import make_cli
+    from lightning_nas.cli.fit import make_cli
 
     args = ["--config", config]
     args += ["--seed_everything", str(seed), "--data.seed", str(seed), "--trainer.logger", "false",
@@ -156,7 +156,7 @@ def fit(config: str, overrides: dict, seed: int) -> Any:
 
 def run(config: str, overrides: dict, seed: int) -> tuple[dict, float]:
     """Fit (a setting with a teacher fits the teacher first and pseudo-labels from its scores), test."""
-    from lightning_nas.writers import ScoreWriter
+    from lightning_nas.datamodules.predictions import ScoreWriter
 
     start = time.perf_counter()
     overrides = dict(overrides)
@@ -170,7 +170,7 @@ def run(config: str, overrides: dict, seed: int) -> tuple[dict, float]:
         cli = fit(config, overrides, seed)
     (metrics,) = cli.trainer.test(cli.model, datamodule=cli.datamodule, verbose=False)
     hp = cli.datamodule.hparams
-    return {"space": hp.space, "n_train": len(cli.datamodule.train_rows), "n_test": len(cli.datamodule.test_rows),
+    return {"space": hp.space, "n_train": len(cli.datamodule.split.train_rows), "n_test": len(cli.datamodule.split.test_rows),
             "ktau": metrics["test/ktau"], "extra_features": hp.extra_features}, time.perf_counter() - start
 
 

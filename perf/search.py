@@ -46,7 +46,7 @@ def plain(space: str, dataset: str, strategy: str, seed: int):
     from lightning_nas import search
     from lightning_nas.benchmarks import create
 
-    return search.run_search(getattr(search, PLAIN[strategy])(), create(space), BUDGET[space], dataset, seed=seed)
+    return search.run_search(getattr(search, PLAIN[strategy])(), search.QueryBudget(create(space), BUDGET[space], dataset), seed=seed)
 
 
 def proxy_guided(space: str, dataset: str, proxies: list[str], seed: int):
@@ -55,14 +55,15 @@ def proxy_guided(space: str, dataset: str, proxies: list[str], seed: int):
 
     scorer = search.ProxyScorer(space, proxies, dataset)
     strategy = search.RegularizedEvolution(num_candidates=PROXY_CANDIDATES)
-    return search.run_search(strategy, create(space), BUDGET[space], dataset, scorer, seed=seed)
+    return search.run_search(strategy, search.QueryBudget(create(space), BUDGET[space], dataset), scorer, seed=seed)
 
 
 def guided(space: str, dataset: str, overrides: dict, seed: int, workdir: Path):
     """``fit --config search_gnn_<space>.yaml`` for ``dataset`` with its SearchCallback: its search
     result, and how many of its first queries were the predictor's labelled archs."""
     from lightning_nas.benchmarks import create
-    from lightning_nas.cli import CONFIG_DIR, make_cli
+    from lightning_nas.cli.configs import CONFIG_DIR
+    from lightning_nas.cli.fit import make_cli
 
     config = CONFIG_DIR / f"search_gnn_{space.removeprefix('nb')}.yaml"
     callbacks = yaml.safe_load(config.read_text())["trainer"]["callbacks"]

@@ -51,3 +51,18 @@ def nb201(data_root):
     from lightning_nas.benchmarks import NB201Benchmark
 
     return NB201Benchmark(root=data_root)
+
+
+@pytest.fixture
+def make_predictor():
+    """``make_predictor(GNNPredictor, "nb201", extra_features=["params"], ...)``: a predictor built for a
+    space (its class's own encoding unless one is given), as the command line links it to a datamodule."""
+    import inspect
+
+    from lightning_nas.datamodules import input_shape
+
+    def make(cls, space, encoding=None, extra_features=None, **kwargs):
+        encoding = encoding or inspect.signature(cls).parameters["encoding"].default
+        return cls(space=space, encoding=encoding, extra_features=extra_features, input_shape=input_shape(space, encoding, extra_features), **kwargs)
+
+    return make

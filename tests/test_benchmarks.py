@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from lightning_nas.benchmarks import NB101Benchmark, NB201Benchmark, NATSSizeBenchmark, create
-from lightning_nas.benchmarks import cache
+from lightning_nas.utils import cache
 from lightning_nas.benchmarks.tfrecord import ModelMetrics, nb101_record, write_records
-from lightning_nas.errors import BenchmarkFileError, InvalidArchitecture, UnknownMetric
+from lightning_nas.utils.errors import BenchmarkFileError, InvalidArchitecture, UnknownMetric
 from lightning_nas.proxies import build_network
 from lightning_nas.spaces import NB101Space
 

@@ -11,9 +11,11 @@ import torch
 
 import lightning_nas
 from lightning_nas.benchmarks import create
-from lightning_nas.cli import CONFIG_DIR, check_checkpoint, drop_unset_wandb_anonymous, main, make_cli, model_flag_names, resolve_config_paths, shipped_configs, validate_on_the_last_epoch
-from lightning_nas.encodings.features import expand_features
-from lightning_nas.runs import run_folder
+from lightning_nas.cli import main
+from lightning_nas.cli.configs import CONFIG_DIR, resolve_config_paths, shipped_configs
+from lightning_nas.cli.fit import check_checkpoint, drop_unset_wandb_anonymous, make_cli, model_flag_names, validate_on_the_last_epoch
+from lightning_nas.features import expand_features
+from lightning_nas.utils.runs import run_folder
 from lightning_nas.search import PredictorScorer, load_predictor
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -144,7 +146,7 @@ def test_a_checkpoint_is_used_only_with_the_settings_it_was_fit_with(cli, user_f
         (("score", "--space", "nb201", "--proxies", "naswot,naswot", "--archs", "3"), "proxies names 'naswot' more than once"),
         (("score", "--space", "nb201", "--proxies", "naswot", "--archs", "3", "--seed", "-1"), "seed must be at least 0, got -1"),
         (("score", "--space", "nb201", "--proxies", "naswot", "--archs", "3", "--output", "."), "score table . is a folder"),
-        (("score", "--space", "nb101", "--proxies", "tenas_ntk", "--archs", "3"), "TE-NAS's tenas_ntk network is defined for NB201 (NATS-tss) cells, not nb101"),
+        (("score", "--space", "nb101", "--proxies", "tenas_ntk", "--archs", "3"), "the 'tenas_ntk' network is not defined for nb101 archs (it builds ['benchmark']); score tenas_ntk on the benchmark network with full_network=True"),
         (("search", "--space", "nb201", "--strategy", "RandomSearch", "--budget", "50", "--dataset", "cifar11"), "NB201Benchmark(15625 archs, compact CSV) has no dataset 'cifar11'; datasets: ["),
         (("score", "--space", "nb201", "--proxies", "naswot", "--archs", "2", "--archs_per_batch", "0"), "archs_per_batch must be at least 1, got 0"),
         # an output folder that cannot be made: was a NotADirectoryError traceback from pathlib's mkdir
@@ -160,7 +162,7 @@ def test_a_checkpoint_is_used_only_with_the_settings_it_was_fit_with(cli, user_f
          "give exactly one of num_train (e.g. 424) or train_ratio (e.g. 0.01), got num_train=156 and train_ratio=0.05 (on the command line, --data.num_train null unsets a config's num_train)"),
         (("fit", "--config", "renas_201.yaml", "--data.augment", "2", "--trainer.logger", "false"), "space 'nb201' has a fixed vertex layout"),
         (("fit", "--config", "renas_201.yaml", "--model.init_args.lr", "0", "--trainer.logger", "false"), "lr must be positive, got 0.0"),
-        (("fit", "--config", "renas_201.yaml", "--data.space", "nats_sss", "--trainer.logger", "false"), "encoding 'renas' supports spaces ('nb101', 'nb201'), not 'nats_sss'"),
+        (("fit", "--config", "renas_201.yaml", "--data.space", "nats_sss", "--trainer.logger", "false"), "encoding 'renas' is not defined for space 'nats_sss'; it has ['onehot']"),
         (("fit", "--config", "renas_201.yaml", "--trainer.devices", "0", "--trainer.logger", "false"), "`Trainer(devices='0')` value is not a valid input"),  # Lightning's
     ],
 )
@@ -237,7 +239,8 @@ def test_shipped_fit_configs_build_their_model_data_and_trainer(config, user_fol
     and the model's head is as wide as the extra features the datamodule will give it."""
     cli = make_cli(["--config", f"{config}.yaml"], run=False)
     features = cli.datamodule.hparams.extra_features
-    assert cli.model.hparams.extra_features == features and cli.model.num_extra == len(expand_features(features))
+    assert cli.model.hparams.extra_features == features and cli.model.num_extra == len(expand_features(features, cli.datamodule.hparams.space))
+    assert cli.model.hparams.input_shape == cli.datamodule.input_shape  # linked: the model is built for what the data feeds
     assert cli.model.hparams.space == cli.datamodule.hparams.space
 
 

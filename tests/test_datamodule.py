@@ -6,8 +6,8 @@ import torch
 from torch_geometric.data import Batch
 
 from lightning_nas.datamodules import ArchDataModule
-from lightning_nas.errors import LightningNASError
-from lightning_nas.writers import ScoreWriter
+from lightning_nas.utils.errors import LightningNASError
+from lightning_nas.datamodules.predictions import ScoreWriter
 
 
 @pytest.fixture(scope="module")
@@ -18,9 +18,9 @@ def dm101():
 
 
 def test_split_is_renas_protocol(dm101):
-    assert len(dm101.train_rows) == 424 and len(dm101.test_rows) == 423_200
-    assert len(np.intersect1d(dm101.train_rows, dm101.test_rows)) == 0
-    assert np.isin(dm101.val_rows, dm101.test_rows).all() and len(dm101.val_rows) == 200
+    assert len(dm101.split.train_rows) == 424 and len(dm101.split.test_rows) == 423_200
+    assert len(np.intersect1d(dm101.split.train_rows, dm101.split.test_rows)) == 0
+    assert np.isin(dm101.split.val_rows, dm101.split.test_rows).all() and len(dm101.split.val_rows) == 200
     assert repr(dm101) == "ArchDataModule(space='nb101', metric='test_acc_run0', encoding='renas', num_train=424, seed=3): 424 train / 200 val / 423,200 test archs"
     assert repr(ArchDataModule("nb201", encoding="graph", train_ratio=0.01)).endswith("train_ratio=0.01, seed=0)")
 
@@ -30,29 +30,28 @@ def test_same_seed_same_split_other_seed_other_split(dm101):
     again.setup()
     other = ArchDataModule("nb101", metric="test_acc_run0", num_train=424, seed=4)
     other.setup()
-    assert np.array_equal(again.train_rows, dm101.train_rows)
-    assert not np.array_equal(other.train_rows, dm101.train_rows)
+    assert np.array_equal(again.split.train_rows, dm101.split.train_rows)
+    assert not np.array_equal(other.split.train_rows, dm101.split.train_rows)
     drawn_only = ArchDataModule("nb101", metric="test_acc_run0", num_train=424, extra_features=["params", "flops"], seed=3)
-    with pytest.raises(LightningNASError, match=r"ArchDataModule\(space='nb101', .*\) is not set up yet: call split\(\) or setup\(\) first"):
-        drawn_only.labelled_rows  # was an AttributeError: no attribute 'train_rows'
+    assert drawn_only.split is None
     for loader in ("train_dataloader", "val_dataloader", "test_dataloader", "predict_dataloader"):
         with pytest.raises(LightningNASError, match=r"is not set up yet: call setup\(\) first"):
             getattr(drawn_only, loader)()  # val/test/predict were an AttributeError: no attribute 'val_rows', ...
-    drawn_only.split()  # what a search needs from a checkpoint: the rows, without encoding the space
+    drawn_only.draw()  # what a search needs from a checkpoint: the rows, without encoding the space
     for loader in ("train_dataloader", "val_dataloader", "test_dataloader", "predict_dataloader"):
         with pytest.raises(LightningNASError, match=r"is not set up yet: call setup\(\) first \(a Trainer calls setup\)"):
-            getattr(drawn_only, loader)()  # batches need the encoded space, which split() does not build
+            getattr(drawn_only, loader)()  # batches need the encoded space, which draw() does not build
     assert drawn_only.features is None
     for rows in ("train_rows", "val_rows", "test_rows"):
-        assert np.array_equal(getattr(drawn_only, rows), getattr(dm101, rows))
-    assert torch.equal(drawn_only.extra, dm101.extra) and torch.equal(drawn_only.train_targets, dm101.train_targets)
+        assert np.array_equal(getattr(drawn_only.split, rows), getattr(dm101.split, rows))
+    assert torch.equal(drawn_only.extra, dm101.extra) and np.array_equal(drawn_only.split.train_targets, dm101.split.train_targets)
 
 
 def test_batches_carry_encoding_target_and_extra_features(dm101):
     batch = next(iter(dm101.train_dataloader()))
     assert batch["x"].shape == (64, 19, 7, 7)
     rows = batch["index"].numpy()
-    assert np.isin(rows, dm101.train_rows).all()
+    assert np.isin(rows, dm101.split.train_rows).all()
     bench = dm101.benchmark
     assert torch.allclose(batch["y"], torch.from_numpy(bench.column("test_acc_run0")[rows]))
     assert torch.equal(batch["extra"][:, 0], torch.from_numpy(bench.column("params")[rows].astype(np.float32)))
@@ -62,16 +61,16 @@ def test_batches_carry_encoding_target_and_extra_features(dm101):
 def test_augment_adds_relabelled_copies_of_training_archs_only(dm101):
     dm = ArchDataModule("nb101", metric="test_acc_run0", num_train=424, extra_features=["params", "flops"], seed=3, augment=2)
     dm.setup()
-    assert np.array_equal(dm.train_rows, dm101.train_rows) and np.array_equal(dm.test_rows, dm101.test_rows)
+    assert np.array_equal(dm.split.train_rows, dm101.split.train_rows) and np.array_equal(dm.split.test_rows, dm101.split.test_rows)
     batches = list(dm.train_dataloader())
     rows = torch.cat([b["index"] for b in batches]).numpy()
-    assert len(rows) == 3 * 424 and np.array_equal(np.bincount(rows, minlength=len(dm.targets))[dm.train_rows], np.full(424, 3))
+    assert len(rows) == 3 * 424 and np.array_equal(np.bincount(rows, minlength=len(dm.split.targets))[dm.split.train_rows], np.full(424, 3))
     x = torch.cat([b["x"] for b in batches])
     for b in batches:  # labels and extra features follow the copy's source arch
-        assert torch.equal(b["y"], dm.targets[b["index"]]) and torch.equal(b["extra"], dm.extra[b["index"]])
+        assert torch.equal(b["y"], torch.from_numpy(dm.split.targets)[b["index"]]) and torch.equal(b["extra"], dm.extra[b["index"]])
     same = [torch.equal(x[k], dm.features[r]) for k, r in enumerate(rows)]
     assert sum(same) >= 424 and not all(same)  # the original layouts, plus copies in other vertex orders
-    assert sum(len(b["index"]) for b in dm.test_dataloader()) == len(dm.test_rows)
+    assert sum(len(b["index"]) for b in dm.test_dataloader()) == len(dm.split.test_rows)
     for encoding in ("graph", "path"):
         with pytest.raises(ValueError, match=rf"the '{encoding}' encoding is invariant; .* \['onehot', 'renas'\]"):
             ArchDataModule("nb101", metric="test_acc_run0", encoding=encoding, num_train=424, augment=1)  # before any data is read
@@ -82,7 +81,7 @@ def test_augment_adds_relabelled_copies_of_training_archs_only(dm101):
 def test_target_restricts_to_archs_that_have_it():
     dm = ArchDataModule("nb101", metric="val_acc_single_run", num_train=100)
     dm.setup()
-    assert len(dm.train_rows) + len(dm.test_rows) == 30_001
+    assert len(dm.split.train_rows) + len(dm.split.test_rows) == 30_001
 
 
 def test_train_metrics_train_on_the_mean_of_two_runs_and_test_on_the_metric():
@@ -91,15 +90,15 @@ def test_train_metrics_train_on_the_mean_of_two_runs_and_test_on_the_metric():
     dm.setup()
     bench = dm.benchmark
     two = np.stack([bench.column(m) for m in runs])
-    assert not np.isnan(two[:, dm.train_rows]).any()  # drawn only from cells with both runs
-    assert len(dm.test_rows) == 423_200 and not np.isin(dm.train_rows, dm.test_rows).any()
-    assert np.isnan(two[1, dm.test_rows]).mean() > 0.9  # the test set is the rest of the whole space
+    assert not np.isnan(two[:, dm.split.train_rows]).any()  # drawn only from cells with both runs
+    assert len(dm.split.test_rows) == 423_200 and not np.isin(dm.split.train_rows, dm.split.test_rows).any()
+    assert np.isnan(two[1, dm.split.test_rows]).mean() > 0.9  # the test set is the rest of the whole space
     batches = list(dm.train_dataloader())
     rows, y = torch.cat([b["index"] for b in batches]), torch.cat([b["y"] for b in batches])
     assert torch.allclose(y, torch.from_numpy(two[:, rows.numpy()].mean(0)))
-    assert not torch.allclose(y, dm.targets[rows])  # not the single run
+    assert not torch.allclose(y, torch.from_numpy(dm.split.targets)[rows])  # not the single run
     test = next(iter(dm.test_dataloader()))
-    assert torch.equal(test["y"], dm.targets[test["index"]])
+    assert torch.equal(test["y"], torch.from_numpy(dm.split.targets)[test["index"]])
     with pytest.raises(ValueError, match="exceeds the 30001 archs that have every train_metrics column"):
         ArchDataModule("nb101", metric="test_acc_run0", num_train=40_000, train_metrics=runs).setup()
 
@@ -107,15 +106,15 @@ def test_train_metrics_train_on_the_mean_of_two_runs_and_test_on_the_metric():
 def test_nb201_graph_batches_and_ratio():
     dm = ArchDataModule("nb201", dataset="cifar10", encoding="graph", train_ratio=0.01, batch_size=16)
     dm.setup()
-    assert len(dm.train_rows) == 156 and len(dm.test_rows) == 15_625 - 156
+    assert len(dm.split.train_rows) == 156 and len(dm.split.test_rows) == 15_625 - 156
     batch = next(iter(dm.test_dataloader()))
     assert isinstance(batch["x"], Batch) and batch["x"].num_graphs == len(batch["y"])
 
 
 def test_a_validation_set_larger_than_what_training_leaves_is_named(caplog):
     dm = ArchDataModule("nb201", dataset="cifar10", num_train=15_500, num_val=200)
-    dm.split()
-    assert len(dm.val_rows) == 125 and np.array_equal(dm.val_rows, dm.test_rows)
+    dm.draw()
+    assert len(dm.split.val_rows) == 125 and np.array_equal(dm.split.val_rows, dm.split.test_rows)
     assert "num_val=200, but only 125 archs are left after the 15500 training archs: validating on all of them" in caplog.text
 
 
@@ -144,7 +143,7 @@ def test_bad_arguments_are_explained():
             ArchDataModule("nb201", dataset="cifar10", **{"num_train": 20, **setting})
     with pytest.raises(ValueError, match="unknown search space 'nb210'"):
         ArchDataModule("nb210", num_train=20)
-    with pytest.raises(ValueError, match="encoding 'renas' supports spaces \\('nb101', 'nb201'\\), not 'nats_sss'"):
+    with pytest.raises(ValueError, match="encoding 'renas' is not defined for space 'nats_sss'; it has \\['onehot'\\]"):
         ArchDataModule("nats_sss", encoding="renas", num_train=20)
     with pytest.raises(ValueError, match="'nb201' has a fixed vertex layout"):
         ArchDataModule("nb201", dataset="cifar10", num_train=20, augment=2).setup()
@@ -160,23 +159,23 @@ def test_pseudo_labels_join_training_ranked_as_the_teacher_scored_and_leave_the_
     args = dict(space="nb201", dataset="cifar10", encoding="graph", num_train=156, batch_size=4096, seed=1)
     teacher = ArchDataModule(**args)
     teacher.setup()
-    true = teacher.targets.numpy()
+    true = teacher.split.targets
     scores = np.random.default_rng(0).permutation(len(true)).astype(np.float64)  # a teacher's ranking (distinct scores)
     _score_file(teacher, tmp_path / "scores.csv", scores)
     dm = ArchDataModule(**args, pseudo_labels=str(tmp_path / "scores.csv"), num_pseudo=500)
     dm.setup()
-    pseudo = dm.pseudo_rows
-    assert len(pseudo) == 500 and np.array_equal(dm.train_rows, teacher.train_rows)
-    assert not np.isin(pseudo, np.concatenate([dm.train_rows, dm.val_rows])).any()
-    assert len(dm.test_rows) == 15_625 - 156 - 500 and not np.isin(pseudo, dm.test_rows).any()
+    pseudo = dm.split.pseudo_rows
+    assert len(pseudo) == 500 and np.array_equal(dm.split.train_rows, teacher.split.train_rows)
+    assert not np.isin(pseudo, np.concatenate([dm.split.train_rows, dm.split.val_rows])).any()
+    assert len(dm.split.test_rows) == 15_625 - 156 - 500 and not np.isin(pseudo, dm.split.test_rows).any()
     (batch,) = list(dm.train_dataloader())
     rows, y = batch["index"].numpy(), batch["y"].numpy()
-    labelled = np.isin(rows, dm.train_rows)
+    labelled = np.isin(rows, dm.split.train_rows)
     assert labelled.sum() == 156 and np.allclose(y[labelled], true[rows[labelled]])
     # pseudo-labels follow the teacher's order, on the scale of the training labels
     by_score = y[~labelled][np.argsort(scores[rows[~labelled]])]
     assert (np.diff(by_score) >= 0).all() and by_score[-1] > by_score[0]
-    assert true[dm.train_rows].min() <= y[~labelled].min() and y[~labelled].max() <= true[dm.train_rows].max()
+    assert true[dm.split.train_rows].min() <= y[~labelled].min() and y[~labelled].max() <= true[dm.split.train_rows].max()
     test = next(iter(dm.test_dataloader()))
     assert np.allclose(test["y"].numpy(), true[test["index"].numpy()])  # testing sees the real labels
 

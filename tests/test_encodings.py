@@ -4,10 +4,10 @@ import torch
 from torch_geometric.data import Batch
 
 from lightning_nas.encodings import ENCODINGS, CastRows, DenseGraphs, EdgeTensors, GraphEncoding, OneHotEncoding, PathEncoding, ReNASEncoding, Rows, encode, get_encoding
-from lightning_nas.encodings.cell_stats import CELL_STATS, CellStatistics
-from lightning_nas.encodings.features import expand_features, feature_columns
-from lightning_nas.errors import UnknownMetric
-from lightning_nas.spaces import nb101_network
+from lightning_nas.features import ColumnGroup, ExtraFeatures, expand_features
+from lightning_nas.spaces import SPACES, get_space, nb101_costs
+from lightning_nas.spaces.nb101_cell_stats import CELL_STATS
+from lightning_nas.utils.errors import UnknownMetric
 from lightning_nas.spaces.nb201 import OPS
 
 from test_spaces import INCEPTION
@@ -17,9 +17,9 @@ def test_params_and_flops_sums_equal_the_benchmarks_for_every_nb101_arch(nb101):
     """Per-vertex params summed over the 9 cells + stem + classifier = the benchmark's params; the
     same for FLOPs as thop counts them (BN included) = the compact table's flops, which a table read
     from the official tfrecord (no FLOPs in it) computes this way."""
-    adjacency, ops = nb101_network.to_output_last(nb101.structure["adjacency"], nb101.structure["ops"])
-    assert np.array_equal(nb101_network.total_params(adjacency, ops), nb101.column("params"))
-    assert np.array_equal(nb101_network.total_flops(adjacency, ops), nb101.column("flops"))
+    adjacency, ops = nb101_costs.to_output_last(nb101.structure["adjacency"], nb101.structure["ops"])
+    assert np.array_equal(nb101_costs.total_params(adjacency, ops), nb101.column("params"))
+    assert np.array_equal(nb101_costs.total_flops(adjacency, ops), nb101.column("flops"))
 
 
 def test_renas_tensor_channels_carry_the_per_cell_costs(nb101):
@@ -33,7 +33,7 @@ def test_renas_tensor_channels_carry_the_per_cell_costs(nb101):
     # params channels: each vertex's cost appears once per incoming edge; summing each vertex's
     # value once reproduces the network's parameter count
     per_vertex = t[10:19].amax(dim=1).double().sum().item() * 1e6
-    total = per_vertex + nb101_network.STEM_PARAMS + nb101_network.CLASSIFIER_PARAMS
+    total = per_vertex + nb101_costs.STEM_PARAMS + nb101_costs.CLASSIFIER_PARAMS
     assert total == pytest.approx(2_694_282, rel=1e-6)
     # two stacks deeper a vertex has 4x the channels, so ~16x the conv params
     assert t[17].sum().item() == pytest.approx(16 * t[10].sum().item(), rel=0.02)
@@ -104,7 +104,7 @@ def test_onehot_sizes_and_distinctness(nb101, nb201):
     x201 = encode(OneHotEncoding(), nb201.space, nb201.structure)[:]
     xsss = encode(OneHotEncoding(), sss, {"channels": sss.channel_counts})[:]
     assert x101.shape == (423_624, 36) and x201.shape == (15_625, 30) and xsss.shape == (32_768, 40)
-    assert [x.shape[1] for x in (x101, x201, xsss)] == [OneHotEncoding.sizes[s] for s in ("nb101", "nb201", "nats_sss")]
+    assert [x.shape[1] for x in (x101, x201, xsss)] == [OneHotEncoding().shape(s)["features"] for s in (nb101.space, nb201.space, sss)]
     assert (x201.sum(1) == 6).all() and (xsss.sum(1) == 5).all()
     assert torch.unique(x201, dim=0).shape[0] == 15_625 and torch.unique(xsss, dim=0).shape[0] == 32_768
     configs = ["8:8:8:8:8", "64:8:16:24:32", "64:64:64:64:64"]
@@ -116,8 +116,8 @@ def test_path_encoding_counts_named_input_output_paths(nb101, nb201):
     """Hand-counted paths; names are ordered by length, then by their ops read as base-k digits."""
     x101 = encode(PathEncoding(), nb101.space, nb101.structure)
     x201 = encode(PathEncoding(), nb201.space, nb201.structure)
-    assert x101.shape == (423_624, PathEncoding.sizes["nb101"]) == (423_624, 364)
-    assert x201.shape == (15_625, PathEncoding.sizes["nb201"]) == (15_625, 84)
+    assert x101.shape == (423_624, PathEncoding().shape(nb101.space)["features"]) == (423_624, 364)
+    assert x201.shape == (15_625, PathEncoding().shape(nb201.space)["features"]) == (15_625, 84)
     # INCEPTION: 0->1->6, 0->2->6, 0->3->4->6, 0->5->6; digits conv1x1 0, conv3x3 1, maxpool 2;
     # names of one op start at 1, of two ops at 1 + 3 = 4: [conv3x3, conv3x3] = 4 + 1 * 3 + 1
     (inception,) = PathEncoding().encode_archs(nb101.space, [INCEPTION])
@@ -139,12 +139,10 @@ def test_path_encoding_counts_named_input_output_paths(nb101, nb201):
     assert x201[nb201.space.index("|none~0|+|none~0|none~1|+|none~0|none~1|none~2|")].sum() == 0
 
 
-@pytest.mark.parametrize(("encoding", "space"), [(e, s) for e in [*ENCODINGS.values(), CellStatistics] for s in e.spaces])
+@pytest.mark.parametrize(("encoding", "space"), [(e, s) for s in SPACES for e in [*(e() for e in ENCODINGS.values()), ColumnGroup("cell_stats")] if e.name in SPACES[s]().layouts()])
 def test_no_archs_encode_to_no_rows_of_the_same_shape(encoding, space):
-    from lightning_nas.spaces import get_space
-
     space = get_space(space)
-    none, one = (encoding().encode_archs(space, archs) for archs in ([], [space.sample(np.random.default_rng(0))]))
+    none, one = (encoding.encode_archs(space, archs) for archs in ([], [space.sample(np.random.default_rng(0))]))
     if isinstance(one, DenseGraphs):
         none, one = none.x, one.x
     assert none.shape == (0, *one.shape[1:])
@@ -161,7 +159,7 @@ def test_unknown_encoding_and_unsupported_space():
 
 def test_cell_stats_of_the_inception_cell(nb101):
     """Hand-counted on INCEPTION: 0->{1,2,3,5}, 3->4, {1,2,4,5}->6 (1 conv1x1, 2-4 conv3x3, 5 maxpool)."""
-    (x,) = CellStatistics().encode_archs(nb101.space, [INCEPTION]).numpy()
+    (x,) = ColumnGroup("cell_stats").encode_archs(nb101.space, [INCEPTION]).numpy()
     stats = dict(zip(CELL_STATS, x.tolist()))
     expected = {"depth1_conv1x1": 1, "depth1_conv3x3": 2, "depth2_conv3x3": 1, "depth1_maxpool": 1, "depth2_maxpool": 0,
                 "output_depth": 3, "output_distance": 2, "output_fan_in": 4, "input_fan_out": 4,
@@ -176,30 +174,31 @@ def test_cell_stats_do_not_depend_on_the_vertex_order(nb101):
     rows = np.random.default_rng(0).choice(len(nb101), 300, replace=False)
     structure = {k: v[rows] for k, v in nb101.structure.items()}
     copies = nb101.space.random_isomorphs(structure, 3, np.random.default_rng(1))
-    stats = CellStatistics()(nb101.space, structure)
-    relabelled = CellStatistics()(nb101.space, copies)
+    stats = ColumnGroup("cell_stats")(nb101.space, structure)
+    relabelled = ColumnGroup("cell_stats")(nb101.space, copies)
     assert torch.equal(relabelled, stats.repeat_interleave(3, dim=0))
     assert not np.array_equal(copies["adjacency"][::3], structure["adjacency"])  # the orders did change
 
 
 def test_feature_groups_expand_to_named_columns(nb101, nb201):
-    names = expand_features(["params", "cell_stats"])
+    names = expand_features(["params", "cell_stats"], "nb101")
     assert names[0] == "params" and names[1:] == [f"cell_stats/{c}" for c in CELL_STATS]
-    columns = feature_columns(nb101, ["params", "cell_stats"])
-    assert columns.shape == (len(nb101), len(names)) and columns.dtype == np.float32  # what the model reads
-    assert np.array_equal(columns[:, 0], nb101.column("params").astype(np.float32))
-    assert np.array_equal(columns[:, 1:], encode(CellStatistics(), nb101.space, nb101.structure).numpy())
-    with pytest.raises(ValueError, match="extra feature group 'cell_stats' supports spaces \\('nb101',\\), not 'nb201'"):
-        feature_columns(nb201, ["cell_stats"])
-    with pytest.raises(UnknownMetric, match="extra feature 'cell_stat' is neither a column group \\['cell_stats'\\] nor a benchmark column"):
-        feature_columns(nb101, ["cell_stat"])
+    assert expand_features(["params", "cell_stats"], "nb201") == ["params", "cell_stats"]  # not a group there
+    columns = ExtraFeatures(["params", "cell_stats"], nb101).values
+    assert columns.shape == (len(nb101), len(names))
+    assert np.array_equal(columns[:, 0], nb101.column("params").astype(np.float32))  # at the precision the model reads
+    assert np.array_equal(columns[:, 1:], encode(ColumnGroup("cell_stats"), nb101.space, nb101.structure).numpy())
+    with pytest.raises(ValueError, match="extra feature group 'cell_stats' is not defined for space 'nb201'"):
+        ExtraFeatures(["cell_stats"], nb201)
+    with pytest.raises(UnknownMetric, match="extra feature 'cell_stat' is neither a column group \\['cell_stats'\\], a zero-cost proxy nor a benchmark column"):
+        ExtraFeatures(["cell_stat"], nb101)
     # an unknown dataset is named as such, not as an unknown feature (was: "extra feature 'params' is neither ...")
     with pytest.raises(UnknownMetric, match=r"^NB201Benchmark\(15625 archs, compact CSV\) has no dataset 'cifar11'"):
-        feature_columns(nb201, ["params"], "cifar11")
+        ExtraFeatures(["params"], nb201, "cifar11")
 
 
 def test_row_blocks_join_to_the_whole_computation():
-    from lightning_nas.row_blocks import in_row_blocks
+    from lightning_nas.utils.row_blocks import in_row_blocks
 
     a, b = np.arange(20).reshape(10, 2), np.arange(10)
     assert np.array_equal(in_row_blocks(lambda x, y: x * y[:, None], a, b, rows=3), a * b[:, None])

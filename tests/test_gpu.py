@@ -20,7 +20,7 @@ from lightning_nas.datamodules import ArchDataModule
 from lightning_nas.models import GNNPredictor, MLPPredictor, PairwiseLogisticLoss, ReNASPredictor
 from lightning_nas.proxies import PROXIES, ProxyEvaluator, ScoreTable
 from lightning_nas.proxies.scoring import ProxyScoringModule, score_archs
-from lightning_nas.search import PredictorScorer, load_predictor
+from lightning_nas.search import PredictorScorer, load_predictor, predict_archs
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="torch sees no CUDA device: these tests check the GPU paths")
 
@@ -66,15 +66,15 @@ def test_score_command_scores_each_rank_on_its_gpu(data_root, nb201, tmp_path):
 PREDICTORS = {
     "renas": (
         lambda: ArchDataModule("nb101", metric="test_acc_run0", num_train=424, num_val=100, extra_features=["params", "flops", "cell_stats"], eval_batch_size=512),
-        lambda: ReNASPredictor(space="nb101", extra_features=["params", "flops", "cell_stats"], filters="square+cross", ensemble_size=2),
+        lambda dm: ReNASPredictor.for_datamodule(dm, filters="square+cross", ensemble_size=2),
     ),
     "gnn": (
         lambda: ArchDataModule("nb201", dataset="cifar10", encoding="graph", num_train=156, extra_features=["params"], batch_size=32),
-        lambda: GNNPredictor(space="nb201", extra_features=["params"], ensemble_size=3, member_kinds=["gin", "gat+attention", "pna"], loss=PairwiseLogisticLoss(), readout="sum+output"),
+        lambda dm: GNNPredictor.for_datamodule(dm, ensemble_size=3, member_kinds=["gin", "gat+attention", "pna"], loss=PairwiseLogisticLoss(), readout="sum+output"),
     ),
     "mlp": (
         lambda: ArchDataModule("nb201", dataset="cifar10", encoding="path", num_train=156, batch_size=32),
-        lambda: MLPPredictor(space="nb201", encoding="path", ensemble_size=2),
+        lambda dm: MLPPredictor.for_datamodule(dm, ensemble_size=2),
     ),
 }
 
@@ -85,7 +85,8 @@ def test_predictors_fit_on_the_gpu_and_score_alike_on_the_cpu(kind, tmp_path):
     the CPU as on a machine without a GPU, scores as the GPU does, up to cuDNN's TF32 convolutions."""
     L.seed_everything(0)
     make_data, make_model = PREDICTORS[kind]
-    dm, model = make_data(), make_model()
+    dm = make_data()
+    model = make_model(dm)
     trainer = L.Trainer(accelerator="gpu", devices=1, max_steps=40, deterministic=True, logger=False, enable_checkpointing=False,
                         enable_progress_bar=False, enable_model_summary=False, limit_val_batches=1, limit_test_batches=4, default_root_dir=tmp_path)
     trainer.fit(model, dm)
@@ -94,10 +95,11 @@ def test_predictors_fit_on_the_gpu_and_score_alike_on_the_cpu(kind, tmp_path):
     rows = np.linspace(0, len(dm.benchmark) - 1, 512).astype(int)
     archs = [dm.benchmark.arch(r) for r in rows]
     extra = dm.extra[rows] if model.num_extra else None
-    on_gpu = model.cuda().score(archs, extra)  # Lightning hands the model back on the CPU after fit and test
+    space = dm.benchmark.space
+    on_gpu = predict_archs(model.cuda(), space, archs, extra)  # Lightning hands the model back on the CPU after fit and test
     trainer.save_checkpoint(tmp_path / "gpu.ckpt")
-    on_cpu = type(model).load_from_checkpoint(tmp_path / "gpu.ckpt", map_location="cpu").score(archs, extra)
-    assert (on_cpu - on_gpu).abs().max() <= 1e-2 * on_gpu.std()
+    on_cpu = predict_archs(type(model).load_from_checkpoint(tmp_path / "gpu.ckpt", map_location="cpu"), space, archs, extra)
+    assert np.abs(on_cpu - on_gpu).max() <= 1e-2 * on_gpu.std()
 
 
 def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess:

@@ -9,12 +9,13 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from scipy.stats import kendalltau, spearmanr
 from torchmetrics import KendallRankCorrCoef, SpearmanCorrCoef
 
-from lightning_nas.curves import TrainingCurves
+from lightning_nas.models.curves import TrainingCurves
 from lightning_nas.datamodules import ArchDataModule
-from lightning_nas import heap
-from lightning_nas.errors import OutputError
+from lightning_nas.utils import heap
+from lightning_nas.utils.errors import OutputError
 from lightning_nas.models import GNNPredictor, MLPPredictor, MSELoss, PairwiseLogisticLoss, ReNASLoss, ReNASPredictor
 from lightning_nas.models.metrics import KendallTau, TopKPrecision
+from lightning_nas.search import predict_archs
 from lightning_nas.viz import predicted_vs_true, search_trajectories, training_curves
 
 
@@ -67,7 +68,7 @@ def _fit(model, dm, steps=20):
 def test_fit_a_few_steps_on_real_data_and_reload_in_a_new_process(tmp_path):
     L.seed_everything(0)
     dm = ArchDataModule("nb201", dataset="cifar10", encoding="graph", num_train=156, extra_features=["params"], batch_size=32)
-    model = GNNPredictor(space="nb201", extra_features=["params"], ensemble_size=2, loss=PairwiseLogisticLoss(), readout="sum+output")
+    model = GNNPredictor.for_datamodule(dm, ensemble_size=2, loss=PairwiseLogisticLoss(), readout="sum+output")
     trainer = _fit(model, dm, steps=40)
     (metrics,) = trainer.test(model, dm, verbose=False)
     assert metrics["test/ktau"] > 0.3  # 40 steps from 156 archs already rank far above chance
@@ -76,12 +77,13 @@ def test_fit_a_few_steps_on_real_data_and_reload_in_a_new_process(tmp_path):
     trainer.save_checkpoint(ckpt)
     archs = [dm.benchmark.keys[i] for i in (0, 1, 6111, 42)]
     extra = dm.extra[[0, 1, 6111, 42]]
-    expected = model.score(archs, extra)
+    expected = predict_archs(model, dm.benchmark.space, archs, extra)
     np.save(tmp_path / "extra.npy", extra.numpy())
     code = (
-        "import sys, numpy as np, torch; from lightning_nas.models import GNNPredictor;"
+        "import sys, numpy as np, torch; from lightning_nas.models import GNNPredictor; from lightning_nas.search import predict_archs;"
+        "from lightning_nas.spaces import get_space;"
         f"m = GNNPredictor.load_from_checkpoint({str(ckpt)!r});"
-        f"print(repr(m.score({archs!r}, np.load({str(tmp_path / 'extra.npy')!r})).tolist()))"
+        f"print(repr(predict_archs(m, get_space('nb201'), {archs!r}, np.load({str(tmp_path / 'extra.npy')!r})).tolist()))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert eval(out.strip().splitlines()[-1]) == expected.tolist()
@@ -91,34 +93,37 @@ def test_fit_a_few_steps_on_real_data_and_reload_in_a_new_process(tmp_path):
 def test_renas_predictor_trains_on_nb101(filters, tmp_path):
     L.seed_everything(0)
     dm = ArchDataModule("nb101", metric="test_acc_run0", num_train=424, num_val=100, batch_size=64, eval_batch_size=512)
-    model = ReNASPredictor(space="nb101", filters=filters)
+    model = ReNASPredictor.for_datamodule(dm, filters=filters)
     trainer = _fit(model, dm, steps=30)
     assert np.isfinite(trainer.callback_metrics["val/ktau"].item())
     archs = [dm.benchmark.arch(0), dm.benchmark.arch(1)]
-    scores = model.score(archs)
-    assert scores.shape == (2,) and torch.isfinite(scores).all()
+    scores = predict_archs(model, dm.benchmark.space, archs)
+    assert scores.shape == (2,) and np.isfinite(scores).all()
     trainer.save_checkpoint(tmp_path / "renas.ckpt")
-    assert torch.equal(ReNASPredictor.load_from_checkpoint(tmp_path / "renas.ckpt").score(archs), scores)
+    assert np.array_equal(predict_archs(ReNASPredictor.load_from_checkpoint(tmp_path / "renas.ckpt"), dm.benchmark.space, archs), scores)
 
 
 @pytest.mark.parametrize("encoding", ["onehot", "path"])
 def test_mlp_predictor_trains_on_flat_encodings(tmp_path, encoding):
     L.seed_everything(0)
     dm = ArchDataModule("nb201", dataset="cifar10", encoding=encoding, num_train=156, extra_features=["params"], batch_size=32)
-    model = MLPPredictor(space="nb201", encoding=encoding, extra_features=["params"], ensemble_size=2, loss=PairwiseLogisticLoss())
+    model = MLPPredictor.for_datamodule(dm, ensemble_size=2, loss=PairwiseLogisticLoss())
     trainer = _fit(model, dm, steps=40)
     (metrics,) = trainer.test(model, dm, verbose=False)
     assert metrics["test/ktau"] > 0.3  # far above chance after 40 steps
     trainer.save_checkpoint(tmp_path / "mlp.ckpt")
     archs, extra = [dm.benchmark.keys[i] for i in (0, 6111)], dm.extra[[0, 6111]]
-    assert torch.equal(MLPPredictor.load_from_checkpoint(tmp_path / "mlp.ckpt").score(archs, extra), model.score(archs, extra))
+    reloaded = MLPPredictor.load_from_checkpoint(tmp_path / "mlp.ckpt")
+    assert np.array_equal(predict_archs(reloaded, dm.benchmark.space, archs, extra), predict_archs(model, dm.benchmark.space, archs, extra))
 
 
-def test_mlp_predictor_refuses_encodings_it_cannot_read():
+def test_mlp_predictor_refuses_encodings_it_cannot_read(make_predictor):
     with pytest.raises(ValueError, match=r"reads one of the encodings \['onehot', 'path'\], got 'graph'"):
-        MLPPredictor(encoding="graph")
-    with pytest.raises(ValueError, match="encoding 'path' supports spaces"):
-        MLPPredictor(space="nats_sss", encoding="path")
+        make_predictor(MLPPredictor, "nb201", encoding="graph")
+    with pytest.raises(ValueError, match="encoding 'path' is not defined for space 'nats_sss'; it has \\['onehot'\\]"):
+        make_predictor(MLPPredictor, "nats_sss", encoding="path")
+    with pytest.raises(ValueError, match="MLPPredictor needs input_shape"):  # from Python, without the CLI's link
+        MLPPredictor(space="nb201")
 
 
 def test_cell_stats_group_reaches_the_head_and_a_search_scorer(tmp_path):
@@ -129,7 +134,7 @@ def test_cell_stats_group_reaches_the_head_and_a_search_scorer(tmp_path):
     L.seed_everything(0)
     features = ["params", "flops", "cell_stats"]
     dm = ArchDataModule("nb101", metric="test_acc_run0", num_train=424, num_val=100, extra_features=features, eval_batch_size=512)
-    model = ReNASPredictor(space="nb101", extra_features=features)
+    model = ReNASPredictor.for_datamodule(dm)
     trainer = _fit(model, dm, steps=10)
     assert model.num_extra == dm.extra.shape[1] == 56 and torch.isfinite(model.extra_mean).all()
     trainer.save_checkpoint(tmp_path / "stats.ckpt")
@@ -140,7 +145,7 @@ def test_cell_stats_group_reaches_the_head_and_a_search_scorer(tmp_path):
     assert np.allclose(scorer([dm.benchmark.arch(r) for r in rows]), expected.detach().numpy(), atol=1e-6)
 
 
-def test_cross_filters_join_edges_that_share_a_vertex():
+def test_cross_filters_join_edges_that_share_a_vertex(make_predictor):
     """Adding edge 0 -> 1 changes the first layer's output at entry (0, 3), another edge slot of
     vertex 0, with cross filters (they read all of row 0); a 3x3 filter at (0, 3) only reads
     entries (0..1, 2..4)."""
@@ -150,29 +155,31 @@ def test_cross_filters_join_edges_that_share_a_vertex():
     added = x.clone()
     added[0, :, 0, 1] = 1.0
     for filters, joins in [("square", False), ("cross", True), ("square+cross", True)]:
-        conv = ReNASPredictor(space="nb101", filters=filters).members[0].features[1]  # after the input BatchNorm
+        conv = make_predictor(ReNASPredictor, "nb101", filters=filters).members[0].features[1]  # after the input BatchNorm
         changed = (conv(added) - conv(x))[0, :, 0, 3].abs().max() > 0
         assert bool(changed) == joins, filters
     with pytest.raises(ValueError, match="filters must be"):
-        ReNASPredictor(filters="round")
+        make_predictor(ReNASPredictor, "nb101", filters="round")
 
 
-def test_predictor_refuses_a_mismatched_encoding():
+def test_predictor_refuses_a_mismatched_encoding(make_predictor):
     with pytest.raises(ValueError, match="needs the 'graph' encoding"):
-        GNNPredictor(encoding="renas")
+        make_predictor(GNNPredictor, "nb201", encoding="renas")
     with pytest.raises(ValueError, match="readout must be"):
-        GNNPredictor(readout="mean")
+        make_predictor(GNNPredictor, "nb201", readout="mean")
 
 
 @pytest.mark.parametrize(
     ("model", "message"),
     [  # from Python nothing links the two (the CLI does): before, a shape error inside torch / PyG, or extra features silently unused
-        (GNNPredictor(space="nb201", encoding="graph"), r"GNNPredictor was built for extra_features None \(the datamodule: \['params'\]\)"),
-        (GNNPredictor(space="nb101", encoding="graph", extra_features=["params"]), r"built for space 'nb101' \(the datamodule: 'nb201'\)"),
-        (ReNASPredictor(space="nb201", encoding="renas", extra_features=["params"]), r"ReNASPredictor was built for encoding 'renas' \(the datamodule: 'graph'\)"),
+        ((GNNPredictor, "nb201", None), r"GNNPredictor was built for extra_features None \(the datamodule: \['params'\]\)"),
+        ((GNNPredictor, "nb101", ["params"]), r"built for space 'nb101' \(the datamodule: 'nb201'\)"),
+        ((ReNASPredictor, "nb201", ["params"]), r"ReNASPredictor was built for encoding 'renas' \(the datamodule: 'graph'\)"),
     ],
 )
-def test_a_model_built_for_other_inputs_than_the_datamodule_feeds_is_refused(model, message):
+def test_a_model_built_for_other_inputs_than_the_datamodule_feeds_is_refused(model, message, make_predictor):
+    cls, space, extra_features = model
+    model = make_predictor(cls, space, extra_features=extra_features)
     dm = ArchDataModule("nb201", encoding="graph", dataset="cifar10", metric="test_acc", num_train=20, num_val=5, extra_features=["params"])
     trainer = L.Trainer(max_steps=1, logger=False, enable_progress_bar=False, enable_model_summary=False, enable_checkpointing=False)
     with pytest.raises(ValueError, match=message):
@@ -187,11 +194,11 @@ def test_a_model_built_for_other_inputs_than_the_datamodule_feeds_is_refused(mod
         (ReNASLoss(), {"num_train": 1}, r"1 training arch: ReNASLoss needs at least 2 to learn from"),
     ],
 )
-def test_a_fit_whose_batches_hold_one_arch_is_refused(loss, data, message):
+def test_a_fit_whose_batches_hold_one_arch_is_refused(loss, data, message, make_predictor):
     dm = ArchDataModule("nb201", encoding="onehot", dataset="cifar10", metric="test_acc", **{"num_train": 20, **data})
     trainer = L.Trainer(max_steps=1, logger=False, enable_progress_bar=False, enable_model_summary=False, enable_checkpointing=False)
     with pytest.raises(ValueError, match=message):
-        trainer.fit(MLPPredictor(space="nb201", encoding="onehot", loss=loss), dm)
+        trainer.fit(make_predictor(MLPPredictor, "nb201", loss=loss), dm)
     assert trainer.global_step == 0
 
 
@@ -208,21 +215,21 @@ def test_a_fit_whose_batches_hold_one_arch_is_refused(loss, data, message):
         (ReNASPredictor, {"weight_decay": -1.0}, "weight_decay must be at least 0"),
     ],
 )
-def test_bad_model_settings_are_refused_when_built(model, setting, message):
+def test_bad_model_settings_are_refused_when_built(model, setting, message, make_predictor):
     with pytest.raises(ValueError, match=message):
-        model(space="nb201", **setting)
+        make_predictor(model, "nb201", **setting)
 
 
-def test_score_checks_the_extra_features_against_the_predictor():
+def test_scoring_archs_checks_the_extra_features_against_the_predictor(make_predictor, nb201):
     archs = ["|none~0|+|none~0|none~1|+|none~0|none~1|none~2|", "|skip_connect~0|+|none~0|none~1|+|none~0|none~1|none~2|"]
-    with_params = GNNPredictor(space="nb201", extra_features=["params"])
-    assert with_params.score(archs, np.ones((2, 1))).shape == (2,)
+    with_params = make_predictor(GNNPredictor, "nb201", extra_features=["params"])
+    assert predict_archs(with_params, nb201.space, archs, np.ones((2, 1))).shape == (2,)
     with pytest.raises(ValueError, match=r"reads 1 extra feature columns \(\['params'\]\), got extra of shape \[2, 2\]"):
-        with_params.score(archs, np.ones((2, 2)))
+        predict_archs(with_params, nb201.space, archs, np.ones((2, 2)))
     with pytest.raises(ValueError, match="extra has 1 rows for 2 archs"):
-        with_params.score(archs, np.ones((1, 1)))
+        predict_archs(with_params, nb201.space, archs, np.ones((1, 1)))
     with pytest.raises(ValueError, match="trained without extra features"):
-        GNNPredictor(space="nb201").score(archs, np.ones((2, 1)))
+        predict_archs(make_predictor(GNNPredictor, "nb201"), nb201.space, archs, np.ones((2, 1)))
 
 
 def test_node_relations_give_directed_shortest_path_lengths():
@@ -239,13 +246,13 @@ def test_node_relations_give_directed_shortest_path_lengths():
     assert node_relations(chain)[0, 0, 6] == 6 and node_relations(chain)[0, 6, 0] == MAX_NODES - 1 + 6
 
 
-def test_gnn_ensemble_mixes_member_kinds(tmp_path):
+def test_gnn_ensemble_mixes_member_kinds(tmp_path, make_predictor):
     from torch_geometric.nn import GATv2Conv, GINConv, PNAConv
 
     L.seed_everything(0)
     dm = ArchDataModule("nb101", metric="test_acc_run0", encoding="graph", num_train=424, num_val=100, extra_features=["params"], eval_batch_size=512)
     kinds = ["gin", "gin+attention", "gat", "pna"]
-    model = GNNPredictor(space="nb101", extra_features=["params"], ensemble_size=5, member_kinds=kinds, num_layers=2, hidden=32)
+    model = GNNPredictor.for_datamodule(dm, ensemble_size=5, member_kinds=kinds, num_layers=2, hidden=32)
     convs = [type(m.forward_convs[0]) for m in model.members]
     assert convs == [GINConv, GINConv, GATv2Conv, PNAConv, GINConv]  # kinds cycle over the members
     assert [len(m.attentions) for m in model.members] == [0, 2, 0, 0, 0]
@@ -257,14 +264,15 @@ def test_gnn_ensemble_mixes_member_kinds(tmp_path):
     extra = dm.extra[[0, 5, 4000]]
     reloaded = GNNPredictor.load_from_checkpoint(ckpt)
     assert reloaded.hparams.member_kinds == kinds
-    assert torch.equal(reloaded.score(archs, extra), model.score(archs, extra))
+    space = dm.benchmark.space
+    assert np.array_equal(predict_archs(reloaded, space, archs, extra), predict_archs(model, space, archs, extra))
     with pytest.raises(ValueError, match=r"reads the extra features \['params'\]: pass them as extra \[len\(archs\), 1\].*PredictorScorer"):
-        reloaded.score(archs)
-    assert isinstance(GNNPredictor(space="nb101").members[0].forward_convs[0], GINConv)  # the default kind
+        predict_archs(reloaded, space, archs)
+    assert isinstance(make_predictor(GNNPredictor, "nb101").members[0].forward_convs[0], GINConv)  # the default kind
     with pytest.raises(ValueError, match="member kind must be one of gin, gat, pna.*'gcn'"):
-        GNNPredictor(member_kinds=["gin", "gcn"])
+        make_predictor(GNNPredictor, "nb101", member_kinds=["gin", "gcn"])
     with pytest.raises(ValueError, match="divisor"):
-        GNNPredictor(member_kinds=["gin+attention"], hidden=30, attention_heads=4)
+        make_predictor(GNNPredictor, "nb101", member_kinds=["gin+attention"], hidden=30, attention_heads=4)
 
 
 def test_a_plot_whose_folder_cannot_be_made_is_an_output_error(tmp_path):
@@ -282,7 +290,7 @@ def _curves_of(trainer: L.Trainer) -> TrainingCurves:
     return curves
 
 
-def test_training_curves_follow_each_epoch_and_a_resumed_fit(tmp_path):
+def test_training_curves_follow_each_epoch_and_a_resumed_fit(tmp_path, make_predictor):
     """The loss curve is the mean of the steps' own losses (Lightning hands callbacks the loss divided
     by accumulate_grad_batches), validation points sit at the epochs validated (not the sanity
     check's), and a fit resumed from a checkpoint draws the whole run."""
@@ -291,7 +299,7 @@ def test_training_curves_follow_each_epoch_and_a_resumed_fit(tmp_path):
     losses: list[float] = []
 
     def fit(epochs, ckpt_path=None):
-        model = MLPPredictor(space="nb201", encoding="onehot", loss=PairwiseLogisticLoss())
+        model = make_predictor(MLPPredictor, "nb201", loss=PairwiseLogisticLoss())
         step = model.training_step
 
         def recorded(batch, batch_idx):
@@ -338,7 +346,7 @@ GLIBC = sys.platform.startswith("linux") and heap._malloc_trim() is not None
 
 
 @pytest.mark.skipif(not GLIBC, reason="malloc_trim is glibc's")
-def test_a_trainers_own_curves_and_heap_trim_are_kept():
+def test_a_trainers_own_curves_and_heap_trim_are_kept(make_predictor):
     """Subclasses count: the predictor adds neither callback beside a trainer's own kind of it."""
 
     class Curves(TrainingCurves):
@@ -347,7 +355,7 @@ def test_a_trainers_own_curves_and_heap_trim_are_kept():
     class Trim(heap.HeapTrim):
         pass
 
-    model = MLPPredictor(space="nb201", encoding="onehot")
+    model = make_predictor(MLPPredictor, "nb201")
     model.trainer = L.Trainer(logger=False, enable_progress_bar=False, enable_model_summary=False, callbacks=[Trim(slack=1)])
     assert [type(c) for c in model.configure_callbacks()] == [TrainingCurves]
     model.trainer = L.Trainer(logger=False, enable_progress_bar=False, enable_model_summary=False, callbacks=[Curves(), Trim()])

@@ -9,7 +9,7 @@ import pytest
 from nats_bench.api_utils import ArchResults, ResultsCount
 
 from lightning_nas.benchmarks import NATSSizeBenchmark, NB201Benchmark
-from lightning_nas.errors import BenchmarkFileError
+from lightning_nas.utils.errors import BenchmarkFileError
 from lightning_nas.spaces import NATSSizeSpace, NB201Space
 
 # epochs stored per run of each training schedule (hp); few, so that reading every arch stays fast
@@ -111,13 +111,13 @@ def test_an_mlp_predictor_fits_and_guides_a_search_on_the_size_space(sss_root):
 
     from lightning_nas.datamodules import ArchDataModule
     from lightning_nas.models import MLPPredictor
-    from lightning_nas.search import PredictorScorer, RegularizedEvolution, run_search
+    from lightning_nas.search import PredictorScorer, QueryBudget, RegularizedEvolution, run_search
 
     L.seed_everything(0)
     dm = ArchDataModule("nats_sss", dataset="cifar10", encoding="onehot", num_train=200, num_val=50, extra_features=["params"], root=sss_root)
-    model = MLPPredictor(space="nats_sss", extra_features=["params"])
+    model = MLPPredictor.for_datamodule(dm)
     trainer = L.Trainer(max_steps=5, logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False)
     trainer.fit(model, dm)
     assert dm.features.shape == (32_768, 40)
-    result = run_search(RegularizedEvolution(num_candidates=10), dm.benchmark, 20, "cifar10", scorer=PredictorScorer(model.eval(), dm.benchmark, "cifar10"), seed=0)
+    result = run_search(RegularizedEvolution(num_candidates=10), QueryBudget(dm.benchmark, 20, "cifar10"), scorer=PredictorScorer(model.eval(), dm.benchmark, "cifar10"), seed=0)
     assert result.queries == 20 and result.select_column == "cifar10-valid/val_acc@90"

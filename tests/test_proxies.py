@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 import torch
 
-from lightning_nas.errors import BenchmarkFileError, InvalidArgument
+from lightning_nas.utils.errors import BenchmarkFileError, InvalidArgument
 from lightning_nas.proxies import PROXIES, ProxyEvaluator, ScoreTable, build_network, count_parameters, rank_combination, scoring, tenas_rank
-from lightning_nas.proxies.images import MEAN_STD, draw_order, load_images
+from lightning_nas.proxies.images import draw_order, load_images
+from lightning_nas.spaces.datasets import get_dataset
 from lightning_nas.proxies.scoring import ProxyScoringModule, ScoreTableWriter, score_archs
 from lightning_nas.search import ProxyScorer
 from lightning_nas.spaces import get_space
@@ -26,7 +27,7 @@ def nb201(data_root):
     return NB201Benchmark(root=data_root)
 
 
-def test_nb201_networks_have_the_benchmarks_parameter_counts(nb201, data_root):
+def test_nb201_costss_have_the_benchmarks_parameter_counts(nb201, data_root):
     """Every NB201 arch, all three datasets. A cell's parameters do not depend on which edge an
     op sits on (every edge of a NB201 cell has the same width), so one real network per op
     multiset (210) covers all 15,625. NATS-Bench stores a count one conv off for 150 archs;
@@ -49,7 +50,7 @@ def test_nb201_networks_have_the_benchmarks_parameter_counts(nb201, data_root):
     assert len(set(naslib) & set(off.tolist())) >= 5
 
 
-def test_nb101_networks_have_the_benchmarks_parameter_counts(nb101):
+def test_nb101_costss_have_the_benchmarks_parameter_counts(nb101):
     """nasbench_pytorch networks (a random sample: ~70 ms each; perf/network_params.py checks
     all 423,624 from their real cells, and test_encodings checks the cost model on all)."""
     params = nb101.column("params")
@@ -61,7 +62,7 @@ def test_networks_match_xautodl_module_for_module():
     from xautodl.config_utils import dict2config
     from xautodl.models import get_cell_based_tiny_net
 
-    from lightning_nas.proxies.networks import NATS_SSS_CELL
+    from lightning_nas.spaces.nats_sss import NATS_SSS_CELL
 
     x = torch.randn(3, 3, 32, 32)
     cases = [("nb201", "|nor_conv_3x3~0|+|avg_pool_3x3~0|none~1|+|skip_connect~0|nor_conv_1x1~1|nor_conv_3x3~2|", {"name": "infer.tiny", "C": 16, "N": 5}),
@@ -136,7 +137,8 @@ def test_imagenet16_images_are_16x16_from_a_folder_or_an_npz(tmp_path, data_root
     images, targets = load_images("ImageNet16-120", folder, num=128)
     kept = labels <= 120  # ImageNet16-120: the first 120 of the 1,000 classes
     pick = draw_order(int(kept.sum()), 0)[:128]
-    mean, std = (torch.tensor(v).view(1, 3, 1, 1) / 255 for v in MEAN_STD["ImageNet16-120"])
+    facts = get_dataset("ImageNet16-120")
+    mean, std = (torch.tensor(v).view(1, 3, 1, 1) / 255 for v in (facts.mean, facts.std))
     torch.testing.assert_close(images, (torch.from_numpy(planes[kept][pick]).float() / 255 - mean) / std)
     assert targets.tolist() == (labels[kept][pick] - 1).tolist()
 
@@ -197,9 +199,9 @@ def test_a_cifar100_folder_reads_through_torchvision(tmp_path, monkeypatch):
 def test_te_nas_networks_say_where_they_apply(data_root):
     with pytest.raises(InvalidArgument, match="tenas_lr counts linear regions .* score tenas_lr without it"):
         ProxyEvaluator("nb201", ["tenas_ntk", "tenas_lr"], full_network=True, root=data_root)  # was: a conv2d channel error
-    with pytest.raises(InvalidArgument, match="not nb101; score tenas_ntk on the benchmark network with full_network=True"):
+    with pytest.raises(InvalidArgument, match=r"the 'tenas_ntk' network is not defined for nb101 archs \(it builds \['benchmark'\]\); score tenas_ntk on the benchmark network with full_network=True"):
         ProxyEvaluator("nb101", ["tenas_ntk"], root=data_root)  # was: at the first arch scored
-    with pytest.raises(InvalidArgument, match=r"TE-NAS's tenas_lr network is defined for NB201 \(NATS-tss\) cells, not nats_sss$"):
+    with pytest.raises(InvalidArgument, match=r"the 'tenas_lr' network is not defined for nats_sss archs \(it builds \['benchmark'\]\)$"):
         build_network("nats_sss", get_space("nats_sss").arch(0), variant="tenas_lr")
 
 
@@ -334,6 +336,8 @@ def test_a_score_table_holds_scores_of_one_setting(data_root, tmp_path, caplog):
 
 
 def test_datamodule_joins_proxy_scores_from_a_table(data_root, tmp_path, capsys):
+    from lightning_nas.search import predict_archs
+
     from lightning_nas.datamodules import ArchDataModule
     from lightning_nas.models import GNNPredictor
 
@@ -344,10 +348,10 @@ def test_datamodule_joins_proxy_scores_from_a_table(data_root, tmp_path, capsys)
     dm = ArchDataModule(space="nb201", encoding="graph", dataset="cifar10", metric="test_acc", num_train=30, num_val=10,
                         extra_features=["synflow", "params"], proxy_table=str(table.path), root=data_root)
     dm.setup()
-    used = np.concatenate([dm.train_rows, dm.test_rows])
+    used = np.concatenate([dm.split.train_rows, dm.split.test_rows])
     assert sorted(used.tolist()) == rows.tolist()  # the -inf arch is kept: -inf is a score
     assert dm.extra[disconnected, 0] == -np.inf and torch.isnan(dm.extra[1, 0])  # row 1 is not scored
-    model = GNNPredictor(space="nb201", encoding="graph", extra_features=["synflow", "params"])
+    model = GNNPredictor.for_datamodule(dm)
     L.Trainer(max_steps=3, logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False).fit(model, dm)
     assert torch.isfinite(model.extra_mean).all() and (model.extra_std > 0).all()
     extra = model._extra(dm.collate(used.tolist()))
@@ -356,7 +360,7 @@ def test_datamodule_joins_proxy_scores_from_a_table(data_root, tmp_path, capsys)
     with pytest.raises(ValueError, match=r"NaN or \+inf for benchmark rows \[1\]"):
         model._extra(dm.collate([1]))
     # predict scores the archs that have the features: the table's, not the whole space
-    from lightning_nas.writers import ScoreWriter, read_scores
+    from lightning_nas.datamodules.predictions import ScoreWriter, read_scores
 
     L.Trainer(logger=False, enable_progress_bar=False, callbacks=[ScoreWriter(str(tmp_path / "p.csv"))]).predict(model, dm, return_predictions=False)
     assert read_scores(tmp_path / "p.csv")["row"].tolist() == rows.tolist()
@@ -364,25 +368,26 @@ def test_datamodule_joins_proxy_scores_from_a_table(data_root, tmp_path, capsys)
     student = ArchDataModule(space="nb201", encoding="graph", dataset="cifar10", metric="test_acc", num_train=30, num_val=10, extra_features=["synflow", "params"],
                              proxy_table=str(table.path), root=data_root, pseudo_labels=str(tmp_path / "p.csv"), num_pseudo=5)
     student.setup()  # self-training on a proxy-fed teacher's scores, which cover the table's archs only
-    assert np.isin(student.pseudo_rows, rows).all() and len(student.test_rows) == 64 - 30 - 5
+    assert np.isin(student.split.pseudo_rows, rows).all() and len(student.split.test_rows) == 64 - 30 - 5
 
     # a search scores candidates with the same features: the table's where it has the arch, computed with its settings where not
     from lightning_nas.search import PredictorScorer, RandomSearch, SearchCallback
 
     model.eval()
     scorer = PredictorScorer(model, dm.benchmark, "cifar10", table.path, root=data_root)
-    tabled = dm.test_rows[:6].tolist()
-    np.testing.assert_allclose(scorer([dm.benchmark.arch(r) for r in tabled]), model.score([dm.benchmark.arch(r) for r in tabled], dm.extra[tabled]).numpy())
+    tabled = dm.split.test_rows[:6].tolist()
+    space = dm.benchmark.space
+    np.testing.assert_allclose(scorer([dm.benchmark.arch(r) for r in tabled]), predict_archs(model, space, [dm.benchmark.arch(r) for r in tabled], dm.extra[tabled]))
     outside = dm.benchmark.arch(1)  # not in the table
     synflow = ProxyEvaluator("nb201", ["synflow"], root=data_root).score(outside)["synflow"]
-    expected = model.score([outside], np.float32([[synflow, dm.benchmark.column("params", "cifar10")[1]]]))
+    expected = predict_archs(model, space, [outside], np.float32([[synflow, dm.benchmark.column("params", "cifar10")[1]]]))
     assert scorer([outside])[0] == pytest.approx(float(expected[0]))
-    with pytest.raises(InvalidArgument, match="reads the zero-cost proxy 'synflow': give proxy_table, the score table it was fit with"):
+    with pytest.raises(InvalidArgument, match="extra feature 'synflow' is a zero-cost proxy: give data.proxy_table"):
         PredictorScorer(model, dm.benchmark, "cifar10")
     other = ScoreTable(tmp_path / "other.csv")
     other.write_part({dm.benchmark.space.key(outside): {"naswot": 1.0}}, {dm.benchmark.space.key(outside): 1}, "a")
     other.merge()
-    with pytest.raises(InvalidArgument, match=r"zero-cost proxy 'synflow': .*other.csv has no 'synflow' scores for nb201"):
+    with pytest.raises(InvalidArgument, match=r"'synflow' is a zero-cost proxy: .*other.csv has no 'synflow' scores for nb201"):
         PredictorScorer(model, dm.benchmark, "cifar10", other.path)
     callback = SearchCallback(RandomSearch(num_candidates=4), budget=44, dataset="cifar10")
     model.train()
@@ -411,7 +416,7 @@ def test_search_from_a_proxy_fed_checkpoint_reads_the_fits_table(data_root, tmp_
     dm = ArchDataModule(space="nb201", encoding="graph", dataset="cifar10", metric="test_acc", num_train=30, num_val=10,
                         extra_features=["synflow", "params"], proxy_table="scores.csv", root=data_root)
     trainer = L.Trainer(max_steps=2, logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False)
-    trainer.fit(GNNPredictor(space="nb201", encoding="graph", extra_features=["synflow", "params"]), dm)
+    trainer.fit(GNNPredictor.for_datamodule(dm), dm)
     trainer.save_checkpoint("fit.ckpt")
     args = ["search", "--space", "nb201", "--dataset", "cifar10", "--budget", "44", "--strategy", "RandomSearch",
             "--strategy.num_candidates", "3", "--predictor", str(tmp_path / "fit.ckpt"), "--root", str(data_root)]
@@ -426,7 +431,7 @@ def test_search_from_a_proxy_fed_checkpoint_reads_the_fits_table(data_root, tmp_
     )
 
 
-def test_a_search_scores_the_archs_a_table_lacks_on_the_tables_images_and_seed(data_root, nb201, tmp_path, monkeypatch, capsys):
+def test_a_search_scores_the_archs_a_table_lacks_on_the_tables_images_and_seed(data_root, nb201, tmp_path, monkeypatch, capsys, make_predictor):
     """A table scored with `score --images/--seed` guides a search only if the archs it lacks are
     scored alike: `search --proxy_images/--proxy_seed` (was: no way to give them, and for CIFAR-100
     an error asking for `--images`, which search did not take), and a proxy-fed predictor's scorer
@@ -456,13 +461,13 @@ def test_a_search_scores_the_archs_a_table_lacks_on_the_tables_images_and_seed(d
     assert cli.main(["search", "--space", "nb201", "--budget", "4", "--strategy", "RandomSearch", "--proxy_images", mine]) == 1
     assert "--proxy_images sets up --proxies" in capsys.readouterr().err
 
-    fed = GNNPredictor(space="nb201", encoding="graph", extra_features=["synflow"])
+    fed = make_predictor(GNNPredictor, "nb201", extra_features=["synflow"])
     with pytest.raises(InvalidArgument, match=r"t.csv was scored on images 'mine.npz', .* give their path \(search --proxy_images"):
         PredictorScorer(fed, nb201, "cifar10", "t.csv", root=data_root)
     settings = PredictorScorer(fed, nb201, "cifar10", "t.csv", root=data_root, proxy_images=mine).proxies.evaluator.settings
     assert (settings["images"], settings["seed"]) == ("mine.npz", 2)  # the seed comes from the table's record
     with pytest.raises(InvalidArgument, match="proxy_images .* given, but the predictor reads no zero-cost proxy scores"):
-        PredictorScorer(GNNPredictor(space="nb201", encoding="graph"), nb201, "cifar10", root=data_root, proxy_images=mine)
+        PredictorScorer(make_predictor(GNNPredictor, "nb201"), nb201, "cifar10", root=data_root, proxy_images=mine)
     dm = ArchDataModule(space="nb201", encoding="graph", dataset="cifar10", metric="test_acc", num_train=8, num_val=4,
                         extra_features=["synflow"], proxy_table="t.csv", root=data_root)
 
@@ -472,8 +477,8 @@ def test_a_search_scores_the_archs_a_table_lacks_on_the_tables_images_and_seed(d
 
     _, trainer = trainer_that_searches(None)
     with pytest.raises(InvalidArgument, match="scored on images 'mine.npz'"):
-        trainer.fit(GNNPredictor(space="nb201", encoding="graph", extra_features=["synflow"]), dm)
+        trainer.fit(GNNPredictor.for_datamodule(dm), dm)
     assert trainer.global_step == 0  # refused as the fit sets up, not after the training
     callback, trainer = trainer_that_searches(mine)
-    trainer.fit(GNNPredictor(space="nb201", encoding="graph", extra_features=["synflow"]), dm)
+    trainer.fit(GNNPredictor.for_datamodule(dm), dm)
     assert trainer.global_step == 2 and callback.results[0].queries == 14

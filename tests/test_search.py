@@ -15,7 +15,7 @@ import lightning_nas
 from lightning_nas import cli
 from lightning_nas.benchmarks.base import Benchmark, Table
 from lightning_nas.benchmarks.budget import BudgetExhausted, QueryBudget
-from lightning_nas.errors import BenchmarkFileError, CheckpointError, InvalidArchitecture, InvalidArgument, LightningNASError
+from lightning_nas.utils.errors import BenchmarkFileError, CheckpointError, InvalidArchitecture, InvalidArgument, LightningNASError
 from lightning_nas.proxies import ProxyEvaluator, ScoreTable, rank_combination
 from lightning_nas.search import PredictorScorer, ProxyScorer, RandomSearch, RegularizedEvolution, Reinforce, SearchCallback, load_predictor, run_search
 from lightning_nas.spaces import FiniteSearchSpace, get_space
@@ -97,7 +97,7 @@ def test_query_budget_counts_distinct_archs_and_enforces_the_limit(nb201):
 
 @pytest.mark.parametrize("strategy", STRATEGIES)
 def test_budget_is_never_exceeded_and_queries_are_distinct(nb201, strategy):
-    result = run_search(strategy(num_candidates=5), nb201, 40, "cifar100", scorer=lambda archs: np.zeros(len(archs)), seed=0)
+    result = run_search(strategy(num_candidates=5), QueryBudget(nb201, 40, "cifar100"), scorer=lambda archs: np.zeros(len(archs)), seed=0)
     keys = [q.key for q in result.history]
     assert len(keys) == 40 and len(set(keys)) == 40
     assert [q.queries for q in result.history] == list(range(1, 41))
@@ -111,9 +111,9 @@ def test_budget_is_never_exceeded_and_queries_are_distinct(nb201, strategy):
 
 @pytest.mark.parametrize("strategy", STRATEGIES)
 def test_same_seed_same_trajectory(nb201, strategy):
-    first = run_search(strategy(), nb201, 30, "cifar10", seed=3)
-    again = run_search(strategy(), nb201, 30, "cifar10", seed=3)
-    other = run_search(strategy(), nb201, 30, "cifar10", seed=4)
+    first = run_search(strategy(), QueryBudget(nb201, 30, "cifar10"), seed=3)
+    again = run_search(strategy(), QueryBudget(nb201, 30, "cifar10"), seed=3)
+    other = run_search(strategy(), QueryBudget(nb201, 30, "cifar10"), seed=4)
     assert first.history == again.history
     assert [q.key for q in first.history] != [q.key for q in other.history]
 
@@ -121,7 +121,7 @@ def test_same_seed_same_trajectory(nb201, strategy):
 @pytest.mark.parametrize("strategy", STRATEGIES)
 def test_resume_after_kill_ends_like_an_uninterrupted_run(nb201, strategy, tmp_path, monkeypatch):
     scorer = PredictorLikeScorer(nb201)
-    uninterrupted = run_search(strategy(num_candidates=7), nb201, 60, "cifar10", scorer, seed=5, output=tmp_path / "a", save_every=5)
+    uninterrupted = run_search(strategy(num_candidates=7), QueryBudget(nb201, 60, "cifar10"), scorer, seed=5, output=tmp_path / "a", save_every=5)
 
     original = QueryBudget.query
 
@@ -132,25 +132,25 @@ def test_resume_after_kill_ends_like_an_uninterrupted_run(nb201, strategy, tmp_p
 
     monkeypatch.setattr(QueryBudget, "query", killed_at_37)
     with pytest.raises(KeyboardInterrupt):
-        run_search(strategy(num_candidates=7), nb201, 60, "cifar10", PredictorLikeScorer(nb201), seed=5, output=tmp_path / "b", save_every=5)
+        run_search(strategy(num_candidates=7), QueryBudget(nb201, 60, "cifar10"), PredictorLikeScorer(nb201), seed=5, output=tmp_path / "b", save_every=5)
     monkeypatch.setattr(QueryBudget, "query", original)
     assert (tmp_path / "b" / "state.pkl").exists() and not (tmp_path / "b" / "best.json").exists()
 
-    resumed = run_search(strategy(num_candidates=7), nb201, 60, "cifar10", PredictorLikeScorer(nb201), seed=5, output=tmp_path / "b", save_every=5)
+    resumed = run_search(strategy(num_candidates=7), QueryBudget(nb201, 60, "cifar10"), PredictorLikeScorer(nb201), seed=5, output=tmp_path / "b", save_every=5)
     assert resumed.history == uninterrupted.history
     assert json.loads((tmp_path / "b" / "best.json").read_text())["best_arch"] == uninterrupted.best.best_key
 
 
 @pytest.mark.parametrize("strategy", STRATEGIES)
 def test_a_finished_search_given_a_larger_budget_continues_like_a_run_started_with_it(nb201, strategy, tmp_path):
-    one_go = run_search(strategy(num_candidates=7), nb201, 50, "cifar10", PredictorLikeScorer(nb201), seed=2, save_every=4)
-    first = run_search(strategy(num_candidates=7), nb201, 30, "cifar10", PredictorLikeScorer(nb201), seed=2, output=tmp_path, save_every=4)
+    one_go = run_search(strategy(num_candidates=7), QueryBudget(nb201, 50, "cifar10"), PredictorLikeScorer(nb201), seed=2, save_every=4)
+    first = run_search(strategy(num_candidates=7), QueryBudget(nb201, 30, "cifar10"), PredictorLikeScorer(nb201), seed=2, output=tmp_path, save_every=4)
     assert first.queries == 30
-    extended = run_search(strategy(num_candidates=7), nb201, 50, "cifar10", PredictorLikeScorer(nb201), seed=2, output=tmp_path, save_every=4)
+    extended = run_search(strategy(num_candidates=7), QueryBudget(nb201, 50, "cifar10"), PredictorLikeScorer(nb201), seed=2, output=tmp_path, save_every=4)
     assert extended.history == one_go.history
     assert json.loads((tmp_path / "best.json").read_text())["queries"] == 50
     with pytest.raises(LightningNASError, match=r"state\.pkl: the saved search already made 50 queries, more than the budget of 40"):
-        run_search(strategy(num_candidates=7), nb201, 40, "cifar10", PredictorLikeScorer(nb201), seed=2, output=tmp_path)
+        run_search(strategy(num_candidates=7), QueryBudget(nb201, 40, "cifar10"), PredictorLikeScorer(nb201), seed=2, output=tmp_path)
 
 
 class PredictorLikeScorer:
@@ -164,12 +164,12 @@ class PredictorLikeScorer:
 
 
 def test_resume_refuses_a_state_from_another_search(nb201, tmp_path):
-    run_search(RegularizedEvolution(), nb201, 20, "cifar10", seed=0, output=tmp_path)
+    run_search(RegularizedEvolution(), QueryBudget(nb201, 20, "cifar10"), seed=0, output=tmp_path)
     with pytest.raises(LightningNASError, match="different search.*seed"):
-        run_search(RegularizedEvolution(), nb201, 20, "cifar10", seed=1, output=tmp_path)
+        run_search(RegularizedEvolution(), QueryBudget(nb201, 20, "cifar10"), seed=1, output=tmp_path)
     (tmp_path / "state.pkl").write_bytes(b"garbage")
     with pytest.raises(LightningNASError, match="unreadable"):
-        run_search(RegularizedEvolution(), nb201, 20, "cifar10", seed=0, output=tmp_path)
+        run_search(RegularizedEvolution(), QueryBudget(nb201, 20, "cifar10"), seed=0, output=tmp_path)
 
 
 @pytest.mark.parametrize(
@@ -178,19 +178,19 @@ def test_resume_refuses_a_state_from_another_search(nb201, tmp_path):
 )
 def test_each_strategy_finds_the_optimum_of_a_tiny_space(strategy, budget):
     bench = TinyBenchmark()
-    found = [run_search(strategy, bench, budget, seed=seed).best.best_key for seed in range(3)]
+    found = [run_search(strategy, QueryBudget(bench, budget), seed=seed).best.best_key for seed in range(3)]
     assert found == ["3-3-3-3"] * 3
 
 
 def test_a_search_that_stops_short_of_its_budget_says_why(caplog):
     """RS on a 256-arch space with a budget of 300 runs out of new archs: it stops, and says so."""
     with caplog.at_level(logging.WARNING, logger="lightning_nas.search.base"):
-        result = run_search(RandomSearch(), TinyBenchmark(), 300, seed=0)
+        result = run_search(RandomSearch(), QueryBudget(TinyBenchmark(), 300), seed=0)
     assert result.queries == 256
     assert "RandomSearch (seed 0) stopped after 256 of 300 queries: 1000 steps in a row proposed only archs it had queried" in caplog.text
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="lightning_nas.search.base"):
-        run_search(RandomSearch(), TinyBenchmark(), 256, seed=0)
+        run_search(RandomSearch(), QueryBudget(TinyBenchmark(), 256), seed=0)
     assert "stopped after" not in caplog.text  # the budget, not a stall, ended it
 
 
@@ -198,7 +198,7 @@ def test_predictor_scorer_steers_the_search(nb201):
     """With a scorer that knows the answer, REA must reach the optimum within a few queries."""
     val = nb201.column("val_acc", "cifar10-valid")
     oracle = lambda archs: np.array([val[nb201.index(a)] for a in archs])  # noqa: E731
-    guided = run_search(RegularizedEvolution(), nb201, 30, "cifar10", oracle, seed=0)
+    guided = run_search(RegularizedEvolution(), QueryBudget(nb201, 30, "cifar10"), oracle, seed=0)
     assert guided.best.best_key == nb201.arch(int(np.argmax(val)))
 
 
@@ -227,7 +227,7 @@ def test_proxy_scorer_scores_real_networks_combines_ranks_and_reads_tables(nb201
 @pytest.mark.parametrize(("scores", "message"), [(lambda n: np.zeros(n + 1), r"shape \(6,\) for 5 candidates"), (lambda n: np.full(n, np.nan), r"returned NaN for '\|")])
 def test_a_scorer_that_does_not_score_each_candidate_is_refused(nb201, scores, message):
     with pytest.raises(LightningNASError, match=message):
-        run_search(RandomSearch(num_candidates=5), nb201, 10, "cifar10", scorer=lambda archs: scores(len(archs)))
+        run_search(RandomSearch(num_candidates=5), QueryBudget(nb201, 10, "cifar10"), scorer=lambda archs: scores(len(archs)))
 
 
 def test_search_command_with_proxies(tmp_path, data_root, capsys):
@@ -276,7 +276,7 @@ def test_search_callback_refuses_bad_settings_before_the_fit(setting, message):
 
 @pytest.mark.parametrize(
     ("budget", "dataset", "error", "message"),
-    [(50, "cifar11", KeyError, "has no dataset 'cifar11'"), (30, "cifar10", InvalidArgument, "budget 30 does not exceed the 30 archs .* give a budget above 30")],
+    [(50, "cifar11", KeyError, "has no dataset 'cifar11'"), (30, "cifar10", InvalidArgument, "a query budget of 30 leaves the search no query of its own after the 30 archs .* give a budget above 30")],
 )
 def test_search_callback_refuses_bad_settings_before_training(budget, dataset, error, message, data_root):
     """Checked when the fit sets up, not after the training the search follows."""
@@ -286,7 +286,7 @@ def test_search_callback_refuses_bad_settings_before_training(budget, dataset, e
     dm = ArchDataModule(space="nb201", encoding="onehot", dataset="cifar10", num_train=20, num_val=10, root=data_root)
     trainer = L.Trainer(max_epochs=1, logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
                         callbacks=[SearchCallback(RandomSearch(), budget=budget, dataset=dataset)])
-    model = MLPPredictor(space="nb201", encoding="onehot")
+    model = MLPPredictor.for_datamodule(dm)
     with pytest.raises(error, match=message):
         trainer.fit(model, dm)
     assert trainer.global_step == 0
@@ -328,14 +328,14 @@ def trained_gnn(tmp_path_factory, data_root):
     callback = SearchCallback(RegularizedEvolution(num_candidates=20), budget=50, dataset="cifar10", seeds=[0, 1])
     trainer = L.Trainer(max_epochs=3, default_root_dir=root, logger=L.pytorch.loggers.CSVLogger(root), enable_progress_bar=False,
                         enable_model_summary=False, callbacks=[L.pytorch.callbacks.ModelCheckpoint(root / "ckpt"), callback])
-    model = GNNPredictor(space="nb201", encoding="graph", extra_features=["params"], ensemble_size=2)
+    model = GNNPredictor.for_datamodule(dm, ensemble_size=2)
     trainer.fit(model, dm)
     return root, dm, callback, trainer
 
 
 def test_search_callback_runs_after_fit_and_counts_labelled_archs(trained_gnn):
     root, dm, callback, _trainer = trained_gnn
-    labelled = {dm.benchmark.keys[r] for r in np.concatenate([dm.train_rows, dm.val_rows])}
+    labelled = {dm.benchmark.keys[r] for r in np.concatenate([dm.split.train_rows, dm.split.val_rows])}
     assert {dm.benchmark.keys[r] for r in callback.labelled} == labelled and len(callback.labelled) == 30
     assert len(callback.results) == 2
     for result in callback.results:
@@ -368,8 +368,8 @@ def test_search_rejects_mismatched_predictor_and_too_small_budget(trained_gnn, d
     model = trainer.lightning_module
     with pytest.raises(LightningNASError, match="trained on 'nb201'"):
         PredictorScorer(model, NB101Benchmark(root=data_root))
-    with pytest.raises(LightningNASError, match="give a budget above 20,"):
-        search_with_scorer(RandomSearch(), dm.benchmark, PredictorScorer(model, dm.benchmark), 10, "cifar10", initial_rows=dm.train_rows, output=tmp_path)
+    with pytest.raises(LightningNASError, match="give a budget above 20$"):  # the budget rule of SearchCallback.setup, in one place
+        search_with_scorer(RandomSearch(), dm.benchmark, PredictorScorer(model, dm.benchmark), 20, "cifar10", initial_rows=dm.split.train_rows, output=tmp_path)
     (ckpt,) = (root / "ckpt").glob("*.ckpt")
     (tmp_path / "truncated.ckpt").write_bytes(ckpt.read_bytes()[:5000])
     with pytest.raises(CheckpointError, match="cannot read checkpoint .*truncated.ckpt"):
@@ -393,11 +393,11 @@ def test_a_search_state_is_resumed_only_under_the_scorer_it_was_saved_with(train
     retrained = load_predictor(ckpt)
     with torch.no_grad():
         next(retrained.parameters()).add_(1e-3)
-    run_search(RandomSearch(num_candidates=5), dm.benchmark, 20, "cifar10", same, output=tmp_path)
+    run_search(RandomSearch(num_candidates=5), QueryBudget(dm.benchmark, 20, "cifar10"), same, output=tmp_path)
     with pytest.raises(LightningNASError, match=r"different search.*'scorer': \('GNNPredictor weights \w{12}', 'GNNPredictor weights \w{12}'\)"):
-        run_search(RandomSearch(num_candidates=5), dm.benchmark, 20, "cifar10", PredictorScorer(retrained, dm.benchmark), output=tmp_path)
-    run_search(RandomSearch(num_candidates=5), dm.benchmark, 20, "cifar10", PredictorScorer(load_predictor(ckpt), dm.benchmark), output=tmp_path)
+        run_search(RandomSearch(num_candidates=5), QueryBudget(dm.benchmark, 20, "cifar10"), PredictorScorer(retrained, dm.benchmark), output=tmp_path)
+    run_search(RandomSearch(num_candidates=5), QueryBudget(dm.benchmark, 20, "cifar10"), PredictorScorer(load_predictor(ckpt), dm.benchmark), output=tmp_path)
     proxies = ProxyScorer("nb201", ["params"], root=data_root)
-    run_search(RandomSearch(num_candidates=5), dm.benchmark, 10, "cifar10", proxies, output=tmp_path / "proxies")
+    run_search(RandomSearch(num_candidates=5), QueryBudget(dm.benchmark, 10, "cifar10"), proxies, output=tmp_path / "proxies")
     with pytest.raises(LightningNASError, match=r"different search.*'scorer': \('params \{.*\}', 'flops \{.*\}'\)"):
-        run_search(RandomSearch(num_candidates=5), dm.benchmark, 10, "cifar10", ProxyScorer("nb201", ["flops"], root=data_root), output=tmp_path / "proxies")
+        run_search(RandomSearch(num_candidates=5), QueryBudget(dm.benchmark, 10, "cifar10"), ProxyScorer("nb201", ["flops"], root=data_root), output=tmp_path / "proxies")

@@ -1,19 +1,26 @@
-"""Benchmarks: read-only tabular oracles, ``query(arch) -> metric``."""
+"""Benchmarks: read-only tabular oracles, ``query(arch) -> metric``. A new space's benchmark registers itself here."""
 
 from __future__ import annotations
 
 import os
 
 from lightning_nas.benchmarks.base import Benchmark, Table, resolve_data_root
+from lightning_nas.benchmarks.budget import QueryBudget
 from lightning_nas.benchmarks.nb101 import NB101Benchmark
 from lightning_nas.benchmarks.nb201 import NATSSizeBenchmark, NB201Benchmark
-from lightning_nas.registry import lookup
+from lightning_nas.utils.registry import lookup
 
-BENCHMARKS: dict[str, type[Benchmark]] = {
-    "nb101": NB101Benchmark,
-    "nb201": NB201Benchmark,
-    "nats_sss": NATSSizeBenchmark,
-}
+BENCHMARKS: dict[str, type[Benchmark]] = {}
+
+
+def register_benchmark(benchmark: type[Benchmark]) -> type[Benchmark]:
+    """Make ``benchmark`` the one ``create(<its space's name>)`` builds (usable as a class decorator)."""
+    BENCHMARKS[benchmark.space.name] = benchmark
+    return benchmark
+
+
+for _benchmark in (NB101Benchmark, NB201Benchmark, NATSSizeBenchmark):
+    register_benchmark(_benchmark)
 
 
 def create(space: str, root: str | os.PathLike | None = None, source: str | os.PathLike | None = None, progress: bool = False) -> Benchmark:
@@ -24,4 +31,4 @@ def create(space: str, root: str | os.PathLike | None = None, source: str | os.P
     return lookup(BENCHMARKS, space, "benchmark space")(root=root, source=source, progress=progress)
 
 
-__all__ = ["BENCHMARKS", "Benchmark", "NATSSizeBenchmark", "NB101Benchmark", "NB201Benchmark", "Table", "create", "resolve_data_root"]
+__all__ = ["BENCHMARKS", "Benchmark", "NATSSizeBenchmark", "NB101Benchmark", "NB201Benchmark", "QueryBudget", "Table", "create", "register_benchmark", "resolve_data_root"]

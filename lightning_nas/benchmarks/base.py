@@ -20,8 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from lightning_nas.benchmarks.cache import cache_dir, read_cache, source_fingerprint, write_cache
-from lightning_nas.errors import BenchmarkFileError, InvalidArchitecture, UnknownMetric
+from lightning_nas.utils.cache import cache_dir, read_cache, source_fingerprint, write_cache
+from lightning_nas.utils.errors import BenchmarkFileError, InvalidArchitecture, UnknownMetric
 from lightning_nas.spaces.base import SearchSpace, is_index
 
 log = logging.getLogger(__name__)

@@ -1,11 +1,11 @@
-"""``QueryBudget``: the one place where search cost is counted.
+"""``QueryBudget``: the one place where search cost is counted and limited.
 
 A *query* is one distinct architecture whose benchmark accuracy was read. Asking again for an arch
 already queried is free (a real user would have written the number down), so every strategy
 reports cost the same way. Each new query records the selection value (what the search may look
 at: validation accuracy where the benchmark has it), the reported value (test accuracy, never
 shown to the strategy) and the best-so-far arch by selection value: that is the trajectory search
-plots are drawn from.
+plots are drawn from. The one rule on the budget's size is here too (:meth:`QueryBudget.require_room`).
 """
 
 from __future__ import annotations
@@ -13,10 +13,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-import numpy as np
-
 from lightning_nas.benchmarks.base import Benchmark
-from lightning_nas.errors import InvalidArgument, LightningNASError, require_count
+from lightning_nas.utils.errors import InvalidArgument, LightningNASError, require_count
 
 
 class BudgetExhausted(LightningNASError):
@@ -40,17 +38,17 @@ class Query:
 
 
 class QueryBudget:
-    """Counts and limits distinct-architecture queries to ``benchmark``.
+    """Counts and limits distinct-architecture queries to ``benchmark``: at most ``queries`` of them.
 
     ``query(arch)`` returns the selection value; ``history`` is the trajectory, one
     :class:`Query` per distinct arch in query order.
     """
 
-    def __init__(self, benchmark: Benchmark, budget: int, dataset: str | None = None) -> None:
-        require_count("query budget", budget, 1)
+    def __init__(self, benchmark: Benchmark, queries: int, dataset: str | None = None) -> None:
+        self.require_queries(queries)
         self.benchmark = benchmark
         self.space = benchmark.space
-        self.budget = budget
+        self.queries = queries
         self.dataset = dataset or benchmark.datasets[0]
         self.select_column, self.report_column = benchmark.search_columns(self.dataset)
         self._select = benchmark.table.columns[self.select_column]
@@ -63,12 +61,22 @@ class QueryBudget:
         return len(self.history)
 
     @property
-    def remaining(self) -> int:
-        return self.budget - self.used
-
-    @property
     def exhausted(self) -> bool:
-        return self.used >= self.budget
+        return self.used >= self.queries
+
+    @staticmethod
+    def require_queries(queries: int) -> None:
+        """The budget rule on its size, checkable before any benchmark is read: at least one query."""
+        require_count("query budget", queries, 1)
+
+    def require_room(self, before: int) -> None:
+        """The budget rule: ``before`` archs queried before the search (a predictor's labelled
+        archs) count against the budget, and must leave the search at least one query of its own."""
+        if before >= self.queries:
+            raise InvalidArgument(
+                f"a query budget of {self.queries} leaves the search no query of its own after the {before} archs queried before it "
+                f"(a predictor's labelled archs: training and validation); give a budget above {before}"
+            )
 
     def seen(self, arch: Any) -> bool:
         """Whether ``arch`` was already queried (so asking again costs nothing)."""
@@ -80,7 +88,7 @@ class QueryBudget:
         if key in self._value:
             return self._value[key]
         if self.exhausted:
-            raise BudgetExhausted(f"query budget of {self.budget} spent; {key!r} was not queried")
+            raise BudgetExhausted(f"query budget of {self.queries} spent; {key!r} was not queried")
         row = self.benchmark.index(arch)
         select, report = float(self._select[row]), float(self._report[row])
         best = self.best
@@ -97,10 +105,6 @@ class QueryBudget:
         """The last trajectory row (its ``best_*`` fields are the best arch so far)."""
         return self.history[-1] if self.history else None
 
-    def trajectory(self) -> np.ndarray:
-        """Best-so-far reported accuracy after each query, [used]."""
-        return np.array([q.best_report for q in self.history])
-
     # -- resumable state --------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
         return {"dataset": self.dataset, "history": [asdict(q) for q in self.history]}
@@ -110,9 +114,9 @@ class QueryBudget:
         cannot be below the queries already made."""
         if state["dataset"] != self.dataset:
             raise InvalidArgument(f"saved search state is for {state['dataset']!r}, not {self.dataset!r}")
-        if len(state["history"]) > self.budget:
+        if len(state["history"]) > self.queries:
             raise InvalidArgument(
-                f"the saved search already made {len(state['history'])} queries, more than the budget of {self.budget}: "
+                f"the saved search already made {len(state['history'])} queries, more than the budget of {self.queries}: "
                 f"give a budget of at least {len(state['history'])}, or another output folder"
             )
         self.history = [Query(**q) for q in state["history"]]

@@ -1,6 +1,6 @@
 """NAS-Bench-101 as a tabular oracle, from the official tfrecord or the compact ``.npz`` table.
 
-Two sources, one cache format (:mod:`lightning_nas.benchmarks.cache`):
+Two sources, one cache format (:mod:`lightning_nas.utils.cache`):
 
 * the official ``nasbench_only108.tfrecord`` (or ``nasbench_full.tfrecord``), read without
   TensorFlow: per epoch budget the mean over the 3 runs (``train_acc``, ``val_acc``,
@@ -31,10 +31,10 @@ import numpy as np
 
 from lightning_nas.benchmarks.base import Benchmark, Table, column_name, load_or_build, resolve_data_root
 from lightning_nas.benchmarks.tfrecord import ModelMetrics, read_records
-from lightning_nas.errors import BenchmarkFileError, require_npz
-from lightning_nas.progress import progress_bar
+from lightning_nas.utils.errors import BenchmarkFileError, require_npz
+from lightning_nas.utils.progress import progress_bar
 from lightning_nas.spaces.nb101 import MAX_VERTICES, OP_IDS, NB101Arch, NB101Space
-from lightning_nas.spaces.nb101_network import to_output_last, total_flops
+from lightning_nas.spaces.nb101_costs import to_output_last, total_flops
 
 TFRECORD_NAMES = ("nasbench_only108.tfrecord", "nasbench_full.tfrecord")
 FULL_SPACE_NPZ = "nb101_full_space.npz"

@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from lightning_nas.benchmarks.base import Benchmark, Table, column_name, load_or_build, resolve_data_root
-from lightning_nas.errors import BenchmarkFileError
-from lightning_nas.progress import progress_bar
+from lightning_nas.utils.errors import BenchmarkFileError
+from lightning_nas.utils.progress import progress_bar
 from lightning_nas.spaces.base import FiniteSearchSpace
 from lightning_nas.spaces.nats_sss import NATSSizeSpace
 from lightning_nas.spaces.nb201 import OP_IDS, NB201Space, encode_ops, str_to_ops

@@ -19,7 +19,7 @@ from typing import Any
 import google_crc32c
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 
-from lightning_nas.errors import BenchmarkFileError
+from lightning_nas.utils.errors import BenchmarkFileError
 
 _HEADER = struct.Struct("<QI")
 _FOOTER = struct.Struct("<I")

@@ -5,7 +5,7 @@ from lightning_nas.encodings.graph import DenseGraphs, GraphEncoding
 from lightning_nas.encodings.onehot import OneHotEncoding
 from lightning_nas.encodings.path import PathEncoding
 from lightning_nas.encodings.renas import EdgeTensors, ReNASEncoding
-from lightning_nas.registry import lookup
+from lightning_nas.utils.registry import lookup
 
 ENCODINGS: dict[str, type[Encoding]] = {e.name: e for e in (ReNASEncoding, GraphEncoding, OneHotEncoding, PathEncoding)}
 

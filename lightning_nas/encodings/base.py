@@ -19,10 +19,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from lightning_nas.benchmarks.cache import BenchmarkFileError, cache_dir, read_cache, write_cache
-from lightning_nas.errors import InvalidArgument
-from lightning_nas.row_blocks import in_row_blocks
 from lightning_nas.spaces.base import SearchSpace
+from lightning_nas.utils.cache import cache_dir, read_cache, write_cache
+from lightning_nas.utils.errors import BenchmarkFileError
+from lightning_nas.utils.row_blocks import in_row_blocks
 
 RowIndex = torch.Tensor | np.ndarray | list[int] | range
 
@@ -78,24 +78,28 @@ class CastRows(Rows):
 
 
 class Encoding(abc.ABC):
-    """Space structure -> model input. Subclasses list the spaces they support."""
+    """Space structure -> model input. The space says how its archs are laid out for the encoding
+    (:meth:`~lightning_nas.spaces.base.SearchSpace.layouts`); a space without a layout for it is not supported."""
 
     name: str
     version: int = 1
-    spaces: tuple[str, ...]
     #: what a model reads of it is the same in every vertex order of a cell, so relabelled
     #: copies (``ArchDataModule(augment=K)``) would only repeat the training archs
     order_invariant: bool = False
 
     def check_space(self, space: SearchSpace, role: str = "encoding") -> None:
         """``role`` names what the user asked for (an encoding, or an extra-feature group)."""
-        if space.name not in self.spaces:
-            raise InvalidArgument(f"{role} {self.name!r} supports spaces {self.spaces}, not {space.name!r}")
+        space.layout(self.name, role)
 
-    @abc.abstractmethod
+    def shape(self, space: SearchSpace) -> dict[str, int]:
+        """What a model reading this encoding of ``space`` needs to know of its input (the layout's shape)."""
+        return dict(space.layout(self.name).shape)
+
     def compute(self, space: SearchSpace, structure: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """Compact arrays for every row of ``structure`` (vectorised, no per-arch Python loop; each
-        row on its own, as :func:`compute_arrays` passes it a block of rows at a time)."""
+        """Compact arrays for every row of ``structure``: the space's layout, which subclasses turn into
+        their own form (vectorised, no per-arch Python loop; each row on its own, as
+        :func:`compute_arrays` passes a block of rows at a time)."""
+        return space.layout(self.name).compute(structure)
 
     @abc.abstractmethod
     def materialize(self, arrays: dict[str, np.ndarray]) -> Any:

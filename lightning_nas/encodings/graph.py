@@ -1,11 +1,9 @@
 """PyTorch Geometric graphs of architectures.
 
-NB101: the cell DAG itself (table layout, V <= 7 nodes); node features = one-hot of the 5 op
-types + the vertex's params and FLOPs in each of the 3 stacks (``log1p / 10``, from NAS-Bench-101's
-vertex-channel rule, :mod:`~lightning_nas.spaces.nb101_network`). NB201: the ops-on-nodes graph
-(8 nodes: input, the 6 edge ops, output); node features = one-hot of input / 5 ops / output + the
-op's params and FLOPs in each of the 3 stages; edges that only carry ``none`` outputs are dropped
-(:func:`~lightning_nas.spaces.nb201_network.effective_adjacency`).
+Per space the layout gives each cell's graph (NB101: the cell DAG itself, V <= 7 nodes; NB201: the
+ops-on-nodes graph, 8 nodes: input, the 6 edge ops, output, without edges that only carry ``none``
+outputs) with a one-hot of each node's type and its params and FLOPs in each stage; node features
+are the one-hot and the costs as ``log1p / 10``.
 
 The cost features tell the network how wide each vertex really is, which the op type alone does
 not (NB101 splits channels by the cell's topology).
@@ -25,10 +23,7 @@ from torch_geometric.data import Batch, Data
 from torch_geometric.utils import dense_to_sparse
 
 from lightning_nas.encodings.base import Encoding, RowIndex, row_index
-from lightning_nas.spaces import nb101_network, nb201_network
 from lightning_nas.spaces.base import SearchSpace
-from lightning_nas.spaces.nb101 import OP_NAMES
-from lightning_nas.spaces.nb201 import OPS
 
 
 @dataclass
@@ -66,31 +61,12 @@ class DenseGraphs:
 class GraphEncoding(Encoding):
     name = "graph"
     version = 3
-    spaces = ("nb101", "nb201")
     order_invariant = True  # the GNNs' message passing and pooling ignore node order
 
     def compute(self, space: SearchSpace, structure: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        if space.name == "nb101":
-            ops = structure["ops"]
-            onehot = ops[..., None] == np.arange(len(OP_NAMES))  # padding (-1) rows stay all-zero
-            params, flops = nb101_network.cell_costs(*nb101_network.to_output_last(structure["adjacency"], ops))
-            # one cell per stack (the 2nd: same input width as the cell's output), back to table layout
-            per_stack = np.concatenate([params[:, 1::3], flops[:, 1::3]], axis=1)  # [N, 6, 7]
-            v = (ops >= 0).sum(1, keepdims=True)
-            j = np.arange(7)[None]
-            slot = np.where(j < v - 1, j, 6)
-            costs = np.take_along_axis(per_stack, slot[:, None, :], axis=2).transpose(0, 2, 1) * (j < v)[..., None]
-            x = np.concatenate([onehot, np.log1p(costs) / 10], axis=2)
-            return {"x": x.astype(np.float32), "adjacency": structure["adjacency"], "num_nodes": v[:, 0]}
-        op_ids = structure["ops"]
-        onehot = nb201_network.node_types(op_ids)[..., None] == np.arange(len(OPS) + 2)
-        params, flops = nb201_network.op_costs(op_ids)
-        costs = np.pad(np.concatenate([params, flops], axis=1), ((0, 0), (0, 0), (1, 1))).transpose(0, 2, 1)
-        return {
-            "x": np.concatenate([onehot, np.log1p(costs) / 10], axis=2).astype(np.float32),
-            "adjacency": nb201_network.effective_adjacency(op_ids),
-            "num_nodes": np.full(len(op_ids), nb201_network.NUM_NODES),
-        }
+        cell = space.layout(self.name).compute(structure)
+        x = np.concatenate([cell["onehot"], np.log1p(cell["costs"]) / 10], axis=2)
+        return {"x": x.astype(np.float32), "adjacency": cell["adjacency"], "num_nodes": cell["num_nodes"]}
 
     def materialize(self, arrays: dict[str, np.ndarray]) -> DenseGraphs:
         return DenseGraphs(

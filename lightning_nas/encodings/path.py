@@ -7,9 +7,10 @@ counting keeps which names occur several times, e.g. the two two-op paths of an 
 Unlike the adjacency one-hot, the encoding is the same for every vertex order of a cell; it is
 not one-to-one (the 423,624 NB101 cells have 214,068 distinct path encodings).
 
-NB101: paths pass 0-5 interior ops out of 3, so 3^0 + ... + 3^5 = 364 features (the empty name is
-the input -> output edge). NB201: paths pass 1-3 of the 4 ops other than ``none`` (a ``none`` edge
-cuts every path through it), 4 + 4^2 + 4^3 = 84 features.
+Each space's ``path`` layout gives the DAG, each vertex's op as a digit and the range of path
+lengths: NB101 paths pass 0-5 interior ops out of 3, so 3^0 + ... + 3^5 = 364 features (the empty
+name is the input -> output edge); NB201 paths pass 1-3 of the 4 ops other than ``none`` (a ``none``
+edge cuts every path through it), 4 + 4^2 + 4^3 = 84 features.
 """
 
 from __future__ import annotations
@@ -18,13 +19,7 @@ import numpy as np
 import torch
 
 from lightning_nas.encodings.base import CastRows, Encoding
-from lightning_nas.spaces import nb101_network, nb201_network
 from lightning_nas.spaces.base import SearchSpace
-from lightning_nas.spaces.nb101 import INTERIOR_OPS, OP_IDS, OP_NAMES
-from lightning_nas.spaces.nb201 import OPS
-
-#: (ops a path may pass, fewest and most ops on one input -> output path) per space
-_NAMES = {"nb101": (len(INTERIOR_OPS), 0, 5), "nb201": (len(OPS) - 1, 1, 3)}
 
 
 def _first_index(num_ops: int, length: int) -> int:
@@ -61,25 +56,14 @@ def _path_counts(adjacency: np.ndarray, digit: np.ndarray, num_ops: int, longest
 
 class PathEncoding(Encoding):
     name = "path"
-    spaces = ("nb101", "nb201")
     order_invariant = True
-    #: features per architecture in each space
-    sizes = {space: _first_index(k, longest + 1) - _first_index(k, shortest) for space, (k, shortest, longest) in _NAMES.items()}
 
     def compute(self, space: SearchSpace, structure: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        num_ops, shortest, longest = _NAMES[space.name]
-        if space.name == "nb101":
-            adjacency, ops = nb101_network.to_output_last(structure["adjacency"], structure["ops"])
-            lookup = np.full(len(OP_NAMES) + 1, -1)
-            lookup[[OP_IDS[op] for op in INTERIOR_OPS]] = np.arange(num_ops)
-            digit = lookup[ops]  # input, output and unused (-1 -> the last entry) -> -1
-        else:
-            adjacency = nb201_network.effective_adjacency(structure["ops"])
-            n = len(adjacency)
-            # none -> -1: effective_adjacency has already cut the edges through it
-            digit = np.concatenate([np.full((n, 1), -1), structure["ops"] - 1, np.full((n, 1), -1)], axis=1)
+        layout = space.layout(self.name)
+        cell = layout.compute(structure)
+        num_ops, shortest, longest = (layout.shape[k] for k in ("num_ops", "shortest", "longest"))
         first = _first_index(num_ops, shortest)
-        return {"x": _path_counts(adjacency, digit, num_ops, longest)[:, first:].astype(np.uint8)}
+        return {"x": _path_counts(cell["adjacency"], cell["digit"], num_ops, longest)[:, first:].astype(np.uint8)}
 
     def materialize(self, arrays: dict[str, np.ndarray]) -> CastRows:
         return CastRows(torch.from_numpy(arrays["x"]))

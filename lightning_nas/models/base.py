@@ -24,15 +24,12 @@ from torchmetrics import MetricCollection, SpearmanCorrCoef
 from torchmetrics.utilities import dim_zero_cat
 
 from lightning_nas import __version__
-from lightning_nas.curves import TrainingCurves
-from lightning_nas.encodings import get_encoding
-from lightning_nas.encodings.features import expand_features
-from lightning_nas.errors import CheckpointError, InvalidArgument, require_at_least, require_count, require_fraction, require_positive
-from lightning_nas.heap import HeapTrim
+from lightning_nas.models.curves import TrainingCurves
 from lightning_nas.models.losses import RankingLoss, ReNASLoss
 from lightning_nas.models.metrics import KendallTau, TopKPrecision
-from lightning_nas.runs import log_image, run_folder
-from lightning_nas.spaces import get_space
+from lightning_nas.utils.errors import CheckpointError, InvalidArgument, require_at_least, require_count, require_fraction, require_positive
+from lightning_nas.utils.heap import HeapTrim
+from lightning_nas.utils.runs import log_image, run_folder
 
 
 def _ranking_metrics() -> MetricCollection:
@@ -112,13 +109,15 @@ def check_member_settings(hidden: int, dropout: float) -> None:
 
 
 class RankingPredictor(L.LightningModule, abc.ABC):
-    """The arguments every predictor shares (``space``, ``encoding`` and ``extra_features`` are
-    linked from the datamodule's on the command line).
+    """The arguments every predictor shares (``space``, ``encoding``, ``extra_features`` and
+    ``input_shape`` are linked from the datamodule's on the command line).
 
     Args:
-        space: the search space the predictor scores.
+        space: the search space the predictor scores (recorded, so a checkpoint is used on its own space).
         encoding: the encoding it reads (each predictor supports its own).
         extra_features: columns for its head, normalised with whole-space statistics.
+        input_shape: what it reads of each arch: the encoding's shape in its space and ``extra``, the
+            number of extra feature columns (``ArchDataModule.input_shape``).
         loss: ranking loss; None = ReNASLoss.
         lr: AdamW learning rate (cosine-annealed over the run).
         weight_decay: AdamW weight decay.
@@ -135,19 +134,21 @@ class RankingPredictor(L.LightningModule, abc.ABC):
         space: str = "nb101",
         encoding: str = "renas",
         extra_features: list[str] | None = None,
+        input_shape: dict[str, int] | None = None,
         loss: RankingLoss | None = None,
         lr: float = 1e-3,
         weight_decay: float = 1e-4,
         ensemble_size: int = 1,
     ) -> None:
         super().__init__()
-        get_encoding(encoding).check_space(get_space(space))  # unknown names are InvalidArgument too
+        if input_shape is None or "extra" not in input_shape:
+            raise InvalidArgument(f"{type(self).__name__} needs input_shape, what it reads of each arch: ArchDataModule(...).input_shape (the command line links it), got {input_shape!r}")
         require_count("ensemble_size", ensemble_size, 1)
         require_at_least("weight_decay", weight_decay, 0)
         require_positive("lr", lr)
         self.save_hyperparameters(ignore=["loss"])
         self.loss_fn = loss if loss is not None else ReNASLoss()
-        self.num_extra = len(expand_features(extra_features))  # a group (cell_stats) is many columns
+        self.num_extra = input_shape["extra"]  # a group (cell_stats) is many columns
         self.register_buffer("extra_mean", torch.zeros(self.num_extra))
         self.register_buffer("extra_std", torch.ones(self.num_extra))
         self.register_buffer("extra_floor", torch.zeros(self.num_extra))
@@ -155,6 +156,13 @@ class RankingPredictor(L.LightningModule, abc.ABC):
         self.members = nn.ModuleList(self.build_member(i) for i in range(ensemble_size))
         self.val_metrics = _ranking_metrics().clone(prefix="val/")
         self.test_metrics = _ranking_metrics().clone(prefix="test/")
+
+    @classmethod
+    def for_datamodule(cls, datamodule: L.LightningDataModule, **kwargs: Any) -> RankingPredictor:
+        """A predictor built for what ``datamodule`` feeds (its space, encoding, extra features and
+        input shape), as the command line links them: ``GNNPredictor.for_datamodule(dm, ensemble_size=2)``."""
+        hp = datamodule.hparams
+        return cls(space=hp.space, encoding=hp.encoding, extra_features=hp.extra_features, input_shape=datamodule.input_shape, **kwargs)
 
     @abc.abstractmethod
     def build_member(self, index: int) -> nn.Module:
@@ -187,10 +195,10 @@ class RankingPredictor(L.LightningModule, abc.ABC):
         """The datamodule must feed what this model was built for. The CLI links these settings;
         from Python a mismatch ended in a shape error deep in torch or PyG, or, for extra features
         the model was built without, in columns silently ignored."""
-        theirs = getattr(datamodule, "hparams", {})
+        theirs = {**getattr(datamodule, "hparams", {}), **({"input_shape": datamodule.input_shape} if hasattr(datamodule, "input_shape") else {})}
         differ = [
             f"{key} {self.hparams.get(key)!r} (the datamodule: {theirs.get(key)!r})"
-            for key in ("space", "encoding", "extra_features")
+            for key in ("space", "encoding", "extra_features", "input_shape")
             if key in theirs and (self.hparams.get(key) or None) != (theirs.get(key) or None)
         ]
         if differ:
@@ -200,7 +208,8 @@ class RankingPredictor(L.LightningModule, abc.ABC):
         """A batch of one arch (``batch_size: 1``, or a single training arch) gives the pairwise
         losses no pair and MSE no spread: the fit would learn nothing, without a word."""
         batch_size = getattr(datamodule, "hparams", {}).get("batch_size")
-        archs = len(getattr(datamodule, "train_rows", ())) + len(getattr(datamodule, "pseudo_rows", ()))
+        split = getattr(datamodule, "split", None)
+        archs = len(split.train_rows) + len(split.pseudo_rows) if split is not None else 0
         least = self.loss_fn.min_batch
         if batch_size is not None and batch_size < least:
             raise InvalidArgument(f"batch_size {batch_size}: {type(self.loss_fn).__name__} needs at least {least} archs in a batch (the configs use 64)")
@@ -258,31 +267,6 @@ class RankingPredictor(L.LightningModule, abc.ABC):
             self._log_scatter(scores.cpu().numpy(), targets.cpu().numpy())
         self.log_dict(self.test_metrics)
 
-    @torch.no_grad()
-    def score(self, archs: list[Any], extra: torch.Tensor | np.ndarray | None = None) -> torch.Tensor:
-        """Scores of architectures given in any form the space accepts (e.g. NB201 strings,
-        NB101 ``(matrix, ops)``), encoded exactly as in training; ``extra`` [len(archs), k] is
-        needed when the predictor was trained with extra features."""
-        if self.num_extra and extra is None:
-            raise InvalidArgument(
-                f"this predictor reads the extra features {self.hparams.extra_features}: pass them as extra [len(archs), {self.num_extra}], "
-                f"or score with lightning_nas.search.PredictorScorer(predictor, create({self.hparams.space!r}), dataset), which reads them from the benchmark"
-            )
-        if extra is not None and not self.num_extra:
-            raise InvalidArgument("this predictor was trained without extra features: call score(archs) without extra")
-        if extra is not None and len(extra) != len(archs):
-            raise InvalidArgument(f"extra has {len(extra)} rows for {len(archs)} archs: give one row per arch")
-        x = get_encoding(self.hparams.encoding).encode_archs(get_space(self.hparams.space), archs).batch(range(len(archs)))
-        batch: dict[str, Any] = {"x": x.to(self.device)}
-        if extra is not None:
-            batch["extra"] = torch.as_tensor(extra, dtype=torch.float32, device=self.device)
-        was_training = self.training
-        self.eval()
-        try:
-            return self(batch).cpu()
-        finally:
-            self.train(was_training)
-
     def predict_step(self, batch: dict[str, Any], batch_idx: int) -> dict[str, torch.Tensor]:
         return {"index": batch["index"], "score": self(batch)}
 
@@ -294,8 +278,8 @@ class RankingPredictor(L.LightningModule, abc.ABC):
         log_image(self.trainer, "test/predicted_vs_true", path)
 
     def configure_callbacks(self) -> list[L.Callback]:
-        """Every fit draws its training curves (:class:`~lightning_nas.curves.TrainingCurves`), and
-        scoring the whole space returns freed memory as it goes (:class:`~lightning_nas.heap.HeapTrim`).
+        """Every fit draws its training curves (:class:`~lightning_nas.models.curves.TrainingCurves`), and
+        scoring the whole space returns freed memory as it goes (:class:`~lightning_nas.utils.heap.HeapTrim`).
         A trainer that has them already (or subclasses of them) keeps its own: fit's test runs on the
         same trainer, and Lightning would announce that a new one replaces it."""
         return [kind() for kind in (TrainingCurves, HeapTrim) if not any(isinstance(callback, kind) for callback in self.trainer.callbacks)]

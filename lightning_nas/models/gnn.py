@@ -25,11 +25,10 @@ from torch_geometric.data import Batch
 from torch_geometric.nn import GATv2Conv, GINConv, MessagePassing, PNAConv, global_add_pool
 from torch_geometric.utils import to_dense_adj
 
-from lightning_nas.errors import InvalidArgument, require_count
 from lightning_nas.models.base import RankingPredictor, ScoreHead, check_member_settings
+from lightning_nas.utils.errors import InvalidArgument, require_count
 
-NODE_FEATURES = {"nb101": 5 + 6, "nb201": 7 + 6}
-MAX_NODES = 8  # NB101 cells have up to 7 vertices, NB201 graphs 8
+MAX_NODES = 8  # the most nodes a graph may have (NB101 cells have up to 7 vertices, NB201 graphs 8)
 NUM_RELATIONS = 2 * MAX_NODES  # itself, 1..7 edges forward, 1..7 edges backward, unrelated
 CONVS = ("gin", "gat", "pna")
 # In-degree histogram of the NB101 vertices (whole space; the out-degree one is the same). PNA's
@@ -174,6 +173,9 @@ class GNNPredictor(RankingPredictor):
             raise InvalidArgument(f"readout must be 'sum' or 'sum+output', got {readout!r}")
         check_member_settings(hidden, dropout)
         require_count("num_layers", num_layers, 0)
+        max_nodes = (kwargs.get("input_shape") or {}).get("max_nodes", 0)
+        if max_nodes > MAX_NODES:
+            raise InvalidArgument(f"GNNPredictor reads graphs of up to {MAX_NODES} nodes, got input_shape max_nodes={max_nodes}")
         has_heads = any(conv == "gat" or attends for conv, attends in map(_split_kind, member_kinds or []))
         if has_heads and (attention_heads < 1 or hidden % attention_heads):
             raise InvalidArgument(f"attention_heads must be a positive divisor of hidden={hidden}, got {attention_heads}")
@@ -185,5 +187,5 @@ class GNNPredictor(RankingPredictor):
         conv, attends = _split_kind(kinds[index % len(kinds)])
         attention_heads = hp.attention_heads if attends else 0
         return _GNNNet(
-            NODE_FEATURES[hp.space], hp.hidden, hp.num_layers, self.num_extra, hp.dropout, hp.readout == "sum+output", conv, hp.attention_heads, attention_heads
+            hp.input_shape["node_features"], hp.hidden, hp.num_layers, self.num_extra, hp.dropout, hp.readout == "sum+output", conv, hp.attention_heads, attention_heads
         )

@@ -13,13 +13,11 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from lightning_nas.encodings import OneHotEncoding, PathEncoding
-from lightning_nas.errors import InvalidArgument, require_count
 from lightning_nas.models.base import RankingPredictor, check_member_settings
+from lightning_nas.utils.errors import InvalidArgument, require_count
 
-
-#: encodings the MLP reads: flat feature vectors whose width per space is known up front
-FLAT_ENCODINGS = {e.name: e for e in (OneHotEncoding, PathEncoding)}
+#: encodings the MLP reads: flat feature vectors (their width is the input shape's ``features``)
+FLAT_ENCODINGS = ("onehot", "path")
 
 
 class _MLPNet(nn.Module):
@@ -50,11 +48,11 @@ class MLPPredictor(RankingPredictor):
 
     def __init__(self, encoding: str = "onehot", hidden: int = 128, num_layers: int = 3, dropout: float = 0.1, **kwargs) -> None:
         if encoding not in FLAT_ENCODINGS:
-            raise InvalidArgument(f"MLPPredictor reads one of the encodings {sorted(FLAT_ENCODINGS)}, got {encoding!r}")
+            raise InvalidArgument(f"MLPPredictor reads one of the encodings {list(FLAT_ENCODINGS)}, got {encoding!r}")
         check_member_settings(hidden, dropout)
         require_count("num_layers", num_layers, 1)
         super().__init__(encoding=encoding, **kwargs)
 
     def build_member(self, index: int) -> nn.Module:
         hp = self.hparams
-        return _MLPNet(FLAT_ENCODINGS[hp.encoding].sizes[hp.space] + self.num_extra, hp.hidden, hp.num_layers, hp.dropout)
+        return _MLPNet(hp.input_shape["features"] + self.num_extra, hp.hidden, hp.num_layers, hp.dropout)

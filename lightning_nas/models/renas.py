@@ -21,13 +21,8 @@ from typing import Literal
 import torch
 from torch import nn
 
-from lightning_nas.errors import InvalidArgument, require_count
 from lightning_nas.models.base import RankingPredictor, ScoreHead, check_member_settings
-from lightning_nas.spaces.nb101 import MAX_VERTICES
-from lightning_nas.spaces.nb201_network import NUM_NODES
-
-INPUT_CHANNELS = {"nb101": 19, "nb201": 7}
-TENSOR_SIZE = {"nb101": MAX_VERTICES, "nb201": NUM_NODES}  # the tensors are vertex x vertex
+from lightning_nas.utils.errors import InvalidArgument, require_count
 
 
 def _square_conv(c_in: int, c_out: int) -> nn.Conv2d:
@@ -104,4 +99,5 @@ class ReNASPredictor(RankingPredictor):
 
     def build_member(self, index: int) -> nn.Module:
         hp = self.hparams
-        return _ReNASNet(INPUT_CHANNELS[hp.space], TENSOR_SIZE[hp.space], tuple(hp.channels), hp.hidden, self.num_extra, hp.dropout, hp.filters)
+        shape = hp.input_shape  # channels x size x size tensors (vertex x vertex)
+        return _ReNASNet(shape["channels"], shape["size"], tuple(hp.channels), hp.hidden, self.num_extra, hp.dropout, hp.filters)

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from lightning_nas.errors import InvalidArgument, require_distinct
-from lightning_nas.registry import lookup
+from lightning_nas.utils.errors import InvalidArgument, require_distinct
+from lightning_nas.utils.registry import lookup
 
 
 @dataclass(frozen=True)

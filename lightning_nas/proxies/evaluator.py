@@ -17,13 +17,14 @@ from typing import Any
 import numpy as np
 import torch
 
-from lightning_nas.errors import InvalidArgument, require_count, require_device
+from lightning_nas.utils.errors import InvalidArgument, require_count, require_device
 from lightning_nas.proxies.base import Proxy, arch_seed, get_proxies, get_proxy
 from lightning_nas.proxies.images import SHARED_SAMPLE, load_images
-from lightning_nas.proxies.networks import build_network, check_dataset, check_variant
+from lightning_nas.proxies.networks import build_network, check_variant
 from lightning_nas.proxies.rbflex import detect_gammas
 from lightning_nas.proxies.tenas import random_crops
 from lightning_nas.spaces import get_space
+from lightning_nas.spaces.datasets import get_dataset
 
 #: Random archs RBFleX's hyperparameter detection looks at (N_GAMMA in its code).
 HDA_ARCHS = 10
@@ -55,8 +56,9 @@ def check_proxies(space: str, proxies: list[str], full_network: bool) -> list[Pr
             "tenas_lr counts linear regions of TE-NAS's one-channel cell network on 3x3 crops, which the benchmark "
             "network cannot take; full_network applies to tenas_ntk: score tenas_lr without it"
         )
+    built = get_space(space)
     for proxy in checked:
-        check_variant(space, network_variant(proxy, full_network))
+        check_variant(built, network_variant(proxy, full_network))
     return checked
 
 
@@ -87,7 +89,7 @@ class ProxyEvaluator:
         device: str | torch.device = "cpu",
     ) -> None:
         self.space = get_space(space)
-        check_dataset(dataset)  # before any image is read for it
+        get_dataset(dataset)  # an unknown one is refused before any image is read for it
         self.proxies = check_proxies(space, proxies, full_network)  # before any image is read or network built
         self.settings = scoring_settings(self.space.name, dataset, images, seed, full_network)
         self.dataset, self.seed, self.full_network = dataset, seed, full_network

@@ -25,14 +25,9 @@ import numpy as np
 import torch
 
 from lightning_nas.benchmarks.base import resolve_data_root
-from lightning_nas.errors import BenchmarkFileError, require_npz
-from lightning_nas.proxies.networks import INPUT_SIDE, NUM_CLASSES, check_dataset
+from lightning_nas.spaces.datasets import ImageDataset, get_dataset
+from lightning_nas.utils.errors import BenchmarkFileError, require_npz
 
-MEAN_STD: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
-    "cifar10": ((125.3, 123.0, 113.9), (63.0, 62.1, 66.7)),
-    "cifar100": ((129.3, 124.1, 112.4), (68.2, 65.4, 70.4)),
-    "ImageNet16-120": ((122.68, 116.66, 104.01), (63.22, 61.26, 65.09)),
-}
 SHARED_SAMPLE = Path("images") / "cifar10_test_sample.npz"
 #: How many images the seeded order draws first: naswot's batch, the largest of the shipped proxies.
 #: Batches were once drawn at the size of the largest requested batch; with this head, every table
@@ -43,7 +38,7 @@ DRAW_HEAD = 128
 def default_source(dataset: str, root: str | os.PathLike | None = None) -> Path:
     """The shared CIFAR-10 sample under the data root; other datasets need an explicit path."""
     path = resolve_data_root(root) / SHARED_SAMPLE
-    if dataset not in ("cifar10", "cifar10-valid") or not path.is_file():
+    if get_dataset(dataset).folder_format != "CIFAR10" or not path.is_file():  # the sample holds CIFAR-10 images
         raise BenchmarkFileError(
             f"no images for {dataset!r}: give an image source (score --images, search --proxy_images: "
             f"a CIFAR folder, an ImageNet16 folder or an .npz); looked for {path}"
@@ -51,8 +46,8 @@ def default_source(dataset: str, root: str | os.PathLike | None = None) -> Path:
     return path
 
 
-def _read_npz(path: Path, dataset: str) -> tuple[np.ndarray, np.ndarray]:
-    side = INPUT_SIDE[dataset]
+def _read_npz(path: Path, dataset: ImageDataset) -> tuple[np.ndarray, np.ndarray]:
+    side = dataset.image_side
     require_npz(path)
     try:
         with np.load(path) as data:
@@ -61,16 +56,16 @@ def _read_npz(path: Path, dataset: str) -> tuple[np.ndarray, np.ndarray]:
         raise BenchmarkFileError(f"{path}: not an image .npz with 'images' (N,{side},{side},3) uint8 and 'labels' ({exc})") from exc
     if images.ndim != 4 or images.shape[1:] != (side, side, 3) or images.dtype != np.uint8 or len(labels) != len(images):
         raise BenchmarkFileError(
-            f"{path}: 'images' must be (N, {side}, {side}, 3) uint8 with one label each ({dataset} networks take "
+            f"{path}: 'images' must be (N, {side}, {side}, 3) uint8 with one label each ({dataset.name} networks take "
             f"{side}x{side} images; proxies such as flops depend on the size), got {images.shape} {images.dtype}"
         )
     return images, labels.astype(np.int64)
 
 
-def _read_imagenet16(path: Path) -> tuple[np.ndarray, np.ndarray]:
+def _read_imagenet16(path: Path, dataset: ImageDataset) -> tuple[np.ndarray, np.ndarray]:
     """The first training batch of NATS-Bench's ImageNet16 pickles (as xautodl's ``ImageNet16``
     reads them: ``data`` rows of 3 x 16 x 16 channel planes, ``labels`` 1..1000), classes 1..120."""
-    side, classes = INPUT_SIDE["ImageNet16-120"], NUM_CLASSES["ImageNet16-120"]
+    side, classes = dataset.image_side, dataset.num_classes
     files = sorted(path.glob("train_data_batch_*"))
     if not files:
         raise BenchmarkFileError(f"{path}: no ImageNet16 'train_data_batch_*' files")
@@ -85,10 +80,10 @@ def _read_imagenet16(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return np.ascontiguousarray(images[keep].transpose(0, 2, 3, 1)), labels[keep] - 1
 
 
-def _read_cifar(path: Path, dataset: str) -> tuple[np.ndarray, np.ndarray]:
+def _read_cifar(path: Path, dataset: ImageDataset) -> tuple[np.ndarray, np.ndarray]:
     from torchvision import datasets
 
-    cls = {"cifar10": datasets.CIFAR10, "cifar10-valid": datasets.CIFAR10, "cifar100": datasets.CIFAR100}[dataset]
+    cls = getattr(datasets, dataset.folder_format)
     try:
         data = cls(str(path), train=True, download=False)
     except RuntimeError as exc:  # torchvision's message advises download=True, which this tool does not offer
@@ -104,21 +99,21 @@ def load_images(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The first ``num`` images of the source's :func:`draw_order` (float32 NCHW, normalised) and
     their labels. ``needed_by`` names what asks for ``num`` in the error a smaller source gets."""
-    check_dataset(dataset)
+    facts = get_dataset(dataset)
     path = Path(source) if source is not None else default_source(dataset, root)
     if not path.exists():
         raise BenchmarkFileError(f"{path}: no such file or folder (images: an .npz, a CIFAR folder or an ImageNet16 folder)")
     if path.suffix == ".npz":
-        images, labels = _read_npz(path, dataset)
+        images, labels = _read_npz(path, facts)
     else:
-        images, labels = _read_imagenet16(path) if dataset.startswith("ImageNet16") else _read_cifar(path, dataset)
+        images, labels = _read_imagenet16(path, facts) if facts.folder_format == "ImageNet16" else _read_cifar(path, facts)
     if num > len(images):
         raise BenchmarkFileError(f"{path}: {len(images)} images, {num} requested" + (f" ({needed_by})" if needed_by else ""))
-    bad = (labels < 0) | (labels >= NUM_CLASSES[dataset])  # snip / fisher / grad_norm index the classifier's outputs with them
+    bad = (labels < 0) | (labels >= facts.num_classes)  # snip / fisher / grad_norm index the classifier's outputs with them
     if bad.any():
-        raise BenchmarkFileError(f"{path}: label {labels[bad][0]} (image {np.flatnonzero(bad)[0]}) is not a {dataset} class, 0..{NUM_CLASSES[dataset] - 1}")
+        raise BenchmarkFileError(f"{path}: label {labels[bad][0]} (image {np.flatnonzero(bad)[0]}) is not a {dataset} class, 0..{facts.num_classes - 1}")
     pick = draw_order(len(images), seed)[:num]
-    mean, std = (torch.tensor(v).view(1, 3, 1, 1) / 255 for v in MEAN_STD["cifar10" if dataset == "cifar10-valid" else dataset])
+    mean, std = (torch.tensor(v).view(1, 3, 1, 1) / 255 for v in (facts.mean, facts.std))
     x = torch.from_numpy(images[pick]).permute(0, 3, 1, 2).float() / 255
     return (x - mean) / std, torch.from_numpy(labels[pick])
 

@@ -1,216 +1,42 @@
-"""Architecture -> the real benchmark network as an ``nn.Module``, for zero-cost proxies.
+"""Architecture -> the real network as an ``nn.Module``, for zero-cost proxies.
 
-* NB101: ``nasbench_pytorch.model.Network`` (stem 128, 3 stacks x 3 cells), the PyTorch port of
-  the NAS-Bench-101 network, minus the dummy scalar parameter it gives each absent edge.
-* NB201 / NATS-tss: the NAS-Bench-201 cell network (``C=16, N=5``), and NATS-sss: the same
-  macro-structure with the five searched channel counts and NATS-Bench's fixed best cell. They
-  are built here, module for module as NATS-Bench's ``xautodl`` builds them (same parameter order
-  and names of ops, same initialisation): ``xautodl``'s wheel cannot be installed with its
-  dependencies on Python 3.11, and the test-suite cross-checks both, parameter for parameter.
+Each space builds its own networks (:meth:`~lightning_nas.spaces.base.SearchSpace.build_network`):
+NB101 through ``nasbench_pytorch``, NB201 / NATS-tss and NATS-sss with the NAS-Bench-201 macro-structure
+(:mod:`lightning_nas.spaces.cell_network`, cross-checked against ``xautodl`` by the tests). Besides the
+benchmark's own network a space may offer smaller ones a proxy's paper scores: TE-NAS's pruning
+supernets for NB201 cells (``tenas_ntk``: ``C=3, N=1``; ``tenas_lr``: ``C=1, N=1`` without stem, first
+cell only, fed 1-channel 3x3 crops; see :mod:`lightning_nas.proxies.tenas`).
 
-Every network returns logits and exposes ``classifier`` (its last layer), which is what
-proxies that look at the last layer's input (RBFleX) hook.
-
-TE-NAS scores small versions of the NB201 network (its pruning supernets): ``variant="tenas_ntk"``
-is ``C=3, N=1``; ``variant="tenas_lr"`` is ``C=1, N=1`` without stem and only the first cell, fed
-1-channel 3x3 crops. See :mod:`lightning_nas.proxies.tenas`.
+Every network returns logits and exposes ``classifier`` (its last layer), which is what proxies
+that look at the last layer's input (RBFleX) hook.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import torch
 from torch import nn
 
-from lightning_nas.errors import InvalidArchitecture, InvalidArgument
 from lightning_nas.spaces import get_space
-from lightning_nas.spaces.nb201 import EDGES
-
-#: Number of classes of each dataset the benchmarks cover.
-NUM_CLASSES = {"cifar10": 10, "cifar10-valid": 10, "cifar100": 100, "ImageNet16-120": 120}
-#: Side of the images each dataset's benchmark networks were trained on. Proxies read the input
-#: size from the images they are given (``flops`` counts one image's pass), so images of another
-#: size would give wrong scores without an error.
-INPUT_SIDE = {"cifar10": 32, "cifar10-valid": 32, "cifar100": 32, "ImageNet16-120": 16}
-#: NATS-Bench's cell for every NATS-sss network.
-NATS_SSS_CELL = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|"
-VARIANTS = ("benchmark", "tenas_ntk", "tenas_lr")
+from lightning_nas.spaces.base import SearchSpace
+from lightning_nas.spaces.datasets import get_dataset
+from lightning_nas.utils.errors import InvalidArgument
 
 
-class ReLUConvBN(nn.Module):
-    def __init__(self, c_in: int, c_out: int, kernel: int, stride: int, padding: int) -> None:
-        super().__init__()
-        self.op = nn.Sequential(nn.ReLU(inplace=False), nn.Conv2d(c_in, c_out, kernel, stride, padding, bias=False), nn.BatchNorm2d(c_out))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.op(x)
-
-
-class Zero(nn.Module):
-    """The ``none`` op: contributes nothing (kept as a module so the graph has the edge)."""
-
-    def __init__(self, c_out: int) -> None:
-        super().__init__()
-        self.c_out = c_out
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.shape[1] == self.c_out:
-            return x.mul(0.0)
-        return x.new_zeros(x.shape[0], self.c_out, *x.shape[2:])
-
-
-class Projection(nn.Module):
-    """``skip_connect`` between different widths (NATS-sss): 1x1 conv + BN, as xautodl's
-    stride-1 ``FactorizedReduce``."""
-
-    def __init__(self, c_in: int, c_out: int) -> None:
-        super().__init__()
-        self.conv = nn.Conv2d(c_in, c_out, 1, bias=False)
-        self.bn = nn.BatchNorm2d(c_out)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.bn(self.conv(x))
-
-
-class AvgPool(nn.Module):
-    """``avg_pool_3x3`` (after a 1x1 ReLU-conv-BN when the width changes)."""
-
-    def __init__(self, c_in: int, c_out: int) -> None:
-        super().__init__()
-        self.preprocess = ReLUConvBN(c_in, c_out, 1, 1, 0) if c_in != c_out else None
-        self.op = nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.op(self.preprocess(x) if self.preprocess is not None else x)
-
-
-def _cell_op(name: str, c_in: int, c_out: int) -> nn.Module:
-    if name == "none":
-        return Zero(c_out)
-    if name == "skip_connect":
-        return nn.Identity() if c_in == c_out else Projection(c_in, c_out)
-    if name == "nor_conv_1x1":
-        return ReLUConvBN(c_in, c_out, 1, 1, 0)
-    if name == "nor_conv_3x3":
-        return ReLUConvBN(c_in, c_out, 3, 1, 1)
-    if name == "avg_pool_3x3":
-        return AvgPool(c_in, c_out)
-    raise InvalidArchitecture(f"unknown NB201 op {name!r}")
-
-
-class NB201Cell(nn.Module):
-    """4 nodes; node j = sum over i < j of op_ij(node i); the cell outputs node 3. Ops leaving
-    the input node map ``c_in`` to ``c_out`` channels."""
-
-    def __init__(self, ops: tuple[str, ...], c_in: int, c_out: int) -> None:
-        super().__init__()
-        self.edges = EDGES
-        self.layers = nn.ModuleList(_cell_op(op, c_in if src == 0 else c_out, c_out) for op, (src, _) in zip(ops, EDGES))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        nodes: list[torch.Tensor | None] = [x, None, None, None]
-        for (src, dst), layer in zip(self.edges, self.layers):
-            out = layer(nodes[src])
-            nodes[dst] = out if nodes[dst] is None else nodes[dst] + out
-        return nodes[3]
-
-
-class ResidualReduction(nn.Module):
-    """NB201's reduction block: two ReLU-conv-BN (first strided) + avg-pool/1x1-conv shortcut."""
-
-    def __init__(self, c_in: int, c_out: int) -> None:
-        super().__init__()
-        self.conv_a = ReLUConvBN(c_in, c_out, 3, 2, 1)
-        self.conv_b = ReLUConvBN(c_out, c_out, 3, 1, 1)
-        self.downsample = nn.Sequential(nn.AvgPool2d(2, 2), nn.Conv2d(c_in, c_out, 1, bias=False))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.downsample(x) + self.conv_b(self.conv_a(x))
-
-
-class CellNetwork(nn.Module):
-    """The NAS-Bench-201 / NATS macro-structure: stem, ``N`` cells, reduction, ``N`` cells,
-    reduction, ``N`` cells, BN-ReLU, global pooling, linear classifier.
-
-    ``channels`` has one entry per layer (3N + 2: the cells and the two reductions).
-    ``stem=False`` and ``depth`` build TE-NAS's thin linear-region network.
-    """
-
-    def __init__(self, ops: tuple[str, ...], channels: list[int], num_classes: int, stem: bool = True, depth: int | None = None) -> None:
-        super().__init__()
-        n = (len(channels) - 2) // 3
-        self.stem = nn.Sequential(nn.Conv2d(3, channels[0], 3, padding=1, bias=False), nn.BatchNorm2d(channels[0])) if stem else nn.Identity()
-        reductions = {n, 2 * n + 1}
-        self.cells = nn.ModuleList()
-        c_prev = channels[0]
-        for index, c in enumerate(channels[: depth or len(channels)]):
-            self.cells.append(ResidualReduction(c_prev, c) if index in reductions else NB201Cell(ops, c_prev, c))
-            c_prev = c
-        self.lastact = nn.Sequential(nn.BatchNorm2d(c_prev), nn.ReLU(inplace=True))
-        self.global_pooling = nn.AdaptiveAvgPool2d(1)
-        self.classifier = nn.Linear(c_prev, num_classes)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.stem(x)
-        for cell in self.cells:
-            x = cell(x)
-        return self.classifier(self.global_pooling(self.lastact(x)).flatten(1))
-
-
-def _nb201_channels(c: int, n: int) -> list[int]:
-    return [c] * n + [2 * c] + [2 * c] * n + [4 * c] + [4 * c] * n
-
-
-def check_dataset(dataset: str) -> None:
-    """:class:`InvalidArgument` unless the benchmarks' networks have a classifier for ``dataset``."""
-    if dataset not in NUM_CLASSES:
-        raise InvalidArgument(f"unknown dataset {dataset!r}; known {sorted(NUM_CLASSES)}")
-
-
-def check_variant(space: str, variant: str) -> None:
-    """:class:`InvalidArgument` unless :func:`build_network` can build ``variant`` for ``space``:
-    TE-NAS's small networks exist only for NB201 (NATS-tss) cells."""
-    if variant not in VARIANTS:
-        raise InvalidArgument(f"unknown network variant {variant!r}; known {VARIANTS}")
-    if variant != "benchmark" and space != "nb201":
-        hint = "; score tenas_ntk on the benchmark network with full_network=True (--full_network true)" if variant == "tenas_ntk" else ""
-        raise InvalidArgument(f"TE-NAS's {variant} network is defined for NB201 (NATS-tss) cells, not {space}{hint}")
+def check_variant(space: SearchSpace, variant: str) -> None:
+    """:class:`InvalidArgument` unless ``space`` builds the ``variant`` network."""
+    if variant not in space.network_variants:
+        hint = "; score tenas_ntk on the benchmark network with full_network=True (--full_network true)" if variant == "tenas_ntk" and "benchmark" in space.network_variants else ""
+        raise InvalidArgument(f"the {variant!r} network is not defined for {space.name} archs (it builds {list(space.network_variants)}){hint}")
 
 
 def build_network(space: str, arch: Any, dataset: str = "cifar10", variant: str = "benchmark") -> nn.Module:
     """The network of ``arch`` (any form the space accepts) with ``dataset``'s classifier, in
-    train mode with PyTorch's default initialisation (NB101: nasbench_pytorch's)."""
-    check_dataset(dataset)
-    check_variant(space, variant)
-    num_classes = NUM_CLASSES[dataset]
-    spaces = get_space(space)
-    canonical = spaces.validate(arch)
-    if space == "nb101":
-        from nasbench_pytorch.model import Network
-
-        return drop_nb101_placeholders(Network((canonical.matrix.astype(int), list(canonical.ops)), num_labels=num_classes))
-    if space == "nb201":
-        ops = spaces.ops(canonical)
-        if variant == "tenas_ntk":
-            return CellNetwork(ops, _nb201_channels(3, 1), num_classes)
-        if variant == "tenas_lr":
-            return CellNetwork(ops, _nb201_channels(1, 1), num_classes, stem=False, depth=1)
-        return CellNetwork(ops, _nb201_channels(16, 5), num_classes)
-    if space == "nats_sss":
-        return CellNetwork(get_space("nb201").ops(NATS_SSS_CELL), list(spaces.channels(canonical)), num_classes)
-    raise InvalidArgument(f"no network builder for space {space!r}")
-
-
-def drop_nb101_placeholders(module: nn.Module) -> nn.Module:
-    """``module`` (a nasbench_pytorch network or cell) without the unused dummy scalar parameter
-    nasbench_pytorch gives each absent edge: it is not part of the NB101 network."""
-    from nasbench_pytorch.model.model import Placeholder
-
-    for child in module.modules():
-        if isinstance(child, Placeholder):
-            del child.a
-    return module
+    train mode with its default initialisation (NB101: nasbench_pytorch's)."""
+    num_classes = get_dataset(dataset).num_classes
+    built = get_space(space)
+    check_variant(built, variant)
+    return built.build_network(built.validate(arch), num_classes, variant)
 
 
 def count_parameters(network: nn.Module) -> int:

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from lightning_nas.errors import InvalidArgument
+from lightning_nas.utils.errors import InvalidArgument
 from lightning_nas.proxies.base import hooks, layers_of, register, single_threaded_ops
 
 BATCH_SIZE_NE = 3

@@ -19,7 +19,7 @@ from lightning.pytorch.callbacks import BasePredictionWriter
 from torch.utils.data import DataLoader
 
 from lightning_nas.benchmarks import Benchmark, create
-from lightning_nas.errors import InvalidArgument, require_count
+from lightning_nas.utils.errors import InvalidArgument, require_count
 from lightning_nas.proxies.evaluator import ProxyEvaluator, check_proxies, scoring_settings
 from lightning_nas.proxies.table import ScoreTable
 

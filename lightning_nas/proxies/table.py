@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from lightning_nas.atomic import atomic_open
-from lightning_nas.errors import BenchmarkFileError, InvalidArgument
+from lightning_nas.utils.atomic import atomic_open
+from lightning_nas.utils.errors import BenchmarkFileError, InvalidArgument
 
 Rows = dict[str, dict[str, float]]
 log = logging.getLogger(__name__)
@@ -33,16 +33,9 @@ log = logging.getLogger(__name__)
 
 def scored_columns(scores: np.ndarray) -> np.ndarray:
     """Which columns of a :meth:`ScoreTable.lookup` the table scores for any arch: a predictor's
-    extra features by those names are read from the table, the others from the benchmark (the
-    datamodule and a search's PredictorScorer tell them apart alike)."""
+    extra features by those names are read from the table, the others from the benchmark
+    (:class:`~lightning_nas.features.ExtraFeatures`)."""
     return ~np.isnan(scores).all(axis=0)
-
-
-def has_features(extra: np.ndarray) -> np.ndarray:
-    """Which rows of raw extra features [N, k] a predictor can read: no NaN (not scored) and no
-    +inf; -inf is a proxy's "worst possible" and enters the model below every real score. The
-    datamodule keeps only those archs, and a search's PredictorScorer scores the others -inf."""
-    return ~(np.isnan(extra) | np.isposinf(extra)).any(axis=1)
 
 
 class ScoreTable:

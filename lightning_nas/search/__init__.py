@@ -1,19 +1,18 @@
 """Search: strategies, scorers, the resumable search loop and the Lightning callback."""
 
+from lightning_nas.benchmarks.budget import QueryBudget
+from lightning_nas.models import load_predictor  # here too: a search's way in from a checkpoint
 from lightning_nas.search.base import Scorer, SearchResult, SearchStrategy, run_search
+from lightning_nas.search.callback import SearchCallback
 from lightning_nas.search.evolution import RegularizedEvolution
 from lightning_nas.search.random import RandomSearch
 from lightning_nas.search.reinforce import Reinforce
-from lightning_nas.search.callback import SearchCallback
-from lightning_nas.models import load_predictor  # here too: a search's way in from a checkpoint
-from lightning_nas.search.scorers import PredictorScorer, ProxyScorer
-
-STRATEGIES: dict[str, type[SearchStrategy]] = {"random": RandomSearch, "rea": RegularizedEvolution, "reinforce": Reinforce}
+from lightning_nas.search.scorers import PredictorScorer, ProxyScorer, predict_archs
 
 __all__ = [
-    "STRATEGIES",
     "PredictorScorer",
     "ProxyScorer",
+    "QueryBudget",
     "RandomSearch",
     "RegularizedEvolution",
     "Reinforce",
@@ -22,5 +21,6 @@ __all__ = [
     "SearchResult",
     "SearchStrategy",
     "load_predictor",
+    "predict_archs",
     "run_search",
 ]

@@ -5,8 +5,8 @@ A :class:`SearchStrategy` proposes architectures through the space's ``sample`` 
 *scorer* (a trained predictor, a zero-cost proxy) is given, each step draws ``num_candidates``
 proposals, the scorer ranks them and only the best one costs a benchmark query.
 
-:func:`run_search` drives a strategy against a :class:`~lightning_nas.benchmarks.QueryBudget`
-and makes it resumable: every ``save_every`` queries the whole state (strategy, queried archs,
+:func:`run_search` drives a strategy until its :class:`~lightning_nas.benchmarks.QueryBudget` is
+spent and makes it resumable: every ``save_every`` queries the whole state (strategy, queried archs,
 trajectory, RNG) is written atomically, and a run started with the same ``output`` folder continues
 from it, ending exactly as an uninterrupted run with the same seed would. The budget may change on
 resume: no strategy looks at it, so a finished search given a larger one continues as if it had
@@ -28,12 +28,11 @@ from typing import Any
 
 import numpy as np
 
-from lightning_nas.atomic import atomic_open, make_folder
-from lightning_nas.benchmarks.base import Benchmark
 from lightning_nas.benchmarks.budget import BudgetExhausted, Query, QueryBudget
-from lightning_nas.errors import InvalidArgument, LightningNASError, require_count, require_distinct
-from lightning_nas.progress import progress_bar
 from lightning_nas.spaces import SearchSpace
+from lightning_nas.utils.atomic import atomic_open, make_folder
+from lightning_nas.utils.errors import InvalidArgument, LightningNASError, require_count, require_distinct
+from lightning_nas.utils.progress import progress_bar
 
 Scorer = Callable[[list[Any]], np.ndarray]
 """Ranks candidate archs: ``scorer(archs) -> scores`` (higher = predicted better). A scorer may
@@ -169,10 +168,9 @@ def scorer_fingerprint(scorer: Scorer | None) -> str | None:
     return str(getattr(scorer, "fingerprint", None) or getattr(scorer, "__qualname__", type(scorer).__qualname__))
 
 
-def check_search_settings(budget: int, save_every: int, seeds: Sequence[int] = (0,)) -> None:
-    """The settings of :func:`run_search` (one run per seed), checkable before any work: a
-    SearchCallback checks its own before the fit it follows."""
-    require_count("query budget", budget, 1)
+def check_search_settings(save_every: int, seeds: Sequence[int] = (0,)) -> None:
+    """The settings of :func:`run_search` (one run per seed) besides its budget, checkable before any
+    work: a SearchCallback checks its own before the fit it follows."""
     require_count("save_every", save_every, 1)
     if not seeds:
         raise InvalidArgument("seeds is empty: give at least one, e.g. [0]")
@@ -183,9 +181,7 @@ def check_search_settings(budget: int, save_every: int, seeds: Sequence[int] = (
 
 def run_search(
     strategy: SearchStrategy,
-    benchmark: Benchmark,
-    budget: int,
-    dataset: str | None = None,
+    budget: QueryBudget,
     scorer: Scorer | None = None,
     seed: int = 0,
     initial: Sequence[Any] = (),
@@ -193,67 +189,68 @@ def run_search(
     save_every: int = 10,
     progress: bool = False,
 ) -> SearchResult:
-    """Run ``strategy`` until ``budget`` distinct archs have been queried.
+    """Run ``strategy`` until ``budget`` (a fresh :class:`~lightning_nas.benchmarks.QueryBudget`) is spent.
 
     ``initial`` archs are queried first and count against the budget (a predictor's training
     set). With an ``output`` folder the search saves its state there (``state.pkl``) every
-    ``save_every`` queries, resumes from it if present (with this call's ``budget``, which may be
+    ``save_every`` queries, resumes from it if present (under this ``budget``, which may be
     larger than the saved run's), and ends by writing the result (:meth:`SearchResult.save`).
     """
-    check_search_settings(budget, save_every, (seed,))
-    oracle = QueryBudget(benchmark, budget, dataset)
-    if len(initial) > budget:
-        raise InvalidArgument(f"{len(initial)} initial archs (e.g. the archs a predictor saw labels of) exceed the query budget of {budget}; give a budget above {len(initial)}, so that the search itself can query")
+    check_search_settings(save_every, (seed,))
+    if budget.history:
+        raise InvalidArgument(f"the query budget has {budget.used} queries already: give each search a fresh QueryBudget")
+    budget.require_room(len(initial))
+    benchmark = budget.benchmark
     rng = np.random.default_rng(seed)
-    strategy.bind(oracle, rng, scorer)
-    header = {"version": STATE_VERSION, "space": oracle.space.name, "dataset": oracle.dataset, "seed": seed, "scorer": scorer_fingerprint(scorer), **strategy.config()}
+    strategy.bind(budget, rng, scorer)
+    header = {"version": STATE_VERSION, "space": budget.space.name, "dataset": budget.dataset, "seed": seed, "scorer": scorer_fingerprint(scorer), **strategy.config()}
     state_path = Path(output) / "state.pkl" if output is not None else None
     if state_path is not None:
         make_folder(state_path.parent, state_path)  # a folder that cannot be made fails now, not at the first save
 
     if state_path is not None and state_path.exists():
-        _load_state(state_path, header, oracle, rng, strategy)
+        _load_state(state_path, header, budget, rng, strategy)
     else:
-        seen = [(arch, oracle.query(arch)) for arch in initial]
+        seen = [(arch, budget.query(arch)) for arch in initial]
         strategy.reset(seen)
 
     def save() -> None:
         if state_path is not None:
-            state = {"header": header, "budget": oracle.state_dict(), "rng": rng.bit_generator.state, "strategy": strategy.state_dict()}
+            state = {"header": header, "budget": budget.state_dict(), "rng": rng.bit_generator.state, "strategy": strategy.state_dict()}
             with atomic_open(state_path, "wb") as f:
                 pickle.dump(state, f, protocol=pickle.HIGHEST_PROTOCOL)
 
-    last_saved, stalled = oracle.used, 0
-    with progress_bar(f"{header['strategy']} on {oracle.space.name}/{oracle.dataset}", total=budget, enabled=progress) as advance:
-        advance(oracle.used)
-        while not oracle.exhausted and stalled < MAX_STALLED_STEPS:
-            before = oracle.used
+    last_saved, stalled = budget.used, 0
+    with progress_bar(f"{header['strategy']} on {budget.space.name}/{budget.dataset}", total=budget.queries, enabled=progress) as advance:
+        advance(budget.used)
+        while not budget.exhausted and stalled < MAX_STALLED_STEPS:
+            before = budget.used
             try:
                 strategy.step()
             except BudgetExhausted:
                 break
-            stalled = 0 if oracle.used > before else stalled + 1
-            advance(oracle.used - before)
-            if oracle.used - last_saved >= save_every:
+            stalled = 0 if budget.used > before else stalled + 1
+            advance(budget.used - before)
+            if budget.used - last_saved >= save_every:
                 save()
-                last_saved = oracle.used
+                last_saved = budget.used
     save()
-    if not oracle.history:
+    if not budget.history:
         raise LightningNASError(f"{header['strategy']} queried no architecture")
     if stalled >= MAX_STALLED_STEPS:
         log.warning(
             "%s (seed %d) stopped after %d of %d queries: %d steps in a row proposed only archs it had queried "
-            "(it has converged, or the space is used up)", header["strategy"], seed, oracle.used, budget, MAX_STALLED_STEPS,
+            "(it has converged, or the space is used up)", header["strategy"], seed, budget.used, budget.queries, MAX_STALLED_STEPS,
         )  # fmt: skip
-    row = oracle.history[-1].best_row
+    row = budget.history[-1].best_row
     best_metrics = {name: float(benchmark.table.columns[name][row]) for name in benchmark.metrics}
-    result = SearchResult(header["strategy"], seed, oracle.space.name, oracle.dataset, oracle.select_column, oracle.report_column, list(oracle.history), best_metrics)
+    result = SearchResult(header["strategy"], seed, budget.space.name, budget.dataset, budget.select_column, budget.report_column, list(budget.history), best_metrics)
     if output is not None:
         result.save(output)
     return result
 
 
-def _load_state(path: Path, header: dict[str, Any], oracle: QueryBudget, rng: np.random.Generator, strategy: SearchStrategy) -> None:
+def _load_state(path: Path, header: dict[str, Any], budget: QueryBudget, rng: np.random.Generator, strategy: SearchStrategy) -> None:
     try:
         with open(path, "rb") as f:
             state = pickle.load(f)
@@ -264,7 +261,7 @@ def _load_state(path: Path, header: dict[str, Any], oracle: QueryBudget, rng: np
     if diff:  # keys only the saved header has (the budget, in states of earlier versions) do not matter
         raise LightningNASError(f"search state {path} belongs to a different search (saved, now): {diff}; use another state path or delete it")
     try:
-        oracle.load_state_dict(state["budget"])
+        budget.load_state_dict(state["budget"])
     except InvalidArgument as exc:
         raise InvalidArgument(f"search state {path}: {exc}") from None
     rng.bit_generator.state = state["rng"]

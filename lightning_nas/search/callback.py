@@ -17,18 +17,14 @@ import numpy as np
 from lightning.pytorch.utilities import rank_zero_info
 
 from lightning_nas.benchmarks.base import Benchmark
-from lightning_nas.errors import InvalidArgument, LightningNASError
+from lightning_nas.benchmarks.budget import QueryBudget
+from lightning_nas.datamodules.split import SplitSettings, draw_split
+from lightning_nas.features import ExtraFeatures
 from lightning_nas.models import load_predictor, read_checkpoint
-from lightning_nas.runs import log_image, run_folder
 from lightning_nas.search.base import Scorer, SearchResult, SearchStrategy, check_search_settings, run_search
 from lightning_nas.search.scorers import PredictorScorer
-
-
-def labelled_rows(datamodule: Any, validated: bool) -> np.ndarray:
-    """Benchmark rows whose labels the predictor saw: training rows, plus validation rows when
-    validation ran (they chose the checkpoint)."""
-    rows = [datamodule.train_rows] + ([datamodule.val_rows] if validated else [])
-    return np.unique(np.concatenate(rows))
+from lightning_nas.utils.errors import LightningNASError
+from lightning_nas.utils.runs import log_image, run_folder
 
 
 def search_with_scorer(
@@ -47,12 +43,12 @@ def search_with_scorer(
     ``initial_rows``: benchmark rows labelled before the search (a predictor's training archs)."""
     from lightning_nas.viz import search_trajectories
 
-    check_search_settings(budget, save_every, seeds)
+    check_search_settings(save_every, seeds)
     initial = [benchmark.arch(int(r)) for r in (initial_rows if initial_rows is not None else [])]
     results = []
     for seed in seeds:
         folder = Path(output) / f"seed{seed}"
-        results.append(run_search(strategy, benchmark, budget, dataset, scorer, seed, initial, folder, save_every, progress))
+        results.append(run_search(strategy, QueryBudget(benchmark, budget, dataset), scorer, seed, initial, folder, save_every, progress))
         rank_zero_info(f"search seed {seed}: {results[-1].summary()}")
     label = results[0].strategy + (f" + {getattr(scorer, 'name', type(scorer).__name__)}" if scorer is not None else "")
     curves = {label: np.stack([r.trajectory() for r in results if r.queries == budget] or [results[0].trajectory()])}
@@ -67,13 +63,11 @@ def datamodule_settings(checkpoint: str | os.PathLike) -> dict[str, Any] | None:
     return {k: v for k, v in hp.items() if not k.startswith("_")} if hp else None  # drop LightningCLI's _instantiator
 
 
-def training_rows_of(settings: dict[str, Any]) -> np.ndarray:
-    """Rows a ``fit`` checkpoint's predictor saw, redrawn from its :func:`datamodule_settings`."""
-    from lightning_nas.datamodules import ArchDataModule
-
-    datamodule = ArchDataModule(**settings)
-    datamodule.split()
-    return labelled_rows(datamodule, validated=True)
+def labelled_rows_of(settings: dict[str, Any], benchmark: Benchmark) -> np.ndarray:
+    """Rows whose labels a ``fit`` checkpoint's predictor saw (training and validation), redrawn from
+    its :func:`datamodule_settings` on ``benchmark``."""
+    features = ExtraFeatures(settings.get("extra_features"), benchmark, settings.get("dataset"), settings["proxy_table"]) if settings.get("proxy_table") else None
+    return draw_split(benchmark, SplitSettings.of(settings), features).labelled_rows()
 
 
 class SearchCallback(L.Callback):
@@ -106,7 +100,8 @@ class SearchCallback(L.Callback):
         proxy_images: str | None = None,
     ) -> None:
         seeds = [0] if seeds is None else seeds
-        check_search_settings(budget, save_every, seeds)  # now, not after the fit
+        QueryBudget.require_queries(budget)  # now, not after the fit
+        check_search_settings(save_every, seeds)
         self.strategy = strategy
         self.budget = budget
         self.dataset = dataset
@@ -122,19 +117,14 @@ class SearchCallback(L.Callback):
         datamodule = trainer.datamodule
         benchmark = getattr(datamodule, "benchmark", None)  # Lightning sets the datamodule up first
         if stage == "fit" and benchmark is not None:
-            benchmark.search_columns(self.dataset)  # an unknown dataset fails now, not after the fit
+            # an unknown dataset, or a budget that would leave the search no query of its own, fails now, not after the fit
+            QueryBudget(benchmark, self.budget, self.dataset).require_room(len(datamodule.split.labelled_rows(_validated(trainer))))
             hp = datamodule.hparams  # so do features the scorer cannot give candidates (e.g. the proxy table's images)
             PredictorScorer(pl_module, benchmark, self.dataset, hp.get("proxy_table"), hp.get("root"), "cpu", self.proxy_images)
-            labelled = len(self._labelled_rows(trainer, datamodule))
-            if labelled >= self.budget:  # the search would have no query of its own: say so now, not after training
-                raise InvalidArgument(
-                    f"SearchCallback budget {self.budget} does not exceed the {labelled} archs the predictor is labelled with "
-                    f"(training and validation, which count as queries); give a budget above {labelled}"
-                )
 
     def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         datamodule = trainer.datamodule
-        if datamodule is None or not hasattr(datamodule, "train_rows"):
+        if getattr(datamodule, "split", None) is None:
             raise LightningNASError("SearchCallback needs fit to run with an ArchDataModule (it knows which archs were labelled)")
         if trainer.is_global_zero:  # a search is one sequence of queries: under DDP one device runs it
             self._search(trainer, pl_module, datamodule)
@@ -146,18 +136,12 @@ class SearchCallback(L.Callback):
         hp = datamodule.hparams
         scorer = PredictorScorer(model, datamodule.benchmark, self.dataset, hp.get("proxy_table"), hp.get("root"), pl_module.device, self.proxy_images)
         folder = run_folder(trainer, self.output)
-        self.labelled = self._labelled_rows(trainer, datamodule)
+        self.labelled = datamodule.split.labelled_rows(_validated(trainer))
         self.results = search_with_scorer(
             self.strategy, datamodule.benchmark, scorer, self.budget, self.dataset, self.seeds,
             self.labelled, folder, self.save_every, progress=trainer.progress_bar_callback is not None,
         )
         self._log(trainer, folder / "trajectory.png")
-
-    @staticmethod
-    def _labelled_rows(trainer: L.Trainer, datamodule: Any) -> np.ndarray:
-        """The archs whose labels this fit used, which the search counts as queries: the validation
-        archs too, unless validation was switched off (they chose the checkpoint)."""
-        return labelled_rows(datamodule, validated=trainer.limit_val_batches != 0)
 
     def _log(self, trainer: L.Trainer, plot: Path) -> None:
         for logger in trainer.loggers:
@@ -169,3 +153,8 @@ class SearchCallback(L.Callback):
             best = [r.best.best_report for r in self.results]
             logger.log_metrics({"search/final_best_test_acc": float(np.mean(best))})
         log_image(trainer, "search/trajectory", plot)
+
+
+def _validated(trainer: L.Trainer) -> bool:
+    """Whether the fit validated: then its validation archs' labels chose the checkpoint, and count as queries."""
+    return trainer.limit_val_batches != 0

@@ -6,7 +6,7 @@ from collections import deque
 from collections.abc import Sequence
 from typing import Any
 
-from lightning_nas.errors import InvalidArgument, require_count
+from lightning_nas.utils.errors import InvalidArgument, require_count
 from lightning_nas.search.base import SearchStrategy
 
 

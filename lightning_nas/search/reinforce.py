@@ -6,7 +6,7 @@ from typing import Any
 
 import torch
 
-from lightning_nas.errors import InvalidArchitecture, require_fraction, require_positive
+from lightning_nas.utils.errors import InvalidArchitecture, require_fraction, require_positive
 from lightning_nas.search.base import SearchStrategy
 
 

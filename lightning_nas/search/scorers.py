@@ -1,8 +1,9 @@
 """Scorers rank candidate architectures for a search without spending benchmark queries.
 
 A scorer is any callable ``scorer(archs) -> scores`` (higher = predicted better);
-:class:`PredictorScorer` wraps a trained :class:`~lightning_nas.models.RankingPredictor`,
-:class:`ProxyScorer` computes zero-cost proxies on the candidates' untrained networks.
+:class:`PredictorScorer` encodes the candidates and scores them with a trained
+:class:`~lightning_nas.models.RankingPredictor` (which sees tensors only), :class:`ProxyScorer`
+computes zero-cost proxies on the candidates' untrained networks.
 """
 
 from __future__ import annotations
@@ -16,12 +17,13 @@ import numpy as np
 import torch
 
 from lightning_nas.benchmarks.base import Benchmark
-from lightning_nas.encodings.features import feature_columns
-from lightning_nas.errors import InvalidArgument, LightningNASError, UnknownMetric
+from lightning_nas.encodings import get_encoding
+from lightning_nas.features import ExtraFeatures, has_features
 from lightning_nas.models import RankingPredictor
-from lightning_nas.proxies import PROXIES, ProxyEvaluator, ScoreTable, rank_combination
+from lightning_nas.proxies import ProxyEvaluator, ScoreTable, rank_combination
 from lightning_nas.proxies.evaluator import image_source_name
-from lightning_nas.proxies.table import has_features, scored_columns
+from lightning_nas.spaces.base import SearchSpace
+from lightning_nas.utils.errors import InvalidArgument, LightningNASError
 
 
 def weights_digest(model: torch.nn.Module) -> str:
@@ -34,14 +36,39 @@ def weights_digest(model: torch.nn.Module) -> str:
     return digest.hexdigest()[:12]
 
 
+@torch.no_grad()
+def predict_archs(model: RankingPredictor, space: SearchSpace, archs: list[Any], extra: np.ndarray | torch.Tensor | None = None) -> np.ndarray:
+    """``model``'s scores of ``archs`` (any form ``space`` accepts, e.g. NB201 strings, NB101
+    ``(matrix, ops)``), encoded exactly as in training, in eval mode. ``extra`` [len(archs), k] holds
+    the extra features the model was trained with (:class:`PredictorScorer` reads them from a benchmark)."""
+    names = model.hparams.extra_features
+    if model.num_extra and extra is None:
+        raise InvalidArgument(f"this predictor reads the extra features {names}: pass them as extra [len(archs), {model.num_extra}], or score with PredictorScorer(predictor, create({model.hparams.space!r}), dataset), which reads them from the benchmark")
+    if extra is not None and not model.num_extra:
+        raise InvalidArgument("this predictor was trained without extra features: score without extra")
+    if extra is not None and len(extra) != len(archs):
+        raise InvalidArgument(f"extra has {len(extra)} rows for {len(archs)} archs: give one row per arch")
+    x = get_encoding(model.hparams.encoding).encode_archs(space, archs).batch(range(len(archs)))
+    batch: dict[str, Any] = {"x": x.to(model.device)}
+    if extra is not None:
+        batch["extra"] = torch.as_tensor(extra, dtype=torch.float32, device=model.device)
+    was_training = model.training
+    model.eval()
+    try:
+        return model(batch).cpu().numpy()
+    finally:
+        model.train(was_training)
+
+
 class PredictorScorer:
     """Scores archs with ``model``, cached per arch, so a search never encodes an arch twice.
 
-    The extra features the model was trained with are found as its datamodule found them: the
+    Candidates are encoded as in training (the model's ``encoding``) and their extra features
+    resolved as its datamodule resolved them (:class:`~lightning_nas.features.ExtraFeatures`): the
     columns ``proxy_table`` (the score table of the fit, ``data.proxy_table``) scores are zero-cost
-    proxies, read from it where it has the arch and computed on the arch's untrained network,
-    with the table's recorded settings, where it does not; the others (params, FLOPs, cell_stats)
-    are read from ``benchmark`` on ``dataset``. None of them costs a query. A candidate whose proxy
+    proxies, read from it where it has the arch and computed on the arch's untrained network, with
+    the table's recorded settings, where it does not; the others (params, FLOPs, cell_stats) are
+    read from ``benchmark`` on ``dataset``. None of them costs a query. A candidate whose proxy
     could not be computed (NaN) scores -inf.
 
     Args:
@@ -68,12 +95,10 @@ class PredictorScorer:
         self.model = model
         self.benchmark = benchmark
         names = list(model.hparams.extra_features or [])
-        self.proxies = _proxy_features(names, benchmark, proxy_table, root, device, proxy_images)
+        self.features = ExtraFeatures(names, benchmark, dataset, proxy_table) if names else None
+        self.proxies = _proxy_scorer(self.features, root, device, proxy_images) if self.features is not None else None
         if proxy_images is not None and self.proxies is None:
             raise InvalidArgument(f"proxy_images {proxy_images} given, but the predictor reads no zero-cost proxy scores ({self.name}, extra features {names})")
-        proxy_names = self.proxies.proxies if self.proxies is not None else []
-        #: (name, its benchmark columns for the whole space, or None for a proxy) in the model's order
-        self.columns = [(n, None if n in proxy_names else _benchmark_feature(benchmark, n, dataset, proxy_table)) for n in names]
         self._cache: dict[str, float] = {}
 
     def __call__(self, archs: list[Any]) -> np.ndarray:
@@ -83,11 +108,11 @@ class PredictorScorer:
         if new:
             fresh = [archs[i] for i in new]
             scores = np.full(len(fresh), -np.inf)
-            extra = self._extra(fresh) if self.columns else None
+            extra = self._extra(fresh) if self.features is not None else None
             usable = np.ones(len(fresh), dtype=bool) if extra is None else has_features(extra)
             if usable.any():
                 chosen = [a for a, ok in zip(fresh, usable) if ok]
-                scores[usable] = self.model.score(chosen, extra[usable] if extra is not None else None).cpu().numpy()
+                scores[usable] = predict_archs(self.model, self.benchmark.space, chosen, extra[usable] if extra is not None else None)
             for i, score in zip(new, scores.tolist()):
                 self._cache[keys[i]] = score
         return np.array([self._cache[k] for k in keys])
@@ -95,29 +120,18 @@ class PredictorScorer:
     def _extra(self, archs: list[Any]) -> np.ndarray:
         """[len(archs), columns] raw extra features, in the model's column order."""
         rows = [self.benchmark.index(a) for a in archs]
-        proxy = dict(zip(self.proxies.proxies, self.proxies.scores(archs))) if self.proxies is not None else {}
-        blocks = [proxy[name][:, None] if columns is None else columns[rows] for name, columns in self.columns]
-        return np.concatenate(blocks, axis=1).astype(np.float32)
+        proxy_scores = dict(zip(self.proxies.proxies, self.proxies.scores(archs))) if self.proxies is not None else None
+        return self.features.rows(rows, proxy_scores).astype(np.float32)
 
 
-def _proxy_features(
-    names: list[str],
-    benchmark: Benchmark,
-    table: str | os.PathLike | None,
-    root: str | os.PathLike | None,
-    device: str | torch.device,
-    images: str | os.PathLike | None,
-) -> ProxyScorer | None:
-    """The zero-cost proxies among a predictor's extra features, as its datamodule told them
-    apart (the columns the fit's score table scores), with the table's scoring settings; only
-    its images must be given, since the record names them without saying where they are."""
-    if table is None or not names:
+def _proxy_scorer(features: ExtraFeatures, root: str | os.PathLike | None, device: str | torch.device, images: str | os.PathLike | None) -> ProxyScorer | None:
+    """The zero-cost proxies among a predictor's extra features (the columns its fit's table scores),
+    scored with the table's settings; only its images must be given, since the record names them
+    without saying where they are."""
+    if not features.proxies:
         return None
-    scores = ScoreTable(table)
-    proxies = [n for n, scored in zip(names, scored_columns(scores.lookup(names, benchmark.keys)[1])) if scored]
-    if not proxies:
-        return None
-    recorded = scores.settings() or {}
+    table = features.proxy_table
+    recorded = ScoreTable(table).settings() or {}
     dataset, seed, full_network = recorded.get("dataset", "cifar10"), recorded.get("seed", 0), recorded.get("full_network", False)
     source = image_source_name(images)
     if recorded.get("images", source) != source:
@@ -125,20 +139,7 @@ def _proxy_features(
             f"score table {table} was scored on images {recorded['images']!r}, and the candidates it lacks must be scored on them "
             f"too: give their path (search --proxy_images, SearchCallback's proxy_images); got {source!r}"
         )
-    return ProxyScorer(benchmark.space.name, proxies, dataset, table, images, seed, root, device, full_network)
-
-
-def _benchmark_feature(benchmark: Benchmark, name: str, dataset: str | None, table: str | os.PathLike | None) -> np.ndarray:
-    try:
-        return feature_columns(benchmark, [name], dataset)
-    except UnknownMetric as exc:
-        if name not in PROXIES:
-            raise
-        where = (
-            f"{table} has no {name!r} scores for {benchmark.space.name}" if table is not None
-            else "give proxy_table, the score table it was fit with (data.proxy_table; search --predictor reads it from the checkpoint)"
-        )
-        raise InvalidArgument(f"the predictor reads the zero-cost proxy {name!r}: {where}, so that candidates get the features it was trained on") from exc
+    return ProxyScorer(features.benchmark.space.name, features.proxies, dataset, table, images, seed, root, device, full_network)
 
 
 class ProxyScorer:

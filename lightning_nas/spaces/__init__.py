@@ -1,21 +1,28 @@
-"""Search spaces: what an architecture is, independent of any benchmark."""
+"""Search spaces: what an architecture is, independent of any benchmark, and everything else that
+differs between spaces (encoding layouts, networks). A new space registers itself here."""
 
-from lightning_nas.registry import lookup
-from lightning_nas.spaces.base import FiniteSearchSpace, SearchSpace
+from lightning_nas.spaces.base import FiniteSearchSpace, Layout, SearchSpace
 from lightning_nas.spaces.nats_sss import NATSSizeSpace
 from lightning_nas.spaces.nb101 import NB101Arch, NB101Space
 from lightning_nas.spaces.nb201 import NB201Space
+from lightning_nas.utils.registry import lookup
 
-SPACES: dict[str, type[SearchSpace]] = {
-    NB101Space.name: NB101Space,
-    NB201Space.name: NB201Space,
-    NATSSizeSpace.name: NATSSizeSpace,
-}
+SPACES: dict[str, type[SearchSpace]] = {}
+
+
+def register_space(space: type[SearchSpace]) -> type[SearchSpace]:
+    """Make ``space`` known by its ``name`` to every layer (usable as a class decorator)."""
+    SPACES[space.name] = space
+    return space
+
+
+for _space in (NB101Space, NB201Space, NATSSizeSpace):
+    register_space(_space)
 
 
 def get_space(name: str) -> SearchSpace:
-    """The search space registered as ``name`` (``nb101``, ``nb201``, ``nats_sss``)."""
+    """The search space registered as ``name`` (``nb101``, ``nb201``, ``nats_sss``, or one registered since)."""
     return lookup(SPACES, name, "search space")()
 
 
-__all__ = ["SPACES", "FiniteSearchSpace", "NATSSizeSpace", "NB101Arch", "NB101Space", "NB201Space", "SearchSpace", "get_space"]
+__all__ = ["SPACES", "FiniteSearchSpace", "Layout", "NATSSizeSpace", "NB101Arch", "NB101Space", "NB201Space", "SearchSpace", "get_space", "register_space"]

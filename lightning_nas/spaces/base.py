@@ -3,19 +3,44 @@
 A search space knows what an architecture *is*: its canonical form, validity, a hashable key,
 how to sample one uniformly and how to mutate one (the neighbourhood regularized evolution
 walks). It knows nothing of benchmarks, so the same space serves every benchmark built on it.
+
+It also carries everything else that differs between spaces, so that no other layer has to ask
+which space it holds: how its archs are laid out for each encoding (:meth:`SearchSpace.layouts`,
+with the input shape a model needs) and the networks it builds (:meth:`SearchSpace.build_network`).
+Adding a space is one module that implements this interface and registers itself
+(:func:`lightning_nas.spaces.register_space`).
 """
 
 from __future__ import annotations
 
 import abc
-from collections.abc import Hashable, Iterator, Sequence
-from typing import Any, Generic, TypeVar
+from collections.abc import Callable, Hashable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import numpy as np
 
-from lightning_nas.errors import InvalidArchitecture, InvalidArgument
+from lightning_nas.utils.errors import InvalidArchitecture, InvalidArgument
+
+if TYPE_CHECKING:  # torch is imported by the spaces' network builders only: a space loads without it
+    from torch import nn
 
 Arch = TypeVar("Arch", bound=Hashable)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How a space lays its archs out for one encoding.
+
+    ``compute(structure)`` turns a block of the space's structure arrays into the compact arrays
+    the encoding reads (each row on its own, vectorised); ``shape`` is what a model built for the
+    encoding needs to know (e.g. a ReNAS tensor's ``channels`` and ``size``, a graph's
+    ``node_features``, a flat vector's ``features``); ``columns`` names the columns of a layout
+    that is a group of extra features (``cell_stats``)."""
+
+    compute: Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]]
+    shape: dict[str, int]
+    columns: tuple[str, ...] = field(default=())
 
 
 class SearchSpace(abc.ABC, Generic[Arch]):
@@ -72,13 +97,28 @@ class SearchSpace(abc.ABC, Generic[Arch]):
         (e.g. NB201's ops on the edges of one DAG) have none."""
         raise InvalidArgument(f"space {self.name!r} has a fixed vertex layout: no isomorphic relabelings to augment with")
 
-    def is_valid(self, arch: Any) -> bool:
-        """Whether ``arch`` is a member of the space."""
-        try:
-            self.validate(arch)
-        except InvalidArchitecture:
-            return False
-        return True
+    # -- what other layers look up -------------------------------------------------------------
+    def layouts(self) -> dict[str, Layout]:
+        """Encoding name -> how this space's archs are laid out in it; an encoding (or extra-feature
+        group) the space has no layout for does not support it."""
+        return {}
+
+    def layout(self, encoding: str, role: str = "encoding") -> Layout:
+        """The layout for ``encoding``, or an error naming what this space offers (``role`` names what the user asked for)."""
+        layouts = self.layouts()
+        if encoding not in layouts:
+            raise InvalidArgument(f"{role} {encoding!r} is not defined for space {self.name!r}; it has {sorted(layouts)}")
+        return layouts[encoding]
+
+    #: The networks :meth:`build_network` makes: ``"benchmark"`` (the network the benchmark
+    #: trained) and any smaller ones a proxy's paper scores (TE-NAS's ``tenas_ntk``, ``tenas_lr``).
+    network_variants: tuple[str, ...] = ()
+
+    def build_network(self, arch: Arch, num_classes: int, variant: str = "benchmark") -> nn.Module:
+        """The untrained ``variant`` network of canonical ``arch`` with a ``num_classes``-way
+        classifier, in train mode with its default initialisation; it exposes ``classifier``, its
+        last layer. Only called with a variant from :attr:`network_variants`."""
+        raise InvalidArgument(f"space {self.name!r} builds no networks")
 
 
 def is_index(arch: Any) -> bool:

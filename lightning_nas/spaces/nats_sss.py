@@ -9,16 +9,22 @@ checks this order against the archive's own arch list when it loads one.
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from lightning_nas.errors import InvalidArchitecture
-from lightning_nas.spaces.base import FiniteSearchSpace, is_index
+from lightning_nas.spaces.base import FiniteSearchSpace, Layout, is_index
+from lightning_nas.utils.errors import InvalidArchitecture
+
+if TYPE_CHECKING:
+    from torch import nn
 
 CHANNELS: tuple[int, ...] = (8, 16, 24, 32, 40, 48, 56, 64)
 NUM_LAYERS = 5
 NUM_ARCHS = len(CHANNELS) ** NUM_LAYERS
+
+#: NATS-Bench's cell for every NATS-sss network.
+NATS_SSS_CELL = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|"
 
 NATSSizeArch = str
 """Canonical form: the config string, e.g. ``'64:32:16:48:8'``."""
@@ -79,9 +85,27 @@ class NATSSizeSpace(FiniteSearchSpace[NATSSizeArch]):
     def _spell(self, choices: tuple[int, ...]) -> NATSSizeArch:
         return ":".join(str(CHANNELS[c]) for c in choices)
 
+    def layouts(self) -> dict[str, Layout]:
+        """One-hot (8 channel counts) of the 5 layers: no graph to pass messages over, no adjacency to convolve."""
+        return {"onehot": Layout(_onehot, {"features": NUM_LAYERS * len(CHANNELS)})}
+
+    network_variants = ("benchmark",)
+
+    def build_network(self, arch: NATSSizeArch, num_classes: int, variant: str = "benchmark") -> nn.Module:
+        """The NAS-Bench-201 macro-structure with the five searched channel counts and NATS-Bench's fixed cell."""
+        from lightning_nas.spaces.cell_network import CellNetwork
+        from lightning_nas.spaces.nb201 import str_to_ops
+
+        return CellNetwork(str_to_ops(NATS_SSS_CELL), list(self.channels(arch)), num_classes)
+
     def mutate(self, arch: NATSSizeArch, rng: np.random.Generator) -> NATSSizeArch:
         """Change the channel count of one random layer (NATS-Bench's size-space REA mutation)."""
         values = list(self.channels(arch))
         layer = int(rng.integers(NUM_LAYERS))
         values[layer] = int(rng.choice([c for c in CHANNELS if c != values[layer]]))
         return ":".join(map(str, values))
+
+
+def _onehot(structure: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    channels = structure["channels"]
+    return {"x": (channels[..., None] == np.asarray(CHANNELS)).reshape(len(channels), NUM_LAYERS * len(CHANNELS))}

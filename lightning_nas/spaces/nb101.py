@@ -17,12 +17,15 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from lightning_nas.errors import InvalidArchitecture
-from lightning_nas.spaces.base import SearchSpace
+from lightning_nas.spaces.base import Layout, SearchSpace
+from lightning_nas.utils.errors import InvalidArchitecture
+
+if TYPE_CHECKING:
+    from torch import nn
 
 INPUT, CONV1X1, CONV3X3, MAXPOOL3X3, OUTPUT = (
     "input",
@@ -250,6 +253,20 @@ class NB101Space(SearchSpace[NB101Arch]):
         ops = [INPUT, *(INTERIOR_OPS[c] for c in choices[num_edges:]), OUTPUT]
         return self._canonical(matrix, ops)
 
+    def layouts(self) -> dict[str, Layout]:
+        from lightning_nas.spaces.nb101_layouts import LAYOUTS
+
+        return LAYOUTS
+
+    network_variants = ("benchmark",)
+
+    def build_network(self, arch: NB101Arch, num_classes: int, variant: str = "benchmark") -> nn.Module:
+        """``nasbench_pytorch.model.Network`` (stem 128, 3 stacks x 3 cells), the PyTorch port of the
+        NAS-Bench-101 network, minus the dummy scalar parameter it gives each absent edge."""
+        from nasbench_pytorch.model import Network
+
+        return drop_placeholders(Network((arch.matrix.astype(int), list(arch.ops)), num_labels=num_classes))
+
     def mutate(self, arch: NB101Arch, rng: np.random.Generator) -> NB101Arch:
         """NAS-Bench-101's ``mutate_spec`` (mutation rate 1): on the 7-vertex form, flip each
         edge with probability 1/7 and resample each interior op with probability 1/5, until
@@ -270,6 +287,17 @@ class NB101Space(SearchSpace[NB101Arch]):
                 continue
             if child != arch:
                 return child
+
+
+def drop_placeholders(module: nn.Module) -> nn.Module:
+    """``module`` (a nasbench_pytorch network or cell) without the unused dummy scalar parameter
+    nasbench_pytorch gives each absent edge: it is not part of the NB101 network."""
+    from nasbench_pytorch.model.model import Placeholder
+
+    for child in module.modules():
+        if isinstance(child, Placeholder):
+            del child.a
+    return module
 
 
 def _op_names(ops: Any, where: str) -> list[str]:

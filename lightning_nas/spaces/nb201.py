@@ -16,12 +16,15 @@ from __future__ import annotations
 
 from functools import cached_property
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from lightning_nas.errors import InvalidArchitecture
-from lightning_nas.spaces.base import FiniteSearchSpace, is_index
+from lightning_nas.spaces.base import FiniteSearchSpace, Layout, is_index
+from lightning_nas.utils.errors import InvalidArchitecture
+
+if TYPE_CHECKING:
+    from torch import nn
 
 OPS: tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 OP_IDS = {op: i for i, op in enumerate(OPS)}
@@ -130,6 +133,25 @@ class NB201Space(FiniteSearchSpace[NB201Arch]):
 
     def _spell(self, choices: tuple[int, ...]) -> NB201Arch:
         return ops_to_str(tuple(OPS[c] for c in choices))
+
+    def layouts(self) -> dict[str, Layout]:
+        from lightning_nas.spaces.nb201_layouts import LAYOUTS
+
+        return LAYOUTS
+
+    #: the benchmark network (``C=16, N=5``) and TE-NAS's pruning supernets: ``C=3, N=1`` for the NTK,
+    #: ``C=1, N=1`` without stem, first cell only, for the linear regions of 3x3 crops
+    network_variants = ("benchmark", "tenas_ntk", "tenas_lr")
+
+    def build_network(self, arch: NB201Arch, num_classes: int, variant: str = "benchmark") -> nn.Module:
+        from lightning_nas.spaces.cell_network import CellNetwork, nb201_channels
+
+        ops = str_to_ops(arch)
+        if variant == "tenas_ntk":
+            return CellNetwork(ops, nb201_channels(3, 1), num_classes)
+        if variant == "tenas_lr":
+            return CellNetwork(ops, nb201_channels(1, 1), num_classes, stem=False, depth=1)
+        return CellNetwork(ops, nb201_channels(16, 5), num_classes)
 
     def mutate(self, arch: NB201Arch, rng: np.random.Generator) -> NB201Arch:
         """NATS-Bench's REA mutation: change the op on one random edge to a different op."""

@@ -3,7 +3,7 @@
 A cache is one uncompressed ``.npz`` holding named arrays plus a JSON header (``__meta__``) with
 the format version, the source it was built from and a sha256 over every array. Writes go to a
 temporary file in the same folder and are ``os.replace``d into place only when complete
-(:func:`~lightning_nas.atomic.atomic_open`), so an
+(:func:`~lightning_nas.utils.atomic.atomic_open`), so an
 interrupted ``prepare`` (Ctrl-C, kill, full disk) never leaves a half-written cache behind.
 """
 
@@ -20,8 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from lightning_nas.atomic import atomic_open
-from lightning_nas.errors import BenchmarkFileError, OutputError
+from lightning_nas.utils.atomic import atomic_open
+from lightning_nas.utils.errors import BenchmarkFileError, OutputError
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from typing import Any
 import lightning as L
 import torch
 
-from lightning_nas.runs import log_image, run_folder
+from lightning_nas.utils.runs import log_image, run_folder
 
 Points = list[tuple[float, float]]
 

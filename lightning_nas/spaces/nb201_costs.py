@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from lightning_nas.spaces.datasets import get_dataset
 from lightning_nas.spaces.nb201 import EDGES, OP_IDS, OPS
 
 STEM_CHANNELS = 16
 NUM_STAGES = 3
-IMAGE_SIZE = 32
+IMAGE_SIZE = get_dataset("cifar10").image_side  # the network the benchmark's costs describe
 NUM_NODES = len(EDGES) + 2
 OUTPUT_NODE = NUM_NODES - 1
 

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
-from lightning_nas.errors import LightningNASError, OutputError
+from lightning_nas.utils.errors import LightningNASError, OutputError
 
 
 @contextmanager

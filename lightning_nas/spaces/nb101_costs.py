@@ -24,14 +24,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from lightning_nas.row_blocks import in_row_blocks
+from lightning_nas.utils.row_blocks import in_row_blocks
+from lightning_nas.spaces.datasets import get_dataset
 from lightning_nas.spaces.nb101 import CONV1X1, CONV3X3, MAX_VERTICES, OP_IDS
 
 STEM_CHANNELS = 128
 NUM_STACKS = 3
 CELLS_PER_STACK = 3
-NUM_CLASSES = 10
-IMAGE_SIZE = 32
+NUM_CLASSES = get_dataset("cifar10").num_classes  # NAS-Bench-101 trained on CIFAR-10 only
+IMAGE_SIZE = get_dataset("cifar10").image_side
 STEM_PARAMS = 3 * 3 * 3 * STEM_CHANNELS + 2 * STEM_CHANNELS
 CLASSIFIER_PARAMS = STEM_CHANNELS * 2 ** (NUM_STACKS - 1) * NUM_CLASSES + NUM_CLASSES
 STEM_FLOPS = IMAGE_SIZE**2 * (3 * 3 * 3 * STEM_CHANNELS + 2 * STEM_CHANNELS)  # conv + BN, as thop counts them

@@ -13,8 +13,8 @@ import numpy as np
 import torch
 from lightning.pytorch.callbacks import BasePredictionWriter
 
-from lightning_nas.atomic import atomic_open
-from lightning_nas.errors import LightningNASError
+from lightning_nas.utils.atomic import atomic_open
+from lightning_nas.utils.errors import LightningNASError
 
 COLUMNS = ["row", "key", "score", "seen_label"]
 
@@ -41,7 +41,7 @@ class ScoreWriter(BasePredictionWriter):
         rows, scores = rows[order].tolist(), scores[order].tolist()
         datamodule = trainer.datamodule
         keys = datamodule.benchmark.keys
-        seen = set(datamodule.labelled_rows.tolist())
+        seen = set(datamodule.split.labelled_rows().tolist())
         with atomic_open(self.output, "w", newline="") as f:
             writer = csv.writer(f)
             writer.writerow(COLUMNS)

@@ -1,0 +1,74 @@
+"""``search``: a search against a benchmark, optionally guided by a predictor checkpoint or zero-cost proxies."""
+
+from __future__ import annotations
+
+import sys
+
+from lightning_nas.cli.configs import resolve_config_paths
+from lightning_nas.utils.errors import BenchmarkFileError, InvalidArgument, require_device
+
+
+def search(argv: list[str]) -> int:
+    """``search --config configs/search_rea_201.yaml [--predictor CKPT | --proxies naswot,synflow]``:
+    a search against a benchmark, optionally guided by a trained predictor (its training archs
+    count as queries) or by zero-cost proxies (several: TE-NAS's rank combination)."""
+    from jsonargparse import ActionConfigFile, ArgumentParser
+
+    from lightning_nas.benchmarks import BENCHMARKS, create
+    from lightning_nas.search import PredictorScorer, ProxyScorer, SearchStrategy, load_predictor
+    from lightning_nas.search.callback import datamodule_settings, labelled_rows_of, search_with_scorer
+
+    parser = ArgumentParser(prog="python -m lightning_nas search", description=search.__doc__, default_config_files=[])
+    parser.add_argument("--config", action=ActionConfigFile, help="YAML with any of the options below")
+    parser.add_subclass_arguments(SearchStrategy, "strategy", required=True, help="RandomSearch, RegularizedEvolution or Reinforce (or the dot path of a SearchStrategy subclass)")
+    parser.add_argument("--space", choices=sorted(BENCHMARKS), required=True)
+    parser.add_argument("--dataset", type=str | None, default=None, help="benchmark dataset (default: the benchmark's first)")
+    parser.add_argument("--budget", type=int, required=True, help="distinct archs whose accuracy may be read")
+    parser.add_argument("--predictor", type=str | None, default=None, help="checkpoint written by fit; its scores rank candidates")
+    parser.add_argument("--proxies", type=str | None, default=None, help="comma-separated zero-cost proxies that rank candidates instead, e.g. naswot,synflow")
+    parser.add_argument("--proxy_table", type=str | None, default=None, help="score table (from 'score') with precomputed proxy scores")
+    parser.add_argument("--proxy_dataset", type=str | None, default=None, help="images and classifier size the proxies use (default: cifar10)")
+    parser.add_argument("--proxy_images", type=str | None, default=None,
+                        help="image source the proxies score on, as `score --images` (default: the shared CIFAR-10 sample); with --predictor, the one its proxy table was scored on")
+    parser.add_argument("--proxy_seed", type=int, default=0, help="the proxies' image draw and initialisation seed, as `score --seed`")
+    parser.add_argument("--full_network", type=bool, default=False, help="tenas_ntk on the benchmark network, as `score --full_network true` (a --proxy_table made so needs it)")
+    parser.add_argument("--seeds", type=list[int], default=[0])
+    parser.add_argument("--output", type=str, default="search", help="folder for state, trajectories, best.json, plot")
+    parser.add_argument("--save_every", type=int, default=10, help="queries between state saves")
+    parser.add_argument("--root", type=str | None, default=None, help="data folder (default: $LIGHTNING_NAS_DATA, else ./data)")
+    parser.add_argument("--device", type=str, default="cpu", help="torch device the predictor or the proxies score on, e.g. cuda")
+    cfg = parser.instantiate(parser.parse_args(resolve_config_paths(argv)))
+
+    if cfg.predictor and cfg.proxies:
+        raise InvalidArgument("give --predictor or --proxies, not both")
+    if not cfg.proxies and (cfg.proxy_table or cfg.proxy_dataset or cfg.full_network or cfg.proxy_seed):  # they would go unused
+        raise InvalidArgument("--proxy_table, --proxy_dataset, --proxy_seed and --full_network set up --proxies; give the proxies that rank candidates, e.g. --proxies synflow")
+    if not (cfg.proxies or cfg.predictor) and cfg.proxy_images:
+        raise InvalidArgument("--proxy_images sets up --proxies (or a --predictor fed proxy scores); give the proxies that rank candidates, e.g. --proxies synflow")
+    device = require_device("--device", cfg.device)
+    bench = create(cfg.space, root=cfg.root, progress=True)
+    scorer = rows = None
+    if cfg.predictor:
+        settings = datamodule_settings(cfg.predictor)  # read once: the fit's split and proxy table
+        proxy_table = (settings or {}).get("proxy_table")  # the fit's proxy scores, if it read any
+        try:
+            scorer = PredictorScorer(load_predictor(cfg.predictor).to(device), bench, cfg.dataset, proxy_table, cfg.root, device, cfg.proxy_images)
+        except BenchmarkFileError as exc:
+            if proxy_table is None:
+                raise
+            raise BenchmarkFileError(f"{exc} ({cfg.predictor} was fit with data.proxy_table {proxy_table}: run the search from the folder the fit ran in)") from None
+        if settings is None:
+            print(f"warning: {cfg.predictor} does not record its training archs; they are not counted as queries", file=sys.stderr)
+        else:
+            rows = labelled_rows_of(settings, bench)
+    elif cfg.proxies:
+        scorer = ProxyScorer(bench.space.name, proxy_names(cfg.proxies), cfg.proxy_dataset or "cifar10", cfg.proxy_table, cfg.proxy_images, cfg.proxy_seed,
+                             cfg.root, device, cfg.full_network)
+    search_with_scorer(cfg.strategy, bench, scorer, cfg.budget, cfg.dataset, cfg.seeds, rows, cfg.output, cfg.save_every)
+    print(f"results in {cfg.output}/ (best.json, trajectory.csv per seed; trajectory.png)")
+    return 0
+
+
+def proxy_names(text: str) -> list[str]:
+    """``--proxies naswot, synflow,`` -> ["naswot", "synflow"]."""
+    return [name.strip() for name in text.split(",") if name.strip()]
