@@ -18,6 +18,7 @@ import logging
 import statistics
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 from scipy.stats import kendalltau, spearmanr
@@ -55,6 +56,10 @@ def correlations(args, bench, proxies) -> None:
              n_archs=int(ok.sum()), spearman=round(float(spearmanr(values[ok], accuracy[ok]).statistic), 4),
              kendall_tau=round(float(kendalltau(values[ok], accuracy[ok]).statistic), 4),
              published_spearman=PUBLISHED_SPEARMAN.get(name))
+
+
+#: Test and measurement data that is not shipped with the package (NASLib's published proxy scores)
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 def agreement_with_naslib(args, bench, data_root) -> None:
@@ -110,18 +115,18 @@ def main() -> None:
     parser.add_argument("--only", default="timing,correlation,naslib")
     parser.add_argument("--table", default="scores/perf-nb201-cifar10.csv")
     parser.add_argument("--progress", action="store_true")
+    parser.add_argument("--shared", default=str(SHARED_DATA), help="the project's shared data (NASLib's published scores in zc/: test and perf data, not shipped)")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
     from lightning_nas.benchmarks import create
-    from lightning_nas.benchmarks.base import resolve_data_root
 
     bench = create("nb201")
     proxies = args.proxies.split(",")
     if "timing" in args.only:
         timing(args, bench, proxies)
     if "naslib" in args.only:
-        agreement_with_naslib(args, bench, resolve_data_root())
+        agreement_with_naslib(args, bench, Path(args.shared))
     if "correlation" in args.only:
         correlations(args, bench, proxies)
 

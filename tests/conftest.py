@@ -1,5 +1,8 @@
-"""Shared fixtures: real benchmark data from ``$LIGHTNING_NAS_DATA`` (default ``../shared/data``)
-and a fresh cache folder per test session, so every run exercises cache building."""
+"""Shared fixtures. Tests read the data a user has after ``pip install``: the compact tables embedded in
+the package (``$LIGHTNING_NAS_DATA`` is unset for them, so a user's own folder does not change what
+they check). NASLib's published proxy scores, which are test and measurement data and not shipped,
+are read from the project's shared data folder, and the tests that need them skip without it. Every
+test session builds its caches in a fresh folder, so cache building is exercised on every run."""
 
 from __future__ import annotations
 
@@ -8,12 +11,9 @@ from pathlib import Path
 
 import pytest
 
-_SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
-if "LIGHTNING_NAS_DATA" not in os.environ and _SHARED.is_dir():
-    os.environ["LIGHTNING_NAS_DATA"] = str(_SHARED)
-if "LIGHTNING_NAS_DATA" in os.environ:  # absolute, so subprocesses may run in other folders
-    os.environ["LIGHTNING_NAS_DATA"] = str(Path(os.environ["LIGHTNING_NAS_DATA"]).resolve())
+os.environ.pop("LIGHTNING_NAS_DATA", None)
 os.environ.setdefault("WANDB_MODE", "offline")
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -25,18 +25,25 @@ def _session_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(autouse=True)
 def _own_working_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Each test runs in its own empty folder: what a fit writes relative to it (``plots/``,
+    """Each test runs in its own empty folder: what a fit writes relative to it (``runs/``,
     ``checkpoints/``, ``logs/``) stays out of the project's working tree."""
     monkeypatch.chdir(tmp_path)
 
 
 @pytest.fixture(scope="session")
 def data_root() -> Path:
-    root = Path(os.environ.get("LIGHTNING_NAS_DATA", "data"))
-    assert (root / "nb101").is_dir() and (root / "nb201").is_dir(), (
-        f"benchmark data not found at {root}: set LIGHTNING_NAS_DATA (see data/README.md)"
-    )
-    return root
+    """The compact tables and CIFAR-10 sample embedded in the package (the default data source)."""
+    from lightning_nas.benchmarks import EMBEDDED_DATA
+
+    return EMBEDDED_DATA
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The project's shared data folder (NASLib's published proxy scores in ``zc/``): not shipped."""
+    if not (SHARED_DATA / "zc").is_dir():
+        pytest.skip(f"NASLib's published proxy scores are test data outside the package; not found at {SHARED_DATA / 'zc'}")
+    return SHARED_DATA
 
 
 @pytest.fixture(scope="session")

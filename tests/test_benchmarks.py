@@ -75,6 +75,30 @@ def test_rows_outside_the_table_are_refused_not_wrapped(nb101, nb201):
                 bench.arch(row)
 
 
+def test_data_is_looked_for_in_root_then_the_env_then_dot_data_then_the_embedded_tables(data_root, tmp_path, monkeypatch):
+    """With nothing set a user gets the embedded tables; their own folders come first, in the documented order;
+    an official file wins wherever it is; an explicit root is used alone."""
+    from lightning_nas.benchmarks import EMBEDDED_DATA
+
+    assert data_root == EMBEDDED_DATA and NB101Benchmark.find_sources()[0] == EMBEDDED_DATA / "nb101" / "nb101_full_space.npz"
+    assert "source: nb101/nb101_full_space.npz (embedded in the package)" in create("nb101").summary()
+    env, dot_data = tmp_path / "env", tmp_path / "data"
+    _sample_nb101(data_root, env / "nb101", rows=100)
+    monkeypatch.setenv("LIGHTNING_NAS_DATA", str(env))
+    assert len(create("nb101")) == 100 and f"source: {env / 'nb101' / 'nb101_full_space.npz'}" in create("nb101").summary()
+    assert len(create("nb201")) == 15_625  # what the env folder lacks still comes from the embedded tables
+    _sample_nb101(data_root, dot_data / "nb101", rows=50)  # ./data (the tests run in tmp_path) comes after the env
+    assert len(create("nb101")) == 100
+    monkeypatch.delenv("LIGHTNING_NAS_DATA")
+    assert len(create("nb101")) == 50
+    (dot_data / "nb101" / "nasbench_only108.tfrecord").write_bytes(b"")  # an official file, found in any folder, wins
+    monkeypatch.setenv("LIGHTNING_NAS_DATA", str(env))
+    assert [p.resolve() for p in NB101Benchmark.find_sources()] == [dot_data / "nb101" / "nasbench_only108.tfrecord"]
+    assert len(create("nb101", root=env)) == 100  # an explicit root alone
+    with pytest.raises(BenchmarkFileError, match=f"no NAS-Bench-201 data in {env / 'nb201'}: expected one of"):
+        create("nb201", root=env)
+
+
 def test_create_names_the_missing_folder(tmp_path):
     with pytest.raises(BenchmarkFileError, match=str(tmp_path / "nb101")):
         create("nb101", root=tmp_path)
@@ -84,9 +108,16 @@ def test_create_names_the_missing_folder(tmp_path):
         create("nb301")
 
 
+def _sample_nb101(data_root, folder, name="nb101_full_space.npz", rows=2000):
+    """The first ``rows`` rows of the compact full-space table, in its exact format, as ``folder/name``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with np.load(data_root / "nb101" / "nb101_full_space.npz") as npz:
+        np.savez(folder / name, **{k: v[:rows] if v.shape and len(v) == len(npz["module_hash"]) else v for k, v in npz.items()})
+    return folder / name
+
+
 def _copy_nb101(data_root, tmp_path, name="nb101_full_space.npz"):
-    (tmp_path / "nb101").mkdir()
-    return Path(shutil.copy(data_root / "nb101" / "nb101_sample2000.npz", tmp_path / "nb101" / name))
+    return _sample_nb101(data_root, tmp_path / "nb101", name)
 
 
 def test_small_npz_source_loads(data_root, tmp_path):
@@ -97,24 +128,24 @@ def test_small_npz_source_loads(data_root, tmp_path):
     assert len(NB101Benchmark(source=tmp_path / "nb101")) == 2000  # a source folder is searched like <root>/nb101
     with pytest.raises(BenchmarkFileError, match=f"no NAS-Bench-101 data in {tmp_path}: expected one of"):
         NB101Benchmark(source=tmp_path)  # was: "NB101 source ... does not exist"
-    with pytest.raises(BenchmarkFileError, match="nb101_sample2000.jsonl.gz is neither an official .tfrecord nor the compact"):
-        NB101Benchmark(source=data_root / "nb101" / "nb101_sample2000.jsonl.gz")  # was: "not a readable .npz (... pickled data ...)"
+    (tmp_path / "cells.jsonl.gz").write_bytes(b"")
+    with pytest.raises(BenchmarkFileError, match="cells.jsonl.gz is neither an official .tfrecord nor the compact"):
+        NB101Benchmark(source=tmp_path / "cells.jsonl.gz")  # was: "not a readable .npz (... pickled data ...)"
 
 
-def test_a_smaller_npz_table_joins_the_30k_subset_by_module_hash(data_root, tmp_path):
-    """The subset's ``index`` counts rows of the full-space file; the 2,000-row sample beside it has
+def test_a_smaller_npz_table_joins_the_30k_subset_by_module_hash(data_root, nb101, tmp_path):
+    """The subset's ``index`` counts rows of the full-space file; a 2,000-row sample beside it has
     other rows, and pointing `source` at it used to fail with "'index'/'module_hash' do not match"."""
-    import gzip
-
-    sample = NB101Benchmark(source=data_root / "nb101" / "nb101_sample2000.npz")
-    with gzip.open(data_root / "nb101" / "nb101_sample2000.jsonl.gz", "rt") as f:
-        readable = [json.loads(line) for line in f]
+    sample_path = _sample_nb101(data_root, tmp_path / "sample", "nb101_sample2000.npz", rows=2000)
+    shutil.copy(data_root / "nb101" / "nb101_subset30k_val_by_epoch.npz", sample_path.parent)
+    sample = NB101Benchmark(source=sample_path)
     val = sample.column("val_acc_single_run", epochs=108)
-    assert [sample.index(r["module_hash"]) for r in readable] == list(range(2000))
-    np.testing.assert_allclose(val, [100 * r["val_acc_run_e108"] for r in readable], rtol=1e-6)
+    rows = [nb101.index(key) for key in sample.keys]
+    assert rows == list(range(2000)) and not np.isnan(val).any()  # the first 2,000 cells are in the 30k subset
+    np.testing.assert_array_equal(val, nb101.column("val_acc_single_run", epochs=108)[:2000])
 
     lonely = _copy_nb101(data_root, tmp_path)  # the sample's first 100 rows beside a subset of none of them
-    with np.load(data_root / "nb101" / "nb101_sample2000.npz") as npz:
+    with np.load(sample_path) as npz:
         np.savez(lonely, **{k: v[100:] if v.shape and len(v) == 2000 else v for k, v in npz.items()})
         first = {"module_hash": npz["module_hash"][:100], **{f"val_acc_e{e}": np.zeros(100, np.float32) for e in (4, 12, 36, 108)}}
     np.savez(lonely.with_name("nb101_subset30k_val_by_epoch.npz"), **first, train_time_e108=np.zeros(100, np.float32))

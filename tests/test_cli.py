@@ -181,12 +181,19 @@ def test_a_bad_data_setting_fails_before_wandb_starts_a_run(cli, user_folder):
     assert not (user_folder / "logs").exists() and not (user_folder / "checkpoints").exists()  # no run, not even empty folders
 
 
+def test_a_data_error_is_the_first_thing_a_fit_prints(tmp_path):
+    """Lightning's lines on the devices ('GPU available: False ...') came before a bad data setting's error."""
+    proc = _run("fit", "--config", "renas_201.yaml", "--data.num_train", "0", "--trainer.logger", "false", cwd=tmp_path)
+    assert proc.returncode == 1 and proc.stderr.splitlines()[-1].startswith("error: num_train=0 must be between 1 and")
+    assert "GPU available" not in proc.stderr and "TPU" not in proc.stderr
+
+
 @pytest.mark.parametrize(("in_the_way", "extra"), [("logs", ()), ("checkpoints", ("--trainer.logger", "false"))])
 def test_an_output_folder_that_cannot_be_made_is_an_error_before_training(in_the_way, extra, cli, user_folder):
     (user_folder / in_the_way).write_text("")  # a file where fit writes its W&B run / its checkpoints
     code, _, err = cli("fit", "--config", "gnn_201.yaml", "--trainer.max_epochs", "1", *extra)
     assert code == 1 and "error: cannot write" in err and f"{in_the_way} or a folder above it)" in err
-    assert "Epoch" not in err and not (user_folder / "plots").exists()  # was: a FileExistsError traceback, for checkpoints after training
+    assert "Epoch" not in err and not (user_folder / "runs").exists()  # was: a FileExistsError traceback, for checkpoints after training
 
 
 @pytest.mark.parametrize(
@@ -209,12 +216,19 @@ def test_a_config_that_completes_another_names_the_one_to_give_first(command, co
     )
 
 
-def test_top_level_help_lists_the_commands_and_configs(cli):
+def test_top_level_help_lists_the_commands_configs_and_the_data_in_use(cli, tmp_path, monkeypatch):
     code, out, _ = cli("--help")
     assert code == 0
-    listed = {line.split()[0] for line in out.splitlines() if line.startswith("  ")}
+    commands, _, data = out.partition("data in use")
+    listed = {line.split()[0] for line in commands.splitlines() if line.startswith("  ")}
     assert listed == {"fit", "validate", "test", "predict", "prepare", "score", "search"}
-    assert "renas_101.yaml" in out.splitlines()[-1]
+    assert "renas_101.yaml" in commands
+    assert "nb101     nb101/nb101_full_space.npz (embedded in the package)" in data and "nats_sss  none found" in data
+    (tmp_path / "mine" / "nb201").mkdir(parents=True)  # a user's folder with the NB201 table: it is named instead
+    (tmp_path / "mine" / "nb201" / "nb201_acc_200ep.csv").write_text("index\n")
+    monkeypatch.setenv("LIGHTNING_NAS_DATA", str(tmp_path / "mine"))
+    code, out, _ = cli("--help")
+    assert f"nb201     {tmp_path / 'mine' / 'nb201' / 'nb201_acc_200ep.csv'}" in out
     code, _, err = cli()
     assert code == 2 and err.startswith("usage:")  # no command: usage on stderr, failure status
     code, out, _ = cli("--version")
@@ -286,16 +300,21 @@ def test_fit_then_predict_end_to_end(tmp_path):
     # wandb's word on the `anonymous=None` Lightning passes, Lightning's on testing "best" beside two checkpoint callbacks
     # and on the predictor's training curves replacing themselves when fit's test attaches them again
     for noise in ("`torch.jit.script` is deprecated", "LeafSpec", "smaller than the logging interval", "git root", "💡 Tip", "anonymous setting",
-                  "multiple `ModelCheckpoint`", "will override existing callbacks"):
+                  "multiple `ModelCheckpoint`", "will override existing callbacks", "exists and is not empty"):
         assert noise not in proc.stderr, noise
+    # its output went to a pipe, as a batch job's does: progress lines, no terminal codes (W&B's included)
+    assert "fit ended after 2 epochs  train/loss" in proc.stdout and "\x1b[" not in proc.stdout + proc.stderr
     (ckpt,) = (tmp_path / "checkpoints").glob("gnn_201-epoch=1.ckpt")
-    assert list((tmp_path / "logs" / "wandb").glob("offline-run-*"))
-    assert (tmp_path / "logs" / "config.yaml").is_file()  # the exact config of the run
-    assert {p.name for p in (tmp_path / "plots").glob("*/*.png")} == {"predicted_vs_true.png", "training_curves.png"}
+    (wandb_run,) = (tmp_path / "logs" / "wandb").glob("offline-run-*")
+    (run,) = (tmp_path / "runs" / "gnn_201").iterdir()  # named by config, time and W&B run id; the exact config of the run with it
+    assert run.name.endswith(wandb_run.name.rsplit("-", 1)[1]) and "max_epochs: 2" in (run / "config.yaml").read_text()
+    assert {p.name for p in run.glob("*.png")} == {"predicted_vs_true.png", "training_curves.png"}
     # predict's first batch holds the 300 archs scored below at once: a CPU's matrix kernels may round
     # differently in batches of other sizes (seen on one with AMX), so only like batches compare digit for digit
     proc = _run("predict", *common, "--ckpt_path", str(ckpt), "--data.eval_batch_size", "300", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
+    assert len(list((tmp_path / "logs" / "wandb").glob("offline-run-*"))) == 1  # predict opens no W&B run
+    assert len(list((tmp_path / "runs" / "gnn_201").iterdir())) == 2  # its config is kept in a run folder of its own
     rows = list(csv.DictReader((tmp_path / "predictions" / "gnn_201.csv").read_text().splitlines()))
     assert len(rows) == 15_625 and rows[6111]["key"].startswith("|nor_conv_3x3~0|")
     assert sum(int(r["seen_label"]) for r in rows) == 156 + 200  # training + validation archs
@@ -373,25 +392,28 @@ def test_a_fit_keeps_its_last_epoch_and_resumes_from_it(cli, user_folder, caplog
     assert not list((user_folder / "checkpoints").glob("gnn_201-last-v*.ckpt"))
 
 
-def test_runs_without_a_logger_keep_their_own_plot_and_search(cli, user_folder):
+def test_runs_without_a_logger_keep_their_own_config_plots_and_search(cli, user_folder):
     """A second search fit without a logger used to find the first one's search state under the same
     name (search/run/, another predictor's) and stop after its training; its plot replaced the first one's."""
     common = ["--config", "search_gnn_201.yaml", "--model.init_args.ensemble_size", "1", "--trainer.max_epochs", "1", "--trainer.logger", "false"]
     for seed in ("0", "1"):
         code, _, err = cli("fit", *common, "--seed_everything", seed)
         assert code == 0, err[-3000:]
-    searches, plots = ({p.name for p in (user_folder / kind).iterdir()} for kind in ("search", "plots"))
-    assert len(searches) == 2 and plots == searches  # one name per run, for all its files
+    runs = sorted((user_folder / "runs" / "search_gnn_201").iterdir())  # named by the config, then the time
+    assert len(runs) == 2
+    for run, seed in zip(runs, "01"):
+        assert f"seed_everything: {seed}" in (run / "config.yaml").read_text()  # each run's own config with its files
+        assert {p.name for p in run.iterdir()} == {"config.yaml", "predicted_vs_true.png", "search", "training_curves.png"}
 
 
-def test_runs_without_a_logger_named_in_one_second_get_names_of_their_own(tmp_path):
+def test_runs_named_in_one_second_get_folders_of_their_own(tmp_path):
     class Unlogged:  # what run_folder reads of a Trainer
         logger, default_root_dir = None, tmp_path
 
     trainers = [Unlogged() for _ in range(3)]
-    names = [run_folder(trainer, "plots").name for trainer in trainers]
-    assert len(set(names)) == 3 and all(name.startswith("run-") for name in names)
-    assert run_folder(trainers[0], "search") == tmp_path / "search" / names[0]  # one name per run
+    folders = [run_folder(trainer) for trainer in trainers]
+    assert len(set(folders)) == 3 and all(folder.parent == tmp_path / "runs" / "run" for folder in folders)
+    assert run_folder(trainers[0]) == folders[0]  # one folder per run
 
 
 def test_a_fast_dev_run_checks_the_test_loop_too_and_writes_nothing(cli, user_folder):
@@ -415,7 +437,7 @@ def test_fit_and_predict_on_two_cpu_processes_read_each_arch_once(tmp_path, cli)
     proc = _run("fit", *common, *ON_TWO_CPU_PROCESSES, "--trainer.max_epochs", "1", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "sync_dist=True" not in proc.stderr and "DistributedSampler" not in proc.stderr  # Lightning's warnings about both
-    assert sorted(p.name for p in (tmp_path / "plots").rglob("*.png")) == ["predicted_vs_true.png", "training_curves.png"]  # once, not once per device
+    assert sorted(p.name for p in (tmp_path / "runs").rglob("*.png")) == ["predicted_vs_true.png", "training_curves.png"]  # once, not once per device
     (ckpt,) = (tmp_path / "checkpoints").glob("gnn_201-epoch=*.ckpt")
     common += ["--ckpt_path", str(ckpt), "--trainer.logger", "false"]
     code, out, err = cli("test", *common)
@@ -454,8 +476,8 @@ def test_a_search_after_a_fit_on_two_cpu_processes_runs_once(tmp_path):
                 *ON_TWO_CPU_PROCESSES, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.count("search seed 0: 100 queries") + proc.stderr.count("search seed 0: 100 queries") == 1
-    (run,) = (tmp_path / "search").iterdir()
-    assert (run / "seed0" / "best.json").is_file() and "test/ktau" in proc.stdout
+    (run,) = (tmp_path / "runs" / "search_gnn_201").iterdir()
+    assert (run / "search" / "seed0" / "best.json").is_file() and "test/ktau" in proc.stdout
 
 
 def test_score_spreads_the_archs_over_two_cpu_processes_with_ddp(tmp_path, data_root):

@@ -319,7 +319,7 @@ def test_training_curves_follow_each_epoch_and_a_resumed_fit(tmp_path, make_pred
     assert {"val/ktau", "val/spearman", "val/top1pct_precision"} <= set(history)
     assert [epoch for epoch, _ in history["val/ktau"]] == [1, 2]
     assert history["val/ktau"][-1][1] == pytest.approx(trainer.callback_metrics["val/ktau"].item())
-    (plot,) = (tmp_path / "plots").glob("run-*/training_curves.png")
+    (plot,) = (tmp_path / "runs" / "MLPPredictor").glob("*/training_curves.png")
     assert plot.stat().st_size > 10_000
     trainer.test(trainer.lightning_module, dm, verbose=False)  # on the fit's trainer, as fit's own test runs
     assert [type(c) for c in trainer.callbacks].count(heap.HeapTrim) == 1  # attached by the predictor, once

@@ -4,6 +4,7 @@ the SearchCallback inside a real fit and the ``search`` command from a checkpoin
 import json
 import logging
 import re
+from pathlib import Path
 from typing import Any
 
 import lightning as L
@@ -230,6 +231,24 @@ def test_a_scorer_that_does_not_score_each_candidate_is_refused(nb201, scores, m
         run_search(RandomSearch(num_candidates=5), QueryBudget(nb201, 10, "cifar10"), scorer=lambda archs: scores(len(archs)))
 
 
+def test_searches_of_one_config_keep_folders_of_their_own_and_resume_there(capsys):
+    """The docs' search examples all ran with search_rea_201.yaml and wrote to its one output folder: the second
+    found the first's state (another scorer's) and failed. Each config, strategy, scorer and dataset now has its own."""
+    common = ["search", "--config", "search_rea_201.yaml", "--budget", "12", "--seeds", "[0]"]
+    runs = [[], ["--proxies", "params", "--strategy.num_candidates", "3"], ["--strategy", "RandomSearch"], ["--dataset", "cifar100"]]
+    for extra in runs:
+        assert cli.main([*common, *extra]) == 0, capsys.readouterr().err
+    folders = sorted(str(p.relative_to("search")) for p in Path("search").glob("*/*"))
+    assert folders == ["search_rea_201/RandomSearch-cifar10", "search_rea_201/RegularizedEvolution+params-cifar10",
+                       "search_rea_201/RegularizedEvolution-cifar10", "search_rea_201/RegularizedEvolution-cifar100"]
+    assert cli.main([*common, "--budget", "20"]) == 0  # the same command with a larger budget resumes its own search
+    assert json.loads(Path("search/search_rea_201/RegularizedEvolution-cifar10/seed0/best.json").read_text())["queries"] == 20
+    assert cli.main([*common, "--strategy.num_candidates", "3", "--proxies", "params", "--strategy.population_size", "5",
+                     "--output", "search/search_rea_201/RegularizedEvolution+params-cifar10"]) == 1
+    err = capsys.readouterr().err
+    assert "belongs to a different search" in err and "give another output folder (search --output)" in err
+
+
 def test_search_command_with_proxies(tmp_path, data_root, capsys):
     args = ["search", "--space", "nb201", "--dataset", "cifar10", "--budget", "12", "--strategy", "RegularizedEvolution",
             "--strategy.num_candidates", "4", "--proxies", "params,flops", "--output", str(tmp_path), "--root", str(data_root)]
@@ -341,14 +360,17 @@ def test_search_callback_runs_after_fit_and_counts_labelled_archs(trained_gnn):
     for result in callback.results:
         assert result.queries == 50
         assert {q.key for q in result.history[: len(labelled)]} == labelled
-    folder = root / "search" / "lightning_logs-0"
+    (run,) = (root / "runs" / "GNNPredictor").iterdir()  # no config on the command line: named by the predictor
+    assert run.name.endswith("-0")  # the CSV logger's version
+    folder = run / "search"
     assert (folder / "trajectory.png").stat().st_size > 10_000
     assert json.loads((folder / "seed1" / "best.json").read_text())["queries"] == 50
     logged = (root / "lightning_logs" / "version_0" / "metrics.csv").read_text()
     assert "search/best_test_acc" in logged
 
 
-def test_search_command_from_checkpoint_matches_the_callback(trained_gnn, tmp_path, capsys):
+def test_search_command_from_checkpoint_matches_the_callback(trained_gnn, tmp_path, capsys, caplog):
+    caplog.set_level(logging.INFO)
     root, _dm, callback, _trainer = trained_gnn
     (ckpt,) = (root / "ckpt").glob("*.ckpt")
     args = ["search", "--space", "nb201", "--dataset", "cifar10", "--budget", "50", "--strategy", "RegularizedEvolution",
@@ -358,6 +380,8 @@ def test_search_command_from_checkpoint_matches_the_callback(trained_gnn, tmp_pa
         best = json.loads((tmp_path / f"seed{seed}" / "best.json").read_text())
         assert best["best_arch"] == result.best.best_key and best["best_report"] == result.best.best_report
     assert "results in" in capsys.readouterr().out
+    reported = np.array([r.best.best_report for r in callback.results])
+    assert f"cifar10/test_acc@200 of the arch found, over 2 seeds: {reported.mean():.2f} ± {reported.std(ddof=1):.2f} (mean ± std)" in caplog.text
 
 
 def test_search_rejects_mismatched_predictor_and_too_small_budget(trained_gnn, data_root, tmp_path):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from lightning_nas.benchmarks.base import Benchmark, Table, resolve_data_root
+from lightning_nas.benchmarks.base import EMBEDDED_DATA, Benchmark, Table, data_roots
 from lightning_nas.benchmarks.budget import QueryBudget
 from lightning_nas.benchmarks.nb101 import NB101Benchmark
 from lightning_nas.benchmarks.nb201 import NATSSizeBenchmark, NB201Benchmark
@@ -26,9 +26,11 @@ for _benchmark in (NB101Benchmark, NB201Benchmark, NATSSizeBenchmark):
 def create(space: str, root: str | os.PathLike | None = None, source: str | os.PathLike | None = None, progress: bool = False) -> Benchmark:
     """The benchmark of ``space`` (``nb101``, ``nb201``, ``nats_sss``), like ``nats_bench.create``.
 
-    Data is found from ``source`` (a file or archive), else ``root``, else ``$LIGHTNING_NAS_DATA``,
-    else ``./data``; the first load builds a cache, later loads read it."""
+    Data is found from ``source`` (a file, archive or folder), else in ``root``, else in
+    ``$LIGHTNING_NAS_DATA``, ``./data`` and the compact tables embedded in the package, an official
+    file (NB101 tfrecord, NATS archive) first wherever it is; the first load builds a cache, later
+    loads read it."""
     return lookup(BENCHMARKS, space, "benchmark space")(root=root, source=source, progress=progress)
 
 
-__all__ = ["BENCHMARKS", "Benchmark", "NATSSizeBenchmark", "NB101Benchmark", "NB201Benchmark", "QueryBudget", "Table", "create", "register_benchmark", "resolve_data_root"]
+__all__ = ["BENCHMARKS", "EMBEDDED_DATA", "Benchmark", "NATSSizeBenchmark", "NB101Benchmark", "NB201Benchmark", "QueryBudget", "Table", "create", "data_roots", "register_benchmark"]

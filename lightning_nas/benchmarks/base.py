@@ -31,11 +31,39 @@ _STRUCT = "structure:"
 _COL = "column:"
 
 
-def resolve_data_root(root: str | os.PathLike | None = None) -> Path:
-    """Benchmark data folder: explicit ``root``, else ``$LIGHTNING_NAS_DATA``, else ``./data``."""
+#: The compact tables and the CIFAR-10 sample shipped inside the package: the default data source.
+EMBEDDED_DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+def data_roots(root: str | os.PathLike | None = None) -> list[Path]:
+    """The folders data is looked for in, in order: ``root`` alone when it is given; else
+    ``$LIGHTNING_NAS_DATA`` (when set), ``./data`` and the tables embedded in the package."""
     if root is not None:
-        return Path(root)
-    return Path(os.environ.get("LIGHTNING_NAS_DATA", "data"))
+        return [Path(root)]
+    env = os.environ.get("LIGHTNING_NAS_DATA")
+    return [*([Path(env)] if env else []), Path("data"), EMBEDDED_DATA]
+
+
+def find_data(roots: Sequence[Path], *names: str) -> Path | None:
+    """The first of ``names`` (paths relative to a data folder, in order of preference) found in any of
+    ``roots``: an earlier name in a later folder wins over a later name in an earlier one, so an
+    official file is used wherever a user put it."""
+    return next((root / name for name in names for root in roots if (root / name).exists()), None)
+
+
+def describe_source(path: str | os.PathLike) -> str:
+    """``path`` as a user reads it: a file embedded in the package is named as such."""
+    path = Path(path)
+    try:
+        return f"{path.relative_to(EMBEDDED_DATA)} (embedded in the package)"
+    except ValueError:
+        return str(path)
+
+
+def no_data_error(what: str, roots: Sequence[Path], expected: Sequence[str]) -> BenchmarkFileError:
+    """The error for data found in none of ``roots``, naming where it was looked for and what for."""
+    where = ", ".join(str(r) for r in roots)
+    return BenchmarkFileError(f"no {what} data in {where}: expected one of {list(expected)}. Pass root=..., set LIGHTNING_NAS_DATA, or see docs/data.md")
 
 
 def column_name(dataset: str, metric: str, epochs: int | None = None) -> str:
@@ -113,6 +141,12 @@ class Benchmark(abc.ABC):
 
     def __init__(self, table: Table) -> None:
         self.table = table
+
+    @classmethod
+    def find_sources(cls, root: str | os.PathLike | None = None, source: str | os.PathLike | None = None) -> list[Path]:
+        """The files this benchmark's table would be built from (the first the one that names it), without
+        reading them; :class:`BenchmarkFileError` when there are none. A benchmark built in code has none."""
+        return []
 
     # -- rows ---------------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -235,8 +269,8 @@ class Benchmark(abc.ABC):
         return f"{type(self).__name__}({len(self)} archs, {self.table.meta.get('source_kind', '?')})"
 
     def summary(self) -> str:
-        """Human-readable summary: rows, columns with coverage, provenance notes."""
-        lines = [repr(self)]
+        """Human-readable summary: rows, the source in use, columns with coverage, provenance notes."""
+        lines = [repr(self), f"  source: {', '.join(describe_source(s) for s in self.table.meta.get('sources', [])) or '?'}"]
         for name in self.metrics:
             col = self.table.columns[name]
             ok = ~np.isnan(col) if col.dtype.kind == "f" else np.ones(len(col), bool)

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lightning_nas.benchmarks.base import Benchmark, Table, column_name, load_or_build, resolve_data_root
+from lightning_nas.benchmarks.base import Benchmark, Table, column_name, data_roots, find_data, load_or_build, no_data_error
 from lightning_nas.benchmarks.tfrecord import ModelMetrics, read_records
 from lightning_nas.utils.errors import BenchmarkFileError, require_npz
 from lightning_nas.utils.progress import progress_bar
@@ -55,7 +55,7 @@ class NB101Benchmark(Benchmark):
     default_epochs = 108
 
     def __init__(self, root: str | os.PathLike | None = None, source: str | os.PathLike | None = None, progress: bool = False) -> None:
-        sources = find_sources(root, source)
+        sources = self.find_sources(root, source)
         if sources[0].suffix == ".tfrecord":
             # v2: with the flops column; a cached table of an earlier release lacks it and is not reused
             table = load_or_build("nb101-tfrecord-v2", sources, partial(table_from_tfrecord, sources[0], progress))
@@ -66,30 +66,24 @@ class NB101Benchmark(Benchmark):
     def _arch(self, index: int) -> NB101Arch:
         return self.space.from_arrays(self.structure["adjacency"][index], self.structure["ops"][index])
 
-
-def find_sources(root: str | os.PathLike | None, source: str | os.PathLike | None) -> list[Path]:
-    """The files to build the table from: a tfrecord, or the full-space npz (+ 30k subset).
-    ``source`` is one of those files or the folder that holds them; else they are looked up in
-    ``<root>/nb101``."""
-    if source is not None and not Path(source).is_dir():
-        path = Path(source)
-        if not path.is_file():
-            raise BenchmarkFileError(f"NB101 source {path} does not exist")
-        if path.suffix not in (".tfrecord", ".npz"):
-            raise BenchmarkFileError(f"NB101 source {path} is neither an official .tfrecord nor the compact {FULL_SPACE_NPZ}; see data/README.md")
+    @classmethod
+    def find_sources(cls, root: str | os.PathLike | None = None, source: str | os.PathLike | None = None) -> list[Path]:
+        """The files to build the table from: a tfrecord, or the full-space npz (+ 30k subset beside it).
+        ``source`` is one of those files or the folder that holds them; else they are looked up in the
+        ``nb101/`` folder of each :func:`~lightning_nas.benchmarks.base.data_roots`, an official tfrecord first."""
+        if source is not None and not Path(source).is_dir():
+            path = Path(source)
+            if not path.is_file():
+                raise BenchmarkFileError(f"NB101 source {path} does not exist")
+            if path.suffix not in (".tfrecord", ".npz"):
+                raise BenchmarkFileError(f"NB101 source {path} is neither an official .tfrecord nor the compact {FULL_SPACE_NPZ}; see docs/data.md")
+        else:
+            roots = [Path(source)] if source is not None else [r / "nb101" for r in data_roots(root)]
+            path = find_data(roots, *TFRECORD_NAMES, FULL_SPACE_NPZ)
+            if path is None:
+                raise no_data_error("NAS-Bench-101", roots, [*TFRECORD_NAMES, FULL_SPACE_NPZ])
         subset = path.with_name(SUBSET_NPZ)
         return [path, subset] if path.suffix == ".npz" and subset.is_file() else [path]
-    folder = Path(source) if source is not None else resolve_data_root(root) / "nb101"
-    for name in TFRECORD_NAMES:
-        if (folder / name).is_file():
-            return [folder / name]
-    if (folder / FULL_SPACE_NPZ).is_file():
-        subset = folder / SUBSET_NPZ
-        return [folder / FULL_SPACE_NPZ] + ([subset] if subset.is_file() else [])
-    raise BenchmarkFileError(
-        f"no NAS-Bench-101 data in {folder}: expected one of {[*TFRECORD_NAMES, FULL_SPACE_NPZ]}. "
-        "Pass root=..., set LIGHTNING_NAS_DATA, or see data/README.md to obtain the files."
-    )
 
 
 def _load_npz(path: Path, required: dict[str, tuple[int, ...]]) -> dict[str, np.ndarray]:

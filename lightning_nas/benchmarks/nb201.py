@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lightning_nas.benchmarks.base import Benchmark, Table, column_name, load_or_build, resolve_data_root
+from lightning_nas.benchmarks.base import Benchmark, Table, column_name, data_roots, find_data, load_or_build, no_data_error
 from lightning_nas.utils.errors import BenchmarkFileError
 from lightning_nas.utils.progress import progress_bar
 from lightning_nas.spaces.base import FiniteSearchSpace
@@ -83,23 +83,30 @@ class NB201Benchmark(Benchmark):
     validation_dataset = {"cifar10": "cifar10-valid"}
 
     def __init__(self, root: str | os.PathLike | None = None, source: str | os.PathLike | None = None, progress: bool = False) -> None:
-        folder = Path(source) if source is not None else resolve_data_root(root) / "nb201"
-        if folder.name == ACC_200 and folder.is_file():  # the compact table itself: its companion tables sit beside it
-            folder = folder.parent
-        archive = _find_archive(folder, TSS_ARCHIVES)
-        if archive is not None:
-            table = load_or_build("nb201-nats", [archive], partial(table_from_nats, archive, self.space, progress))
+        sources = self.find_sources(root, source)
+        if sources[0].name != ACC_200:
+            table = load_or_build("nb201-nats", sources, partial(table_from_nats, sources[0], self.space, progress))
         else:
-            if folder.is_file():
-                raise BenchmarkFileError(f"NB201 source {folder} is neither a NATS-tss archive {TSS_ARCHIVES} nor the compact {ACC_200}; see data/README.md")
-            if not (folder / ACC_200).is_file():
-                raise BenchmarkFileError(
-                    f"no NAS-Bench-201 data in {folder}: expected a NATS-tss archive {TSS_ARCHIVES} or {ACC_200}. "
-                    "Pass root=..., set LIGHTNING_NAS_DATA, or see data/README.md."
-                )
-            sources = [folder / name for name in (ACC_200, ACC_12, PER_SEED) if (folder / name).is_file()]
-            table = load_or_build("nb201-csv", sources, partial(table_from_csv, folder))
+            table = load_or_build("nb201-csv", sources, partial(table_from_csv, sources[0].parent))
         super().__init__(table)
+
+    @classmethod
+    def find_sources(cls, root: str | os.PathLike | None = None, source: str | os.PathLike | None = None) -> list[Path]:
+        """A NATS-tss archive wherever one is, else the compact CSV tables (``nb201_acc_200ep.csv`` and the
+        12-epoch and per-seed tables beside it)."""
+        folder = Path(source) if source is not None else None
+        if folder is not None and folder.name == ACC_200 and folder.is_file():  # the compact table itself: its companion tables sit beside it
+            folder = folder.parent
+        if folder is not None and folder.is_file() and _find_archive(folder, TSS_ARCHIVES) is None:
+            raise BenchmarkFileError(f"NB201 source {folder} is neither a NATS-tss archive {TSS_ARCHIVES} nor the compact {ACC_200}; see docs/data.md")
+        roots = [folder] if folder is not None else [r / "nb201" for r in data_roots(root)]
+        archive = next((a for a in (_find_archive(r, TSS_ARCHIVES) for r in roots) if a is not None), None)
+        if archive is not None:
+            return [archive]
+        compact = find_data(roots, ACC_200)
+        if compact is None:
+            raise no_data_error("NAS-Bench-201", roots, [*TSS_ARCHIVES, ACC_200])
+        return [compact.parent / name for name in (ACC_200, ACC_12, PER_SEED) if (compact.parent / name).is_file()]
 
 
 class NATSSizeBenchmark(Benchmark):
@@ -111,16 +118,22 @@ class NATSSizeBenchmark(Benchmark):
     validation_dataset = {"cifar10": "cifar10-valid"}
 
     def __init__(self, root: str | os.PathLike | None = None, source: str | os.PathLike | None = None, progress: bool = False) -> None:
-        folder = Path(source) if source is not None else resolve_data_root(root) / "nats_sss"
-        archive = _find_archive(folder, SSS_ARCHIVES)
-        if archive is None:
-            raise BenchmarkFileError(
-                f"no NATS-sss archive in {folder}: expected one of {SSS_ARCHIVES} (a folder of .pickle.pbz2 files "
-                "or a single .pickle.pbz2). No compact table of the size space exists; download the official "
-                "archive as data/README.md describes."
-            )
+        (archive,) = self.find_sources(root, source)
         # v2: the table holds each config's channel counts (the encodings' input); a v1 cache lacked them
         super().__init__(load_or_build("nats-sss-v2", [archive], partial(table_from_nats, archive, self.space, progress)))
+
+    @classmethod
+    def find_sources(cls, root: str | os.PathLike | None = None, source: str | os.PathLike | None = None) -> list[Path]:
+        """The official NATS-sss archive: no compact table of the size space exists."""
+        roots = [Path(source)] if source is not None else [r / "nats_sss" for r in data_roots(root)]
+        archive = next((a for a in (_find_archive(r, SSS_ARCHIVES) for r in roots) if a is not None), None)
+        if archive is None:
+            raise BenchmarkFileError(
+                f"no NATS-sss archive in {', '.join(map(str, roots))}: expected one of {SSS_ARCHIVES} (a folder of .pickle.pbz2 files "
+                "or a single .pickle.pbz2). No compact table of the size space exists; download the official "
+                "archive as docs/data.md describes."
+            )
+        return [archive]
 
 
 def _find_archive(folder: Path, names: tuple[str, ...]) -> Path | None:

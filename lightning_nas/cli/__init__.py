@@ -35,16 +35,22 @@ USAGE = """usage: python -m lightning_nas <command> [options]   (<command> --hel
   validate   evaluate a checkpoint (--ckpt_path) on the validation archs
   test       evaluate a checkpoint on every arch not trained on
   predict    score every arch of the space into predictions/<config>.csv
-  prepare    build the benchmark and encoding caches (--space nb101|nb201|nats_sss)
+  prepare    optional: build the caches ahead of batch jobs (every command builds them on first use)
   score      zero-cost proxy scores of many archs into a resumable table
   search     random search, regularized evolution or REINFORCE with a query budget
 
-shipped configs (bare names, .yaml optional, are looked up in configs/): {configs}"""
+shipped configs (bare names, .yaml optional, are looked up in configs/): {configs}
+
+data in use (looked for in $LIGHTNING_NAS_DATA, ./data, then the tables embedded in the package; official files first):
+{data}"""
 
 
 # Deprecation warnings raised inside our dependencies about each other (torch_geometric's import uses
 # torch.jit.script, Lightning's pytree helper torch's LeafSpec): printed on every run, nothing a user can act on.
 THIRD_PARTY_DEPRECATIONS = (r"`torch\.jit\.script` is deprecated", r"`isinstance\(treespec, LeafSpec\)` is deprecated")
+# Lightning's word on a checkpoint folder that holds files: the configs name their checkpoints by config and epoch, so the
+# files of other fits in checkpoints/ are no risk, and every fit after the first one in a folder printed it.
+CHECKPOINT_FOLDER_NOT_EMPTY = r"Checkpoint directory .* exists and is not empty"
 
 
 def _not_a_cloud_tip(record: logging.LogRecord) -> bool:
@@ -53,14 +59,40 @@ def _not_a_cloud_tip(record: logging.LogRecord) -> bool:
     return not str(record.msg).startswith("💡 Tip:")
 
 
+def data_in_use() -> str:
+    """One line per benchmark: the file it reads now (the first the lookup finds), or that it has none."""
+    from lightning_nas.benchmarks import BENCHMARKS
+    from lightning_nas.benchmarks.base import describe_source
+    from lightning_nas.utils.errors import BenchmarkFileError
+
+    lines = []
+    for name, benchmark in sorted(BENCHMARKS.items()):
+        try:
+            sources = benchmark.find_sources()
+        except BenchmarkFileError:
+            lines.append(f"  {name:<10}none found: it needs its official archive (docs/data.md)")
+        else:
+            lines.append(f"  {name:<10}{describe_source(sources[0]) if sources else 'built in code'}")
+    return "\n".join(lines)
+
+
+def share_the_cpu_politely() -> None:
+    """Thread settings for a machine shared with other jobs, set before torch loads unless the user set
+    them: OpenMP threads that wait for work sleep instead of spinning. Two torch processes that spin on
+    each other's cores slow each other down many times over (perf/shared_cpu.py measures it)."""
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    share_the_cpu_politely()
     os.environ.setdefault("WANDB_MODE", "offline")
     for message in THIRD_PARTY_DEPRECATIONS:
         warnings.filterwarnings("ignore", message=message, category=FutureWarning)
+    warnings.filterwarnings("ignore", message=CHECKPOINT_FOLDER_NOT_EMPTY)
     logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(_not_a_cloud_tip)  # rank_zero_info's logger; added once per process
     if not argv or argv[0] in ("-h", "--help"):
-        print(USAGE.format(configs=", ".join(shipped_configs())), file=sys.stdout if argv else sys.stderr)
+        print(USAGE.format(configs=", ".join(shipped_configs()), data=data_in_use()), file=sys.stdout if argv else sys.stderr)
         return 0 if argv else 2
     if argv[0] == "--version":
         from lightning_nas import __version__
@@ -74,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         from lightning_nas.cli.fit import make_cli
 
         make_cli(argv, save_config_kwargs={"overwrite": True})
+        finish_wandb_run()
         return 0
     except Exception as exc:
         ours = _raised_on_purpose(exc)
@@ -81,6 +114,14 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"error: {ours}", file=sys.stderr)
         return 1
+
+
+def finish_wandb_run() -> None:
+    """Close the W&B run the command opened, while the output streams are still the process's own: left to
+    W&B's exit hook, its last lines ("You can sync this run ...") reached a redirected log with terminal codes."""
+    wandb = sys.modules.get("wandb")
+    if wandb is not None and wandb.run is not None:
+        wandb.finish()
 
 
 def _raised_on_purpose(exc: BaseException | None) -> Exception | None:

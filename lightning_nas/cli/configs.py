@@ -15,7 +15,7 @@ LIGHTNING_COMMANDS = ("fit", "validate", "test", "predict")
 CONFIG_KEYS = {"fit": {"trainer", "model", "data"}, "search": {"strategy", "budget"}}
 
 
-def _config_values(argv: list[str]) -> Iterator[tuple[int, str, str]]:
+def config_values(argv: list[str]) -> Iterator[tuple[int, str, str]]:
     """(position in argv, value, prefix) of every ``--config VALUE`` / ``-c VALUE`` / ``--config=VALUE``."""
     for i, arg in enumerate(argv):
         if arg in ("--config", "-c") and i + 1 < len(argv):
@@ -28,7 +28,7 @@ def resolve_config_paths(argv: list[str]) -> list[str]:
     """``--config NAME`` that is not a file but is in ``./configs`` or among the shipped configs -> that
     file; a name without its ``.yaml`` (``renas_101``) too, which the parser would take for a missing path."""
     out = list(argv)
-    for idx, value, prefix in _config_values(argv):
+    for idx, value, prefix in config_values(argv):
         if Path(value).exists():
             continue
         a_name = re.fullmatch(r"[\w.\-/]+", value) is not None  # not an inline YAML string such as "{trainer: ...}"
@@ -51,7 +51,7 @@ def check_config_command(command: str, argv: list[str]) -> None:
         return
     files, sets_model = [], any(arg.startswith("--model") for arg in argv)
     header = ""
-    for _, value, _ in _config_values(argv):
+    for _, value, _ in config_values(argv):
         text = Path(value).read_text() if Path(value).is_file() else None  # else inline YAML, which the parser reads
         try:
             config = yaml.safe_load(text) if text is not None else None

@@ -9,7 +9,7 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lightning_nas.cli.configs import resolve_config_paths
+from lightning_nas.cli.configs import config_values, resolve_config_paths
 from lightning_nas.utils.errors import CheckpointError, InvalidArgument
 
 if TYPE_CHECKING:  # Lightning is imported only by the commands that need it: --help stays instant
@@ -69,12 +69,30 @@ def model_flag_names(argv: list[str]) -> list[str]:
 
 def make_cli(argv: list[str], **kwargs):
     """The project's ``LightningCLI`` over every predictor and :class:`ArchDataModule`."""
-    from lightning.pytorch.callbacks import ModelCheckpoint, ProgressBar
-    from lightning.pytorch.cli import LightningCLI
+    from lightning.pytorch.callbacks import ModelCheckpoint, ProgressBar, RichProgressBar
+    from lightning.pytorch.cli import LightningCLI, SaveConfigCallback
 
-    from lightning_nas.utils.atomic import make_folder
     from lightning_nas.datamodules import ArchDataModule
     from lightning_nas.models import RankingPredictor
+    from lightning_nas.utils.atomic import make_folder
+    from lightning_nas.utils.fit_progress import LineProgress
+    from lightning_nas.utils.progress import on_terminal
+    from lightning_nas.utils.runs import CONFIG_ATTRIBUTE, run_folder
+
+    argv = resolve_config_paths(argv)
+    config_files = [Path(value) for _, value, _ in config_values(argv) if Path(value).is_file()]
+
+    class RunConfig(SaveConfigCallback):
+        """Saves the run's whole config in the run's own folder (:func:`~lightning_nas.utils.runs.run_folder`),
+        beside its plots: each run keeps its own, where one ``logs/config.yaml`` was overwritten by the next run."""
+
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **{**kwargs, "save_to_log_dir": False})
+
+        def save_config(self, trainer: Trainer, pl_module: Any, stage: str) -> None:
+            path = run_folder(trainer) / self.config_filename
+            make_folder(path.parent, path)
+            self.parser.save(self.config, str(path), skip_none=False, overwrite=True, multifile=self.multifile)
 
     class NASCLI(LightningCLI):
         def add_arguments_to_parser(self, parser) -> None:
@@ -89,6 +107,10 @@ def make_cli(argv: list[str], **kwargs):
                 drop_unset_wandb_anonymous(logger)
 
         def instantiate_trainer(self, **kwargs) -> Trainer:
+            if self.subcommand:  # read the data and draw the split first: a bad data setting is the first line printed
+                self.datamodule.setup(self.subcommand)
+            if self.subcommand == "predict":
+                kwargs["logger"] = False  # a predictions file needs no dashboard run
             # the shipped configs list a RichProgressBar and a ModelCheckpoint, and Lightning refuses either beside
             # the flag that turns it off: `--trainer.enable_progress_bar false` (a batch job) drops it instead
             trainer = self._get(self.config_init, "trainer", default={})
@@ -96,9 +118,14 @@ def make_cli(argv: list[str], **kwargs):
             callbacks = callbacks if isinstance(callbacks, list) else [callbacks]
             switched_off = {"enable_progress_bar": ProgressBar, "enable_checkpointing": ModelCheckpoint}
             off = tuple(kind for flag, kind in switched_off.items() if trainer.get(flag) is False)
-            if off:
-                kwargs["callbacks"] = [c for c in callbacks if not isinstance(c, off)]
-            return super().instantiate_trainer(**kwargs)
+            kept = [c for c in callbacks if not isinstance(c, off)]
+            if not on_terminal():  # a batch job's log: progress lines, not bars
+                kept = [LineProgress() if isinstance(c, RichProgressBar) else c for c in kept]
+            kwargs["callbacks"] = kept
+            built = super().instantiate_trainer(**kwargs)
+            if config_files:  # its files go to runs/<config>/<run>
+                setattr(built, CONFIG_ATTRIBUTE, config_files[-1].stem)
+            return built
 
         def _prepare_run(self) -> None:
             """Read the benchmark and draw the split now: Lightning starts the loggers before the
@@ -137,7 +164,7 @@ def make_cli(argv: list[str], **kwargs):
 
     with warnings.catch_warnings():  # passing args is deliberate: they are argv with config names resolved
         warnings.filterwarnings("ignore", message="LightningCLI's args parameter is intended to run from within Python")
-        return NASCLI(RankingPredictor, ArchDataModule, subclass_mode_model=True, args=resolve_config_paths(argv), **kwargs)
+        return NASCLI(RankingPredictor, ArchDataModule, subclass_mode_model=True, args=argv, **{"save_config_callback": RunConfig, **kwargs})
 
 
 def output_folders(trainer: Trainer, command: str | None) -> list[Path]:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import sys
 
-from lightning_nas.cli.configs import resolve_config_paths
+from pathlib import Path
+from typing import Any
+
+from lightning_nas.cli.configs import config_values, resolve_config_paths
 from lightning_nas.utils.errors import BenchmarkFileError, InvalidArgument, require_device
 
 
@@ -33,7 +36,8 @@ def search(argv: list[str]) -> int:
     parser.add_argument("--proxy_seed", type=int, default=0, help="the proxies' image draw and initialisation seed, as `score --seed`")
     parser.add_argument("--full_network", type=bool, default=False, help="tenas_ntk on the benchmark network, as `score --full_network true` (a --proxy_table made so needs it)")
     parser.add_argument("--seeds", type=list[int], default=[0])
-    parser.add_argument("--output", type=str, default="search", help="folder for state, trajectories, best.json, plot")
+    parser.add_argument("--output", type=str | None, default=None,
+                        help="folder for state, trajectories, best.json, plot (default: search/<config>/<strategy>[+<scorer>]-<dataset>; the same command resumes there)")
     parser.add_argument("--save_every", type=int, default=10, help="queries between state saves")
     parser.add_argument("--root", type=str | None, default=None, help="data folder (default: $LIGHTNING_NAS_DATA, else ./data)")
     parser.add_argument("--device", type=str, default="cpu", help="torch device the predictor or the proxies score on, e.g. cuda")
@@ -64,9 +68,19 @@ def search(argv: list[str]) -> int:
     elif cfg.proxies:
         scorer = ProxyScorer(bench.space.name, proxy_names(cfg.proxies), cfg.proxy_dataset or "cifar10", cfg.proxy_table, cfg.proxy_images, cfg.proxy_seed,
                              cfg.root, device, cfg.full_network)
-    search_with_scorer(cfg.strategy, bench, scorer, cfg.budget, cfg.dataset, cfg.seeds, rows, cfg.output, cfg.save_every)
-    print(f"results in {cfg.output}/ (best.json, trajectory.csv per seed; trajectory.png)")
+    output = cfg.output or default_output(argv, cfg, bench.resolve_dataset(cfg.dataset))
+    search_with_scorer(cfg.strategy, bench, scorer, cfg.budget, cfg.dataset, cfg.seeds, rows, output, cfg.save_every)
+    print(f"results in {output}/ (best.json, trajectory.csv per seed; trajectory.png)")
     return 0
+
+
+def default_output(argv: list[str], cfg: Any, dataset: str) -> str:
+    """``search/<config>/<strategy>[+<scorer>]-<dataset>``: a folder per config, strategy, scorer and dataset,
+    so that different searches never meet in one, and rerunning a command resumes its own search."""
+    configs = [Path(value).stem for _, value, _ in config_values(resolve_config_paths(argv)) if Path(value).is_file()]
+    base = configs[-1] if configs else cfg.space
+    scorer = Path(cfg.predictor).stem if cfg.predictor else "+".join(proxy_names(cfg.proxies)) if cfg.proxies else ""
+    return str(Path("search") / base / f"{type(cfg.strategy).__name__}{'+' + scorer if scorer else ''}-{dataset}")
 
 
 def proxy_names(text: str) -> list[str]:

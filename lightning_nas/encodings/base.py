@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import abc
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +23,7 @@ import torch
 from lightning_nas.spaces.base import SearchSpace
 from lightning_nas.utils.cache import cache_dir, read_cache, write_cache
 from lightning_nas.utils.errors import BenchmarkFileError
+from lightning_nas.utils.progress import progress_bar
 from lightning_nas.utils.row_blocks import in_row_blocks
 
 RowIndex = torch.Tensor | np.ndarray | list[int] | range
@@ -115,10 +117,10 @@ class Encoding(abc.ABC):
         return self(space, space.to_structure([space.validate(a) for a in archs]))
 
 
-def compute_arrays(encoding: Encoding, space: SearchSpace, structure: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+def compute_arrays(encoding: Encoding, space: SearchSpace, structure: dict[str, np.ndarray], advance: Callable[[int], None] | None = None) -> dict[str, np.ndarray]:
     """:meth:`Encoding.compute` a block of rows at a time, so its temporaries stay bounded on a whole space."""
     names = list(structure)
-    return in_row_blocks(lambda *columns: encoding.compute(space, dict(zip(names, columns))), *structure.values())
+    return in_row_blocks(lambda *columns: encoding.compute(space, dict(zip(names, columns))), *structure.values(), advance=advance)
 
 
 def encode(encoding: Encoding, space: SearchSpace, structure: dict[str, np.ndarray]) -> Any:
@@ -137,7 +139,9 @@ def cached_arrays(encoding: Encoding, space: SearchSpace, structure: dict[str, n
     path = cache_dir() / f"encoding-{encoding.name}-{space.name}-{h.hexdigest()[:16]}.npz"
     try:
         arrays, _ = read_cache(path)
-    except BenchmarkFileError:
-        arrays = compute_arrays(encoding, space, structure)
+    except BenchmarkFileError:  # first use: computed once (with a progress bar) and cached
+        rows = len(next(iter(structure.values())))
+        with progress_bar(f"encoding {rows:,} {space.name} archs ({encoding.name}; cached for later runs)", total=rows) as advance:
+            arrays = compute_arrays(encoding, space, structure, advance)
         write_cache(path, arrays, {"encoding": encoding.name, "space": space.name})
     return arrays

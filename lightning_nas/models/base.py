@@ -273,7 +273,7 @@ class RankingPredictor(L.LightningModule, abc.ABC):
     def _log_scatter(self, scores: np.ndarray, targets: np.ndarray) -> None:
         from lightning_nas.viz import predicted_vs_true
 
-        path = run_folder(self.trainer, "plots") / "predicted_vs_true.png"
+        path = run_folder(self.trainer) / "predicted_vs_true.png"
         predicted_vs_true(scores, targets, path, title=type(self).__name__)
         log_image(self.trainer, "test/predicted_vs_true", path)
 

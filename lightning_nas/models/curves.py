@@ -2,7 +2,7 @@
 
 W&B runs offline by default and a CSV log is a table: neither shows a curve until someone syncs
 or plots it. Every predictor attaches this callback (``RankingPredictor.configure_callbacks``), so
-each fit leaves ``plots/<run>/training_curves.png`` beside its predicted-vs-true plot (and logs it
+each fit leaves ``runs/<config>/<run>/training_curves.png`` beside its predicted-vs-true plot (and logs it
 as a W&B image). The history travels in the checkpoint, so a resumed fit draws the whole run.
 """
 
@@ -65,7 +65,7 @@ class TrainingCurves(L.Callback):
             return
         from lightning_nas.viz import training_curves
 
-        path = training_curves(self.history, run_folder(trainer, "plots") / self.FILENAME, title=type(pl_module).__name__)
+        path = training_curves(self.history, run_folder(trainer) / self.FILENAME, title=type(pl_module).__name__)
         log_image(trainer, "fit/training_curves", path)
 
     def state_dict(self) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lightning_nas.benchmarks.base import resolve_data_root
+from lightning_nas.benchmarks.base import data_roots, find_data
 from lightning_nas.spaces.datasets import ImageDataset, get_dataset
 from lightning_nas.utils.errors import BenchmarkFileError, require_npz
 
@@ -36,12 +36,14 @@ DRAW_HEAD = 128
 
 
 def default_source(dataset: str, root: str | os.PathLike | None = None) -> Path:
-    """The shared CIFAR-10 sample under the data root; other datasets need an explicit path."""
-    path = resolve_data_root(root) / SHARED_SAMPLE
-    if get_dataset(dataset).folder_format != "CIFAR10" or not path.is_file():  # the sample holds CIFAR-10 images
+    """The CIFAR-10 sample (in the first data folder that has one: the package embeds it); other
+    datasets need an explicit path."""
+    roots = data_roots(root)
+    path = find_data(roots, str(SHARED_SAMPLE))
+    if get_dataset(dataset).folder_format != "CIFAR10" or path is None:  # the sample holds CIFAR-10 images
         raise BenchmarkFileError(
             f"no images for {dataset!r}: give an image source (score --images, search --proxy_images: "
-            f"a CIFAR folder, an ImageNet16 folder or an .npz); looked for {path}"
+            f"a CIFAR folder, an ImageNet16 folder or an .npz); looked for {SHARED_SAMPLE} in {', '.join(map(str, roots))}"
         )
     return path
 

@@ -259,7 +259,7 @@ def _load_state(path: Path, header: dict[str, Any], budget: QueryBudget, rng: np
         raise LightningNASError(f"search state {path} is unreadable ({exc}); delete it to start over") from exc
     diff = {k: (saved.get(k), v) for k, v in header.items() if saved.get(k) != v}
     if diff:  # keys only the saved header has (the budget, in states of earlier versions) do not matter
-        raise LightningNASError(f"search state {path} belongs to a different search (saved, now): {diff}; use another state path or delete it")
+        raise LightningNASError(f"search state {path} belongs to a different search (saved, now): {diff}; give another output folder (search --output), or delete {path.parent}")
     try:
         budget.load_state_dict(state["budget"])
     except InvalidArgument as exc:

@@ -50,6 +50,9 @@ def search_with_scorer(
         folder = Path(output) / f"seed{seed}"
         results.append(run_search(strategy, QueryBudget(benchmark, budget, dataset), scorer, seed, initial, folder, save_every, progress))
         rank_zero_info(f"search seed {seed}: {results[-1].summary()}")
+    if len(results) > 1:
+        reported = np.array([r.best.best_report for r in results])
+        rank_zero_info(f"{results[0].report_column} of the arch found, over {len(results)} seeds: {reported.mean():.2f} ± {reported.std(ddof=1):.2f} (mean ± std)")
     label = results[0].strategy + (f" + {getattr(scorer, 'name', type(scorer).__name__)}" if scorer is not None else "")
     curves = {label: np.stack([r.trajectory() for r in results if r.queries == budget] or [results[0].trajectory()])}
     search_trajectories(curves, Path(output) / "trajectory.png", title=f"{benchmark.space.name} {results[0].dataset}",
@@ -74,7 +77,7 @@ class SearchCallback(L.Callback):
     """Runs ``strategy`` with the freshly trained predictor as scorer when ``fit`` ends.
 
     Uses the best checkpoint when a ``ModelCheckpoint`` kept one. Results go to
-    ``<default_root_dir>/<output>/<run>/seed<k>``; best-so-far accuracy vs queries is logged to
+    ``<default_root_dir>/runs/<config>/<run>/<output>/seed<k>``; best-so-far accuracy vs queries is logged to
     every logger (W&B: against ``search/queries``) and the trajectory PNG as an image. Under DDP
     the device of global rank zero searches (and holds ``results`` and ``labelled``) while the others wait.
 
@@ -83,7 +86,7 @@ class SearchCallback(L.Callback):
         budget: distinct archs whose accuracy may be read, the predictor's labelled archs included.
         dataset: benchmark dataset to search on; None = the benchmark's first.
         seeds: one search per seed; None = [0].
-        output: folder under the trainer's default_root_dir.
+        output: folder in the run's own folder (utils.runs.run_folder).
         save_every: queries between saves of the resumable state.
         proxy_images: for a predictor fed zero-cost proxies, the image source its ``data.proxy_table``
             was scored on (``score --images``); None: the shared CIFAR-10 sample.
@@ -135,7 +138,7 @@ class SearchCallback(L.Callback):
         model = load_predictor(checkpoint) if checkpoint else pl_module
         hp = datamodule.hparams
         scorer = PredictorScorer(model, datamodule.benchmark, self.dataset, hp.get("proxy_table"), hp.get("root"), pl_module.device, self.proxy_images)
-        folder = run_folder(trainer, self.output)
+        folder = run_folder(trainer) / self.output
         self.labelled = datamodule.split.labelled_rows(_validated(trainer))
         self.results = search_with_scorer(
             self.strategy, datamodule.benchmark, scorer, self.budget, self.dataset, self.seeds,

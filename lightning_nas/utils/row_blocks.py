@@ -17,11 +17,16 @@ ROWS = 32_768  # rows per block
 Result = TypeVar("Result", np.ndarray, dict[str, np.ndarray])
 
 
-def in_row_blocks(fn: Callable[..., Result], *arrays: np.ndarray, rows: int = ROWS) -> Result:
+def in_row_blocks(fn: Callable[..., Result], *arrays: np.ndarray, rows: int = ROWS, advance: Callable[[int], None] | None = None) -> Result:
     """``fn(*arrays)`` computed on consecutive blocks of rows (the leading axis) and joined: an
     array, or a dict of arrays joined per key. ``fn`` must treat rows independently. No rows still
-    make one (empty) call, so the result has its usual trailing shape."""
-    parts = [fn(*(a[start : start + rows] for a in arrays)) for start in range(0, max(len(arrays[0]), 1), rows)]
+    make one (empty) call, so the result has its usual trailing shape. ``advance(n)`` hears of each
+    block's ``n`` rows (a progress bar)."""
+    parts = []
+    for start in range(0, max(len(arrays[0]), 1), rows):
+        parts.append(fn(*(a[start : start + rows] for a in arrays)))
+        if advance is not None:
+            advance(min(rows, len(arrays[0]) - start))
     if isinstance(parts[0], dict):
         return {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
     return np.concatenate(parts)
