@@ -11,9 +11,18 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from scipy.stats import kendalltau, rankdata  # noqa: E402
 
-from lightning_nas.utils.atomic import make_folder  # noqa: E402
+from lightning_nas.utils.atomic import atomic_open  # noqa: E402
 
 MAX_POINTS = 20_000
+
+
+def save(fig: plt.Figure, path: Path, **kwargs) -> None:
+    """``fig`` as a PNG at ``path``, all or nothing (a full disk leaves no half-written plot), and closed."""
+    try:
+        with atomic_open(path, "wb") as f:
+            fig.savefig(f, format="png", **kwargs)
+    finally:
+        plt.close(fig)
 
 
 def training_curves(history: dict[str, list[tuple[float, float]]], path: str | Path, title: str = "") -> Path:
@@ -22,7 +31,6 @@ def training_curves(history: dict[str, list[tuple[float, float]]], path: str | P
     fit logged offline, or to CSV, can be judged at a glance: still improving, or overfitting. The
     best ``val/ktau`` (the checkpoint the configs keep) is marked. Returns the PNG path."""
     path = Path(path)
-    make_folder(path.parent, path)
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4), dpi=120)
     for name, points in sorted(history.items()):
         if not points:
@@ -43,8 +51,7 @@ def training_curves(history: dict[str, list[tuple[float, float]]], path: str | P
             ax.legend(fontsize=8)
     fig.suptitle(title)
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    save(fig, path)
     return path
 
 
@@ -54,7 +61,6 @@ def predicted_vs_true(scores: np.ndarray, targets: np.ndarray, path: str | Path,
     panel is what Kendall tau measures: the spread around its diagonal, uniform over the space,
     where the accuracy panel squeezes the crowded top. Returns the PNG path."""
     path = Path(path)
-    make_folder(path.parent, path)
     tau = kendalltau(scores, targets).statistic
     rank, true_rank = rankdata(scores) / len(scores), rankdata(targets) / len(targets)
     keep = np.random.default_rng(0).permutation(len(scores))[:MAX_POINTS]
@@ -72,8 +78,7 @@ def predicted_vs_true(scores: np.ndarray, targets: np.ndarray, path: str | Path,
         ax.grid(alpha=0.3)
     fig.suptitle(f"{title}  Kendall tau = {tau:.3f}  (n = {len(scores):,})")
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    save(fig, path)
     return path
 
 
@@ -95,7 +100,6 @@ def search_trajectories(
     dotted line where their search starts.
     """
     path = Path(path)
-    make_folder(path.parent, path)
     fig, ax = plt.subplots(figsize=(6, 4.6), dpi=120)
     low = []
     for name, runs in curves.items():
@@ -121,6 +125,5 @@ def search_trajectories(
     entries = len(ax.get_legend_handles_labels()[1])
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2 if entries > 2 else 1, frameon=False)
     fig.tight_layout()
-    fig.savefig(path, bbox_inches="tight")
-    plt.close(fig)
+    save(fig, path, bbox_inches="tight")
     return path

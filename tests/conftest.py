@@ -6,7 +6,9 @@ test session builds its caches in a fresh folder, so cache building is exercised
 
 from __future__ import annotations
 
+import json
 import os
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -73,3 +75,20 @@ def make_predictor():
         return cls(space=space, encoding=encoding, extra_features=extra_features, input_shape=input_shape(space, encoding, extra_features), **kwargs)
 
     return make
+
+
+#: How each case of tests/test_bad_inputs.py ended (clear_error, unclear, traceback, silent).
+BAD_INPUTS: list[str] = []
+
+
+@pytest.fixture(scope="session")
+def bad_inputs() -> list[str]:
+    return BAD_INPUTS
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """The fault-injection figure, for the issue's acceptance line and CI logs."""
+    if BAD_INPUTS:
+        counts = Counter(BAD_INPUTS)
+        terminalreporter.write_line(json.dumps({"figure": "bad_inputs", "tried": len(BAD_INPUTS), "clear_error": counts["clear_error"],
+                                                "unclear": counts["unclear"], "traceback": counts["traceback"], "silent": counts["silent"]}))

@@ -85,16 +85,16 @@ def test_data_is_looked_for_in_root_then_the_env_then_dot_data_then_the_embedded
     env, dot_data = tmp_path / "env", tmp_path / "data"
     _sample_nb101(data_root, env / "nb101", rows=100)
     monkeypatch.setenv("LIGHTNING_NAS_DATA", str(env))
-    assert len(create("nb101")) == 100 and f"source: {env / 'nb101' / 'nb101_full_space.npz'}" in create("nb101").summary()
+    assert len(create("nb101", partial=True)) == 100 and f"source: {env / 'nb101' / 'nb101_full_space.npz'}" in create("nb101", partial=True).summary()
     assert len(create("nb201")) == 15_625  # what the env folder lacks still comes from the embedded tables
     _sample_nb101(data_root, dot_data / "nb101", rows=50)  # ./data (the tests run in tmp_path) comes after the env
-    assert len(create("nb101")) == 100
+    assert len(create("nb101", partial=True)) == 100
     monkeypatch.delenv("LIGHTNING_NAS_DATA")
-    assert len(create("nb101")) == 50
+    assert len(create("nb101", partial=True)) == 50
     (dot_data / "nb101" / "nasbench_only108.tfrecord").write_bytes(b"")  # an official file, found in any folder, wins
     monkeypatch.setenv("LIGHTNING_NAS_DATA", str(env))
     assert [p.resolve() for p in NB101Benchmark.find_sources()] == [dot_data / "nb101" / "nasbench_only108.tfrecord"]
-    assert len(create("nb101", root=env)) == 100  # an explicit root alone
+    assert len(create("nb101", root=env, partial=True)) == 100  # an explicit root alone
     with pytest.raises(BenchmarkFileError, match=f"no NAS-Bench-201 data in {env / 'nb201'}: expected one of"):
         create("nb201", root=env)
 
@@ -122,10 +122,10 @@ def _copy_nb101(data_root, tmp_path, name="nb101_full_space.npz"):
 
 def test_small_npz_source_loads(data_root, tmp_path):
     _copy_nb101(data_root, tmp_path)
-    bench = NB101Benchmark(root=tmp_path)
+    bench = NB101Benchmark(root=tmp_path, partial=True)
     assert len(bench) == 2000
     assert bench.query(bench.arch(0), metric="params") == 8_555_530
-    assert len(NB101Benchmark(source=tmp_path / "nb101")) == 2000  # a source folder is searched like <root>/nb101
+    assert len(NB101Benchmark(source=tmp_path / "nb101", partial=True)) == 2000  # a source folder is searched like <root>/nb101
     with pytest.raises(BenchmarkFileError, match=f"no NAS-Bench-101 data in {tmp_path}: expected one of"):
         NB101Benchmark(source=tmp_path)  # was: "NB101 source ... does not exist"
     (tmp_path / "cells.jsonl.gz").write_bytes(b"")
@@ -138,7 +138,7 @@ def test_a_smaller_npz_table_joins_the_30k_subset_by_module_hash(data_root, nb10
     other rows, and pointing `source` at it used to fail with "'index'/'module_hash' do not match"."""
     sample_path = _sample_nb101(data_root, tmp_path / "sample", "nb101_sample2000.npz", rows=2000)
     shutil.copy(data_root / "nb101" / "nb101_subset30k_val_by_epoch.npz", sample_path.parent)
-    sample = NB101Benchmark(source=sample_path)
+    sample = NB101Benchmark(source=sample_path, partial=True)
     val = sample.column("val_acc_single_run", epochs=108)
     rows = [nb101.index(key) for key in sample.keys]
     assert rows == list(range(2000)) and not np.isnan(val).any()  # the first 2,000 cells are in the 30k subset
@@ -150,7 +150,7 @@ def test_a_smaller_npz_table_joins_the_30k_subset_by_module_hash(data_root, nb10
         first = {"module_hash": npz["module_hash"][:100], **{f"val_acc_e{e}": np.zeros(100, np.float32) for e in (4, 12, 36, 108)}}
     np.savez(lonely.with_name("nb101_subset30k_val_by_epoch.npz"), **first, train_time_e108=np.zeros(100, np.float32))
     with pytest.raises(BenchmarkFileError, match=r"nb101_subset30k_val_by_epoch.npz: none of its 100 cells is in .*nb101_full_space.npz; move it away"):
-        NB101Benchmark(root=tmp_path)
+        NB101Benchmark(root=tmp_path, partial=True)
 
 
 def test_truncated_npz_is_a_clear_error(data_root, tmp_path):
@@ -158,17 +158,17 @@ def test_truncated_npz_is_a_clear_error(data_root, tmp_path):
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
     with pytest.raises(BenchmarkFileError, match=r"nb101_full_space.npz: a truncated or damaged .npz \(its zip directory is missing\)"):
-        NB101Benchmark(root=tmp_path)
+        NB101Benchmark(root=tmp_path, partial=True)
     path.write_text("hi\n")  # was: "not a readable .npz (This file contains pickled (object) data ... allow_pickle= ...)"
     with pytest.raises(BenchmarkFileError, match=r"nb101_full_space.npz: not an .npz \(an .npz is a zip archive; this file starts with b'hi\\n'\)"):
-        NB101Benchmark(root=tmp_path)
+        NB101Benchmark(root=tmp_path, partial=True)
 
 
 def test_npz_with_wrong_fields_names_them(tmp_path):
     (tmp_path / "nb101").mkdir()
     np.savez(tmp_path / "nb101" / "nb101_full_space.npz", module_hash=np.array([b"x"]), adjacency=np.zeros((1, 7, 7)))
     with pytest.raises(BenchmarkFileError, match="missing field.*ops"):
-        NB101Benchmark(root=tmp_path)
+        NB101Benchmark(root=tmp_path, partial=True)
 
 
 def test_an_nb201_source_may_name_the_compact_table_itself(data_root):
@@ -237,7 +237,7 @@ def test_a_cache_that_cannot_be_written_is_a_warning(data_root, tmp_path, monkey
     monkeypatch.setenv("LIGHTNING_NAS_CACHE", str(tmp_path / "afile" / "cache"))  # a file stands where a folder should be
     _copy_nb101(data_root, tmp_path)
     with caplog.at_level("WARNING"):
-        bench = NB101Benchmark(root=tmp_path)  # the table is built all the same; only the next load is slower
+        bench = NB101Benchmark(root=tmp_path, partial=True)  # the table is built all the same; only the next load is slower
     assert len(bench) == 2000  # _copy_nb101 copies the 2,000-cell sample
     assert "continuing without a cache (set LIGHTNING_NAS_CACHE to a writable folder)" in caplog.text
     assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "nb101"]  # and no temporary file is left
@@ -246,26 +246,28 @@ def test_a_cache_that_cannot_be_written_is_a_warning(data_root, tmp_path, monkey
 def test_corrupt_cache_is_detected_and_rebuilt(data_root, tmp_path, monkeypatch):
     monkeypatch.setenv("LIGHTNING_NAS_CACHE", str(tmp_path / "cache"))
     _copy_nb101(data_root, tmp_path)
-    first = NB101Benchmark(root=tmp_path)
+    first = NB101Benchmark(root=tmp_path, partial=True)
     (path,) = (tmp_path / "cache").iterdir()
     arrays, meta = cache.read_cache(path)
     arrays["column:cifar10/params"][0] += 1  # silently wrong value...
     np.savez(path, **arrays, __meta__=np.frombuffer(json.dumps(meta).encode(), np.uint8))
     with pytest.raises(BenchmarkFileError, match="checksum"):
         cache.read_cache(path)  # ...is caught by the checksum
-    rebuilt = NB101Benchmark(root=tmp_path)
+    rebuilt = NB101Benchmark(root=tmp_path, partial=True)
     assert np.array_equal(rebuilt.column("params"), first.column("params"))
     cache.read_cache(path)  # and the rebuilt cache verifies
 
 
 # -- the official tfrecord, written in its exact format ----------------------------------------
 
-def _record(arch, epochs, run, params):
+def _record(arch, epochs, run, params, test=None):
+    """One run's record as the official file stores it (``test``: the final test accuracy instead, a fraction)."""
     metrics = ModelMetrics(trainable_parameters=params, total_time=100.0)
     for frac in (0.0, 0.5, 1.0):  # init, halfway, final
         metrics.evaluation_data.add(
             current_epoch=frac * epochs, training_time=1000 * frac + run, train_accuracy=0.5 + 0.4 * frac,
-            validation_accuracy=0.4 + 0.5 * frac - 0.01 * run, test_accuracy=0.4 + 0.5 * frac - 0.02 * run - 0.001 * (108 - epochs),
+            validation_accuracy=0.4 + 0.5 * frac - 0.01 * run,
+            test_accuracy=test if test is not None and frac == 1.0 else 0.4 + 0.5 * frac - 0.02 * run - 0.001 * (108 - epochs),
         )
     return nb101_record(arch.module_hash, epochs, arch.matrix.tolist(), arch.ops, metrics)
 
@@ -283,7 +285,7 @@ def tfrecord(tmp_path):
 
 def test_tfrecord_means_and_runs(tfrecord, tmp_path, nb101):
     _path, archs = tfrecord
-    bench = NB101Benchmark(root=tmp_path)
+    bench = NB101Benchmark(root=tmp_path, partial=True)
     # the file has no FLOPs; computed from the cells, they are the compact table's (the shipped configs read them)
     assert [bench.query(a, metric="flops") for a in archs] == [nb101.query(a, metric="flops") for a in archs]
     assert len(bench) == 2 and set(bench.keys) == {a.module_hash for a in archs}
@@ -301,7 +303,7 @@ def test_truncated_tfrecord_is_a_clear_error(tfrecord, tmp_path):
     data = path.read_bytes()
     path.write_bytes(data[:-7])
     with pytest.raises(BenchmarkFileError, match=r"nasbench_only108.tfrecord: truncated record at byte \d+"):
-        NB101Benchmark(root=tmp_path)
+        NB101Benchmark(root=tmp_path, partial=True)
 
 
 def test_corrupt_tfrecord_fails_its_crc(tfrecord, tmp_path):
@@ -310,7 +312,7 @@ def test_corrupt_tfrecord_fails_its_crc(tfrecord, tmp_path):
     data[40] ^= 0xFF
     path.write_bytes(bytes(data))
     with pytest.raises(BenchmarkFileError, match="CRC mismatch"):
-        NB101Benchmark(root=tmp_path)
+        NB101Benchmark(root=tmp_path, partial=True)
 
 
 def test_tfrecord_with_foreign_payload_names_the_record(tmp_path):
@@ -318,4 +320,4 @@ def test_tfrecord_with_foreign_payload_names_the_record(tmp_path):
     path.parent.mkdir()
     write_records(path, [b'{"not": "a nasbench row"}'])
     with pytest.raises(BenchmarkFileError, match="record 0 is not a NAS-Bench-101 row"):
-        NB101Benchmark(root=tmp_path)
+        NB101Benchmark(root=tmp_path, partial=True)

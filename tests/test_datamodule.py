@@ -1,3 +1,4 @@
+import json
 from types import SimpleNamespace
 
 import numpy as np
@@ -185,19 +186,26 @@ def test_pseudo_labels_from_another_split_or_a_bad_file_are_refused(tmp_path):
     other = ArchDataModule(**args, seed=2)
     other.setup()
     _score_file(other, tmp_path / "other.csv", np.zeros(15_625))
-    with pytest.raises(LightningNASError, match="fit on other labelled archs"):
+    record = json.loads((tmp_path / "other.csv.json").read_text())
+    assert record["split"]["seed"] == 2 and record["labelled"] == 156 + 200  # the split the scores' predictor was fit on
+    with pytest.raises(LightningNASError, match=r"fit on other labelled archs than this split's \(seed=2 \(here 1\)\)"):
         ArchDataModule(**args, seed=1, pseudo_labels=str(tmp_path / "other.csv"), num_pseudo=10).setup()
-    (tmp_path / "cut.csv").write_text("".join((tmp_path / "other.csv").read_text().splitlines(keepends=True)[:100]))
-    with pytest.raises(LightningNASError, match="does not score every arch"):
+    lines = (tmp_path / "other.csv").read_text().splitlines(keepends=True)
+    (tmp_path / "cut.csv").write_text("".join(lines[:100]))  # cut short, beside the whole file's record
+    (tmp_path / "cut.csv.json").write_text((tmp_path / "other.csv.json").read_text())
+    with pytest.raises(LightningNASError, match="cut.csv does not match the checksum written with it"):
         ArchDataModule(**args, seed=2, pseudo_labels=str(tmp_path / "cut.csv"), num_pseudo=10).setup()
     (tmp_path / "old.csv").write_text("row,key,score\n0,a,1.0\n")
     with pytest.raises(LightningNASError, match="not a score file"):
         ArchDataModule(**args, seed=2, pseudo_labels=str(tmp_path / "old.csv"), num_pseudo=10).setup()
-    for name, lines, message in [("ragged", "0,a,1.0\n", "line 2"), ("nan", "0,a,1.0,0\n1,b,nan,0\n", r"NaN or infinite on lines \[3\]"),
-                                 ("text", "0,a,high,0\n", "malformed value")]:
-        (tmp_path / f"{name}.csv").write_text("row,key,score,seen_label\n" + lines)
-        with pytest.raises(LightningNASError, match=message):
-            ArchDataModule(**args, seed=2, pseudo_labels=str(tmp_path / f"{name}.csv"), num_pseudo=10).setup()
+    (tmp_path / "hand.csv").write_text("".join(lines))  # the same scores, but no record of the split they come from
+    with pytest.raises(LightningNASError, match="hand.csv has no record hand.csv.json of the split its predictor was fit on"):
+        ArchDataModule(**args, seed=2, pseudo_labels=str(tmp_path / "hand.csv"), num_pseudo=10).setup()
+    diverged = np.zeros(15_625)
+    diverged[1] = np.nan
+    _score_file(other, tmp_path / "nan.csv", diverged)
+    with pytest.raises(LightningNASError, match=r"NaN or infinite on lines \[3\]"):
+        ArchDataModule(**args, seed=2, pseudo_labels=str(tmp_path / "nan.csv"), num_pseudo=10).setup()
     with pytest.raises(LightningNASError, match="cannot read score file"):
         ArchDataModule(**args, seed=2, pseudo_labels=str(tmp_path / "missing.csv"), num_pseudo=10).setup()
     with pytest.raises(ValueError, match="go together"):

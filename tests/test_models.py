@@ -401,3 +401,42 @@ def test_heap_trim_trims_only_once_the_process_has_grown_by_its_slack(monkeypatc
     resident[0] = 10**9
     callback.check()
     assert trims == [1501]
+
+
+class _KilledAfter(L.Callback):
+    """Stops a fit as a kill would, when the given epoch starts (after the previous one's checkpoint)."""
+
+    def __init__(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.current_epoch == self.epoch:
+            raise RuntimeError("killed")
+
+
+def test_a_resumed_fit_is_the_same_run_as_an_uninterrupted_one(tmp_path, make_predictor):
+    """Killed after its second epoch and resumed from that epoch's checkpoint, a fit ends with the same weights and
+    metrics, bit for bit, as one that was never stopped: the training order and every random generator (dropout)
+    go on from where they were (the order used to start again from epoch 0's)."""
+
+    def fit(folder: str, ckpt_path=None, killed_at=None):
+        L.seed_everything(0)
+        dm = ArchDataModule("nb201", dataset="cifar10", encoding="onehot", num_train=100, num_val=30, batch_size=16, seed=1)
+        model = make_predictor(MLPPredictor, "nb201", loss=PairwiseLogisticLoss(), dropout=0.3, ensemble_size=2)
+        last = ModelCheckpoint(dirpath=tmp_path / folder, filename="last-{epoch}", save_top_k=-1, save_on_train_epoch_end=True)
+        callbacks = [last] + ([_KilledAfter(killed_at)] if killed_at is not None else [])
+        trainer = L.Trainer(max_epochs=5, logger=False, enable_progress_bar=False, enable_model_summary=False, deterministic=True,
+                            callbacks=callbacks, default_root_dir=tmp_path / folder)
+        trainer.fit(model, dm, ckpt_path=ckpt_path)
+        return trainer, model, dm
+
+    trainer, whole, dm = fit("whole")
+    (expected,) = trainer.test(whole, dm, verbose=False)
+    with pytest.raises(RuntimeError, match="killed"):
+        fit("killed", killed_at=2)
+    assert sorted(p.name for p in (tmp_path / "killed").glob("*.ckpt")) == ["last-epoch=0.ckpt", "last-epoch=1.ckpt"]
+    trainer, resumed, dm = fit("resumed", ckpt_path=tmp_path / "killed" / "last-epoch=1.ckpt")
+    (metrics,) = trainer.test(resumed, dm, verbose=False)
+    for name, tensor in whole.state_dict().items():
+        assert torch.equal(tensor, resumed.state_dict()[name]), name
+    assert metrics == expected

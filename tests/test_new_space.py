@@ -122,7 +122,7 @@ def test_a_space_defined_outside_the_package_fits_scores_and_searches(chain_spac
     table = tmp_path / "scores.csv"
     assert main(["score", "--space", "chain", "--proxies", "params,synflow", "--archs", "all", "--output", str(table), "--trainer.enable_progress_bar", "false"]) == 0
     lines = table.read_text().splitlines()
-    assert lines[0] == "key,row,params,synflow" and len(lines) == 1 + 81
+    assert lines[0] == "key,row,params,synflow,check" and len(lines) == 1 + 81
 
     for guide in (["--predictor", str(checkpoint)], ["--proxies", "synflow", "--proxy_table", str(table)]):
         out = tmp_path / guide[0].strip("-")

@@ -412,7 +412,7 @@ def test_datamodule_joins_proxy_scores_from_a_table(data_root, tmp_path, capsys)
         ArchDataModule(space="nb201", num_train=5, proxy_table=str(tmp_path / "missing.csv"), root=data_root).setup()
     with pytest.raises(ValueError, match=rf"score table {table.path} holds no nb101 arch \(scored on another space\?\)"):
         ArchDataModule(space="nb101", metric="test_acc_run0", num_train=5, extra_features=["synflow"], proxy_table=str(table.path), root=data_root).setup()
-    with pytest.raises(ValueError, match=rf"num_train=64 must be between 1 and 63 \(archs with 'test_acc' and a row in {table.path}\)"):
+    with pytest.raises(ValueError, match=rf"num_train=64 must be between 1 and 62 \(of the 64 archs with 'test_acc' and a row in {table.path}, 2 at least are left to test on\)"):
         ArchDataModule(space="nb201", dataset="cifar10", num_train=64, extra_features=["synflow"], proxy_table=str(table.path), root=data_root).setup()
     with pytest.raises(InvalidArgument, match="'naswot' is a zero-cost proxy: .*scores.csv has no 'naswot' scores"):
         ArchDataModule(space="nb201", num_train=5, extra_features=["naswot"], proxy_table=str(table.path), root=data_root).setup()

@@ -20,6 +20,7 @@ from lightning_nas.utils.errors import BenchmarkFileError, CheckpointError, Inva
 from lightning_nas.proxies import ProxyEvaluator, ScoreTable, rank_combination
 from lightning_nas.search import PredictorScorer, ProxyScorer, RandomSearch, RegularizedEvolution, Reinforce, SearchCallback, load_predictor, run_search
 from lightning_nas.spaces import FiniteSearchSpace, get_space
+from lightning_nas.utils.checkpoints import DIGEST_KEY, weights_digest
 
 STRATEGIES = [RandomSearch, RegularizedEvolution, Reinforce]
 
@@ -401,6 +402,10 @@ def test_search_rejects_mismatched_predictor_and_too_small_budget(trained_gnn, d
     saved = torch.load(ckpt, weights_only=False)
     assert saved["lightning_nas_version"] == lightning_nas.__version__
     del saved["state_dict"]["members.0.embed.weight"], saved["lightning_nas_version"]  # as from a release with another GNN, before versions were recorded
+    torch.save(saved, tmp_path / "other.ckpt")
+    with pytest.raises(CheckpointError, match=r"other.ckpt: its weights do not match the checksum written with them"):
+        load_predictor(tmp_path / "other.ckpt")
+    saved[DIGEST_KEY] = weights_digest(saved["state_dict"])  # that release's checkpoint vouches for its own weights
     torch.save(saved, tmp_path / "other.ckpt")
     with pytest.raises(CheckpointError, match=r"cannot rebuild the GNNPredictor in .*other.ckpt \(written by a lightning_nas release that did not record its version; "
                        r"this is .*\): RuntimeError: Error\(s\) in loading state_dict for GNNPredictor: Missing key\(s\) in state_dict: \"members.0.embed.weight\""):

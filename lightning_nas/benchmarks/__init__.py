@@ -23,14 +23,15 @@ for _benchmark in (NB101Benchmark, NB201Benchmark, NATSSizeBenchmark):
     register_benchmark(_benchmark)
 
 
-def create(space: str, root: str | os.PathLike | None = None, source: str | os.PathLike | None = None, progress: bool = False) -> Benchmark:
+def create(space: str, root: str | os.PathLike | None = None, source: str | os.PathLike | None = None, progress: bool = False, partial: bool = False) -> Benchmark:
     """The benchmark of ``space`` (``nb101``, ``nb201``, ``nats_sss``), like ``nats_bench.create``.
 
     Data is found from ``source`` (a file, archive or folder), else in ``root``, else in
     ``$LIGHTNING_NAS_DATA``, ``./data`` and the compact tables embedded in the package, an official
     file (NB101 tfrecord, NATS archive) first wherever it is; the first load builds a cache, later
-    loads read it."""
-    return lookup(BENCHMARKS, space, "benchmark space")(root=root, source=source, progress=progress)
+    loads read it. A file with fewer archs than the benchmark is an error unless ``partial=True``."""
+    extra = {"partial": True} if partial else {}  # a benchmark registered by a user need not take the setting
+    return lookup(BENCHMARKS, space, "benchmark space")(root=root, source=source, progress=progress, **extra)
 
 
 __all__ = ["BENCHMARKS", "EMBEDDED_DATA", "Benchmark", "NATSSizeBenchmark", "NB101Benchmark", "NB201Benchmark", "QueryBudget", "Table", "create", "data_roots", "register_benchmark"]

@@ -244,26 +244,28 @@ class Benchmark(abc.ABC):
             raise UnknownMetric(f"{self!r}: {name!r} is not available for arch {self.keys[row]!r} (row {row})")
         return value.item()
 
-    def search_columns(self, dataset: str | None = None) -> tuple[str, str]:
-        """``(select, report)`` column names for a search on ``dataset``: select on what a real
-        user would have (validation accuracy where every arch has it, else test accuracy),
-        report test accuracy. NB201 CIFAR-10 selects on ``cifar10-valid`` validation accuracy."""
+    def search_columns(self, dataset: str | None = None, select: str | None = None) -> tuple[str, str]:
+        """``(select, report)`` column names for a search on ``dataset``: select on what a real user would
+        have (validation accuracy where the benchmark has it, else test accuracy), report test accuracy.
+        NB201 CIFAR-10 selects on ``cifar10-valid`` validation accuracy. ``select`` names another metric to
+        select on (``test_acc``, or a column such as ``cifar10/test_acc@12``): a choice the search records.
+        The columns are chosen by what the benchmark has, never by which archs have a value: an arch
+        without one is an error when it is queried, not a reason to select on another column."""
         dataset = self.resolve_dataset(dataset)
-        val_dataset = self.validation_dataset.get(dataset, dataset)
-        select = [(val_dataset, "val_acc"), (dataset, "test_acc"), (dataset, "test_acc_run0")]
-        report = [(dataset, "test_acc"), (dataset, "test_acc_run0")]
+        if select is not None:
+            chosen = select if select in self.table.columns else self._resolve(dataset, select, None)
+        else:
+            val_dataset = self.validation_dataset.get(dataset, dataset)
+            chosen = self._first_column([(val_dataset, "val_acc"), (dataset, "test_acc"), (dataset, "test_acc_run0")], dataset)
+        return chosen, self._first_column([(dataset, "test_acc"), (dataset, "test_acc_run0")], dataset)
 
-        def first_complete(candidates: list[tuple[str, str]]) -> str:
-            for ds, metric in candidates:
-                try:
-                    name = self._resolve(ds, metric, None)
-                except UnknownMetric:
-                    continue
-                if not np.isnan(self.table.columns[name]).any():
-                    return name
-            raise UnknownMetric(f"{self!r} has no complete accuracy column for {dataset!r} to search on; columns: {self.metrics}")
-
-        return first_complete(select), first_complete(report)
+    def _first_column(self, candidates: list[tuple[str, str]], dataset: str) -> str:
+        for ds, metric in candidates:
+            try:
+                return self._resolve(ds, metric, None)
+            except UnknownMetric:
+                continue
+        raise UnknownMetric(f"{self!r} has no accuracy column for {dataset!r} to search on; columns: {self.metrics}")
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({len(self)} archs, {self.table.meta.get('source_kind', '?')})"

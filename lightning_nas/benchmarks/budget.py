@@ -13,8 +13,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import numpy as np
+
 from lightning_nas.benchmarks.base import Benchmark
-from lightning_nas.utils.errors import InvalidArgument, LightningNASError, require_count
+from lightning_nas.utils.errors import InvalidArgument, LightningNASError, UnknownMetric, require_count
 
 
 class BudgetExhausted(LightningNASError):
@@ -44,13 +46,13 @@ class QueryBudget:
     :class:`Query` per distinct arch in query order.
     """
 
-    def __init__(self, benchmark: Benchmark, queries: int, dataset: str | None = None) -> None:
+    def __init__(self, benchmark: Benchmark, queries: int, dataset: str | None = None, select: str | None = None) -> None:
         self.require_queries(queries)
         self.benchmark = benchmark
         self.space = benchmark.space
         self.queries = queries
         self.dataset = dataset or benchmark.datasets[0]
-        self.select_column, self.report_column = benchmark.search_columns(self.dataset)
+        self.select_column, self.report_column = benchmark.search_columns(self.dataset, select)
         self._select = benchmark.table.columns[self.select_column]
         self._report = benchmark.table.columns[self.report_column]
         self.history: list[Query] = []
@@ -91,6 +93,12 @@ class QueryBudget:
             raise BudgetExhausted(f"query budget of {self.queries} spent; {key!r} was not queried")
         row = self.benchmark.index(arch)
         select, report = float(self._select[row]), float(self._report[row])
+        for name, value in ((self.select_column, select), (self.report_column, report)):
+            if not np.isfinite(value):
+                raise UnknownMetric(
+                    f"{self.benchmark!r}: arch {key!r} (row {row}) has no {name} ({value}), which the search "
+                    f"{'selects on' if name == self.select_column else 'reports'}; select on another column on purpose with select= (search --select), which the results record"
+                )
         best = self.best
         if best is None or select > best.best_select:
             best_fields = (key, row, select, report)
@@ -107,13 +115,16 @@ class QueryBudget:
 
     # -- resumable state --------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
-        return {"dataset": self.dataset, "history": [asdict(q) for q in self.history]}
+        return {"dataset": self.dataset, "select": self.select_column, "report": self.report_column, "history": [asdict(q) for q in self.history]}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Continue from ``state`` under this budget, which may differ from the saved run's but
         cannot be below the queries already made."""
         if state["dataset"] != self.dataset:
             raise InvalidArgument(f"saved search state is for {state['dataset']!r}, not {self.dataset!r}")
+        saved = (state.get("select"), state.get("report"))
+        if saved != (self.select_column, self.report_column):
+            raise InvalidArgument(f"the saved search selected on / reported {saved}, this one {(self.select_column, self.report_column)}: its trajectory cannot continue under other columns")
         if len(state["history"]) > self.queries:
             raise InvalidArgument(
                 f"the saved search already made {len(state['history'])} queries, more than the budget of {self.queries}: "

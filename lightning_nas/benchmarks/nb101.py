@@ -24,12 +24,14 @@ import json
 import os
 import zipfile
 from array import array
-from functools import partial
+import functools
+import hashlib
 from pathlib import Path
 
 import numpy as np
 
 from lightning_nas.benchmarks.base import Benchmark, Table, column_name, data_roots, find_data, load_or_build, no_data_error
+from lightning_nas.benchmarks.checks import PARTIAL_HINT, require_count, require_sane_columns, require_unique, require_valid_structure
 from lightning_nas.benchmarks.tfrecord import ModelMetrics, read_records
 from lightning_nas.utils.errors import BenchmarkFileError, require_npz
 from lightning_nas.utils.progress import progress_bar
@@ -41,26 +43,34 @@ FULL_SPACE_NPZ = "nb101_full_space.npz"
 SUBSET_NPZ = "nb101_subset30k_val_by_epoch.npz"
 DATASET = "cifar10"
 NUM_RUNS = 3
+#: Cells of the NAS-Bench-101 space (every cell of at most 7 vertices and 9 edges, up to isomorphism).
+NUM_CELLS = 423_624
+#: sha256 of the embedded compact table, whose 423,624 module hashes were each recomputed from their matrix and
+#: ops and found equal (perf/load.py, nb101_hash_mismatches): a table with this content is not rehashed at load.
+VERIFIED_FULL_SPACE_SHA256 = "98245b0ba87bbb2f95088c49eb9e613ecc725af6286222d9a38beb8ade714836"
 
 
 class NB101Benchmark(Benchmark):
     """NAS-Bench-101 (CIFAR-10, 423,624 cells).
 
     ``source`` may point at a tfrecord or at ``nb101_full_space.npz``; otherwise
-    ``<root>/nb101/`` is searched, preferring the official tfrecord.
+    ``<root>/nb101/`` is searched, preferring the official tfrecord. A file with fewer cells than the
+    benchmark (or, in a tfrecord, fewer than its 3 runs of a cell at an epoch budget) is an error unless
+    ``partial=True`` asks for a partial table.
     """
 
     space = NB101Space()
     datasets = (DATASET,)
     default_epochs = 108
 
-    def __init__(self, root: str | os.PathLike | None = None, source: str | os.PathLike | None = None, progress: bool = False) -> None:
+    def __init__(self, root: str | os.PathLike | None = None, source: str | os.PathLike | None = None, progress: bool = False, partial: bool = False) -> None:
         sources = self.find_sources(root, source)
         if sources[0].suffix == ".tfrecord":
-            # v2: with the flops column; a cached table of an earlier release lacks it and is not reused
-            table = load_or_build("nb101-tfrecord-v2", sources, partial(table_from_tfrecord, sources[0], progress))
+            # v3: checked against the benchmark (counts, runs, ranges, hashes) when built; earlier caches were not
+            table = load_or_build("nb101-tfrecord-v3", sources, functools.partial(table_from_tfrecord, sources[0], progress, partial))
         else:
-            table = load_or_build("nb101-npz", sources, partial(table_from_npz, *sources))
+            table = load_or_build("nb101-npz-v2", sources, functools.partial(table_from_npz, *sources, progress=progress))
+        require_count(sources[0], len(table), NUM_CELLS, "cells", partial)  # a cached table too: it may have been built as a partial one
         super().__init__(table)
 
     def _arch(self, index: int) -> NB101Arch:
@@ -103,16 +113,19 @@ def _load_npz(path: Path, required: dict[str, tuple[int, ...]]) -> dict[str, np.
     for k, tail in required.items():
         if len(arrays[k]) != n or arrays[k].shape[1:] != tail:
             raise BenchmarkFileError(f"{path}: field {k!r} has shape {arrays[k].shape}, expected ({n}, *{tail})")
+        if k != "module_hash" and arrays[k].dtype.kind not in "biuf":
+            raise BenchmarkFileError(f"{path}: field {k!r} is not numeric (dtype {arrays[k].dtype})")
     return arrays
 
 
-def table_from_npz(path: Path, subset_path: Path | None = None) -> Table:
+def table_from_npz(path: Path, subset_path: Path | None = None, progress: bool = False) -> Table:
     full = _load_npz(
         path,
         {"module_hash": (), "adjacency": (MAX_VERTICES, MAX_VERTICES), "ops": (MAX_VERTICES,), "params": (), "test_acc_run0": (), "flops_thop": ()},
     )
     keys = full["module_hash"].astype(str)
     n = len(keys)
+    require_cells(path, keys, {"adjacency": full["adjacency"], "ops": full["ops"]}, progress, rehash=_sha256(path) != VERIFIED_FULL_SPACE_SHA256)
     columns = {
         column_name(DATASET, "test_acc_run0", 108): full["test_acc_run0"].astype(np.float32) * np.float32(100),
         column_name(DATASET, "params"): full["params"].astype(np.int64),
@@ -140,13 +153,42 @@ def table_from_npz(path: Path, subset_path: Path | None = None) -> Table:
         columns[column_name(DATASET, "train_time_single_run", 108)] = col
         notes.append(f"val_acc_single_run / train_time_single_run: one training run, {len(rows):,} cells only (NaN elsewhere)")
     structure = {"adjacency": full["adjacency"].astype(np.uint8), "ops": full["ops"].astype(np.int8)}
+    require_sane_columns(path, columns, keys, may_be_missing=lambda name: "single_run" in name)  # the 30k subset's columns
     return Table(keys, structure, columns, {"source_kind": "compact npz", "notes": notes})
 
 
-def table_from_tfrecord(path: Path, progress: bool = False) -> Table:
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def require_cells(source: Path, keys: np.ndarray, structure: dict[str, np.ndarray], progress: bool, rehash: bool = True) -> None:
+    """Each cell once, a valid pruned cell, and (``rehash``) keyed by the module hash of its own matrix and ops:
+    a key beside another cell's structure would answer every query about one arch with another's record."""
+    require_unique(source, keys)
+    for reason, rows in NB101Space().structure_problems(structure).items():
+        require_valid_structure(source, rows, keys, reason)
+    if not rehash:
+        return
+    space = NB101Space()
+    adjacency, ops = structure["adjacency"], structure["ops"]
+    with progress_bar(f"checking the module hash of each of {len(keys):,} cells in {source.name} (once)", total=len(keys), enabled=progress) as advance:
+        for row, key in enumerate(keys.tolist()):
+            found = space.key(space.from_arrays(adjacency[row], ops[row]))
+            if found != key:
+                raise BenchmarkFileError(f"{source}: cell {key!r} (row {row}) has the matrix and ops of another cell (they hash to {found!r})")
+            if row % 10_000 == 9_999:
+                advance(10_000)
+
+
+def table_from_tfrecord(path: Path, progress: bool = False, partial: bool = False) -> Table:
     """Parse every record of an official NAS-Bench-101 tfrecord into a table. Each record's
     numbers go into flat typed arrays as it is read, not Python objects (about 200 bytes per
-    record), so reading ``nasbench_full``'s 5 million records peaks near the finished table's size."""
+    record), so reading ``nasbench_full``'s 5 million records peaks near the finished table's size.
+    Every cell must have its 3 runs at every epoch budget of the file (fewer only when ``partial``)."""
     cells: dict[str, int] = {}  # module hash -> cell number, in the order first met
     adjacency, ops, params = [], [], []  # per cell
     record_cell, record_epochs = array("q"), array("q")
@@ -186,7 +228,15 @@ def table_from_tfrecord(path: Path, progress: bool = False) -> Table:
     run = np.arange(len(rows)) - np.maximum.accumulate(np.where(first, np.arange(len(rows)), 0))
     columns: dict[str, np.ndarray] = {column_name(DATASET, "params"): np.array(params, dtype=np.int64)[order]}
     for budget in np.unique(epochs).tolist():
-        kept = (epochs == budget) & (run < NUM_RUNS)
+        runs = np.bincount(rows[epochs == budget], minlength=n)
+        odd = np.flatnonzero((runs > NUM_RUNS) | ((runs < NUM_RUNS) & (not partial)))
+        if len(odd):
+            cell = int(odd[0])
+            raise BenchmarkFileError(
+                f"{path}: cell {str(keys[cell])!r} has {runs[cell]} runs at {budget} epochs, the benchmark has {NUM_RUNS} "
+                f"({len(odd):,} cells so): the file is cut short or not the benchmark's" + ("" if runs[cell] > NUM_RUNS else f"; {PARTIAL_HINT}")
+            )
+        kept = epochs == budget
         per_run = np.full((n, NUM_RUNS, 4), np.nan)
         per_run[rows[kept], run[kept]] = values[kept]
         for j, metric in enumerate(("train_acc", "val_acc", "test_acc", "train_time")):
@@ -194,7 +244,9 @@ def table_from_tfrecord(path: Path, progress: bool = False) -> Table:
             for r in range(NUM_RUNS):
                 columns[column_name(DATASET, f"{metric}_run{r}", budget)] = per_run[:, r, j].astype(np.float32)
     structure = {"adjacency": np.stack(adjacency)[order], "ops": np.stack(ops)[order]}
+    require_cells(path, keys, structure, progress)
     columns[column_name(DATASET, "flops")] = total_flops(*to_output_last(structure["adjacency"], structure["ops"]))
+    require_sane_columns(path, columns, keys, may_be_missing=lambda name: partial)
     notes = [
         "train/val/test_acc and train_time: mean over the runs in the file; *_run<k>: run k",
         "flops: computed from the cell as thop counts the network (the file has none; equal to the compact table's for every cell)",

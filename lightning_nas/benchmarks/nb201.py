@@ -14,20 +14,21 @@ Accuracies are percent; ``params`` is a count; ``train_time`` is total training 
 from __future__ import annotations
 
 import csv
-import pickle
+import functools
 import gzip
 import os
-from functools import partial
+import pickle
 from pathlib import Path
 
 import numpy as np
 
 from lightning_nas.benchmarks.base import Benchmark, Table, column_name, data_roots, find_data, load_or_build, no_data_error
-from lightning_nas.utils.errors import BenchmarkFileError
-from lightning_nas.utils.progress import progress_bar
+from lightning_nas.benchmarks.checks import require_sane_columns
 from lightning_nas.spaces.base import FiniteSearchSpace
 from lightning_nas.spaces.nats_sss import NATSSizeSpace
 from lightning_nas.spaces.nb201 import OP_IDS, NB201Space, encode_ops, str_to_ops
+from lightning_nas.utils.errors import BenchmarkFileError, InvalidArgument
+from lightning_nas.utils.progress import progress_bar
 
 DATASETS = ("cifar10-valid", "cifar10", "cifar100", "ImageNet16-120")
 ACC_200 = "nb201_acc_200ep.csv"
@@ -82,12 +83,15 @@ class NB201Benchmark(Benchmark):
     default_epochs = 200
     validation_dataset = {"cifar10": "cifar10-valid"}
 
-    def __init__(self, root: str | os.PathLike | None = None, source: str | os.PathLike | None = None, progress: bool = False) -> None:
+    def __init__(self, root: str | os.PathLike | None = None, source: str | os.PathLike | None = None, progress: bool = False, partial: bool = False) -> None:
+        """``partial`` is refused: the NB201 readers check that every one of the 15,625 cells is there."""
+        if partial:
+            raise InvalidArgument("a partial NAS-Bench-201 table is not supported: its readers need every one of the 15,625 cells")
         sources = self.find_sources(root, source)
         if sources[0].name != ACC_200:
-            table = load_or_build("nb201-nats", sources, partial(table_from_nats, sources[0], self.space, progress))
+            table = load_or_build("nb201-nats-v2", sources, functools.partial(table_from_nats, sources[0], self.space, progress))
         else:
-            table = load_or_build("nb201-csv", sources, partial(table_from_csv, sources[0].parent))
+            table = load_or_build("nb201-csv-v2", sources, functools.partial(table_from_csv, sources[0].parent))
         super().__init__(table)
 
     @classmethod
@@ -117,10 +121,12 @@ class NATSSizeBenchmark(Benchmark):
     default_epochs = 90
     validation_dataset = {"cifar10": "cifar10-valid"}
 
-    def __init__(self, root: str | os.PathLike | None = None, source: str | os.PathLike | None = None, progress: bool = False) -> None:
+    def __init__(self, root: str | os.PathLike | None = None, source: str | os.PathLike | None = None, progress: bool = False, partial: bool = False) -> None:
+        if partial:
+            raise InvalidArgument("a partial NATS-sss table is not supported: its reader needs every one of the 32,768 configs")
         (archive,) = self.find_sources(root, source)
-        # v2: the table holds each config's channel counts (the encodings' input); a v1 cache lacked them
-        super().__init__(load_or_build("nats-sss-v2", [archive], partial(table_from_nats, archive, self.space, progress)))
+        # v3: checked against the benchmark when built (v2 added each config's channel counts, the encodings' input)
+        super().__init__(load_or_build("nats-sss-v3", [archive], functools.partial(table_from_nats, archive, self.space, progress)))
 
     @classmethod
     def find_sources(cls, root: str | os.PathLike | None = None, source: str | os.PathLike | None = None) -> list[Path]:
@@ -207,7 +213,9 @@ def table_from_csv(folder: Path) -> Table:
         for (dataset, metric), name in _SEED_COLUMNS.items():
             for seed in SEEDS:
                 columns[column_name(dataset, f"{metric}_seed{seed}", 200)] = _floats(path, data, f"{name}_seed{seed}")
-    return Table(np.array([space.arch(i) for i in range(len(space))]), {"ops": space.op_ids}, columns, {"source_kind": "compact CSV", "notes": notes})
+    keys = np.array([space.arch(i) for i in range(len(space))])
+    require_sane_columns(folder / ACC_200, columns, keys, may_be_missing=lambda name: "_seed" in name)  # 2-seed archs lack seed 999
+    return Table(keys, {"ops": space.op_ids}, columns, {"source_kind": "compact CSV", "notes": notes})
 
 
 def table_from_nats(archive: Path, space: FiniteSearchSpace, progress: bool = False) -> Table:
@@ -243,4 +251,6 @@ def table_from_nats(archive: Path, space: FiniteSearchSpace, progress: bool = Fa
                 api.clear_params(i, None)
             advance()
     structure = {"ops": space.op_ids} if isinstance(space, NB201Space) else {"channels": space.channel_counts}
-    return Table(np.array([space.arch(i) for i in range(n)]), structure, columns, {"source_kind": "NATS-Bench archive", "notes": ["values are means over the seeds in the archive"]})
+    keys = np.array([space.arch(i) for i in range(n)])
+    require_sane_columns(archive, columns, keys, may_be_missing=lambda name: True)  # the API leaves out what a dataset or schedule lacks
+    return Table(keys, structure, columns, {"source_kind": "NATS-Bench archive", "notes": ["values are means over the seeds in the archive"]})

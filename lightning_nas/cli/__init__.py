@@ -15,8 +15,11 @@ W&B runs offline unless ``WANDB_MODE`` says otherwise (``wandb sync`` uploads th
 
 from __future__ import annotations
 
+import argparse
+import errno
 import logging
 import os
+import re
 import sys
 import warnings
 
@@ -108,11 +111,15 @@ def main(argv: list[str] | None = None) -> int:
         make_cli(argv, save_config_kwargs={"overwrite": True})
         finish_wandb_run()
         return 0
+    except argparse.ArgumentError as exc:  # a setting of the wrong type, an unknown option: one line, not the whole usage
+        print(f"error: {one_line(str(exc))} (`python -m lightning_nas {argv[0]} --help` lists the options and their types)", file=sys.stderr)
+        return 1
     except Exception as exc:
         ours = _raised_on_purpose(exc)
-        if ours is None:
+        full = _disk_full(exc) if ours is None else None
+        if ours is None and full is None:
             raise
-        print(f"error: {ours}", file=sys.stderr)
+        print(f"error: {ours if ours is not None else full}", file=sys.stderr)
         return 1
 
 
@@ -122,6 +129,34 @@ def finish_wandb_run() -> None:
     wandb = sys.modules.get("wandb")
     if wandb is not None and wandb.run is not None:
         wandb.finish()
+
+
+def one_line(message: str) -> str:
+    """jsonargparse's several lines on a setting it cannot take -> one: the setting, the value and the types it takes."""
+    keys = re.findall(r'[Kk]ey "([^"]+)"', message)  # the setting, and within a class the argument that failed
+    given = re.search(r"(?:Got|Given) value: (.*)", message)
+    expected = [name.replace("NoneType", "null") for name in re.findall(r"Expected a <class '([\w.]+)'>", message)]
+    if keys and given:
+        name = keys[0] + "".join(f".init_args.{key}" for key in keys[1:])
+        takes = f"; it takes {' or '.join(dict.fromkeys(expected))}" if expected else ""
+        return f"--{name} {given.group(1).strip()!r} is not a value it takes{takes}"
+    return " ".join(line.strip() for line in message.strip().splitlines()[:2])
+
+
+def _disk_full(exc: BaseException | None) -> str | None:
+    """One line for a full disk met inside a dependency (W&B's files, Lightning's checkpoints): what failed and
+    what had been saved, complete, before it; None if ``exc`` is not that."""
+    from lightning_nas.cli.fit import checkpoints_saved
+    from lightning_nas.utils.atomic import saved_before
+
+    while exc is not None:
+        if (isinstance(exc, OSError) and exc.errno == errno.ENOSPC) or "No space left on device" in str(exc):
+            where = f" writing {exc.filename}" if getattr(exc, "filename", None) else ""
+            saved = checkpoints_saved()
+            return (f"the disk is full{where} ({type(exc).__name__}: {str(exc).splitlines()[0]}); {saved_before()}"
+                    + (f"; checkpoints saved: {', '.join(saved)}" if saved else "") + ". Free some space and run the command again")
+        exc = exc.__cause__ or exc.__context__
+    return None
 
 
 def _raised_on_purpose(exc: BaseException | None) -> Exception | None:

@@ -6,10 +6,11 @@ from __future__ import annotations
 import re
 import sys
 import warnings
+import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lightning_nas.cli.configs import config_values, resolve_config_paths
+from lightning_nas.cli.configs import LIGHTNING_COMMANDS, config_values, resolve_config_paths
 from lightning_nas.utils.errors import CheckpointError, InvalidArgument
 
 if TYPE_CHECKING:  # Lightning is imported only by the commands that need it: --help stays instant
@@ -122,7 +123,11 @@ def make_cli(argv: list[str], **kwargs):
             if not on_terminal():  # a batch job's log: progress lines, not bars
                 kept = [LineProgress() if isinstance(c, RichProgressBar) else c for c in kept]
             kwargs["callbacks"] = kept
-            built = super().instantiate_trainer(**kwargs)
+            try:
+                built = super().instantiate_trainer(**kwargs)
+            except (ValueError, TypeError) as exc:  # Lightning's word on a trainer setting (an unknown accelerator, ...)
+                raise InvalidArgument(f"trainer settings: {' '.join(str(exc).split())}") from exc
+            _TRAINERS.append(weakref.ref(built))
             if config_files:  # its files go to runs/<config>/<run>
                 setattr(built, CONFIG_ATTRIBUTE, config_files[-1].stem)
             return built
@@ -164,7 +169,22 @@ def make_cli(argv: list[str], **kwargs):
 
     with warnings.catch_warnings():  # passing args is deliberate: they are argv with config names resolved
         warnings.filterwarnings("ignore", message="LightningCLI's args parameter is intended to run from within Python")
-        return NASCLI(RankingPredictor, ArchDataModule, subclass_mode_model=True, args=argv, **{"save_config_callback": RunConfig, **kwargs})
+        # parse errors raise instead of printing the whole usage first: main() prints them as one line
+        quiet = {"exit_on_error": False}
+        parser_kwargs = {**quiet, **{command: dict(quiet) for command in LIGHTNING_COMMANDS}}
+        return NASCLI(RankingPredictor, ArchDataModule, subclass_mode_model=True, args=argv, parser_kwargs=parser_kwargs,
+                      **{"save_config_callback": RunConfig, **kwargs})
+
+
+#: The trainers this process built (weakly): what a failure can name of the checkpoints they saved.
+_TRAINERS: list[weakref.ref] = []
+
+
+def checkpoints_saved() -> list[str]:
+    """The checkpoint files the trainers of this process saved, best and last."""
+    trainers = [ref() for ref in _TRAINERS]
+    paths = [path for t in trainers if t is not None for cb in t.checkpoint_callbacks for path in (getattr(cb, "best_model_path", ""), getattr(cb, "last_model_path", "")) if path]
+    return list(dict.fromkeys(paths))
 
 
 def output_folders(trainer: Trainer, command: str | None) -> list[Path]:

@@ -18,7 +18,7 @@ def score(argv: list[str]) -> int:
     from lightning_nas.proxies.scoring import ProxyScoringModule, score_archs, select_rows
     from lightning_nas.proxies.table import ScoreTable
 
-    parser = ArgumentParser(prog="python -m lightning_nas score", description=score.__doc__, default_config_files=[])
+    parser = ArgumentParser(prog="python -m lightning_nas score", description=score.__doc__, default_config_files=[], exit_on_error=False)
     parser.add_argument("--config", action=ActionConfigFile)
     parser.add_argument("--space", choices=sorted(BENCHMARKS), required=True)
     parser.add_argument("--proxies", type=str, required=True, help=f"comma-separated, from {','.join(sorted(PROXIES))}")

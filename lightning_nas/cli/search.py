@@ -19,14 +19,18 @@ def search(argv: list[str]) -> int:
 
     from lightning_nas.benchmarks import BENCHMARKS, create
     from lightning_nas.search import PredictorScorer, ProxyScorer, SearchStrategy, load_predictor
-    from lightning_nas.search.callback import datamodule_settings, labelled_rows_of, search_with_scorer
+    from lightning_nas.datamodules.split import labelled_rows_of
+    from lightning_nas.search.callback import search_with_scorer
+    from lightning_nas.utils.checkpoints import datamodule_settings
 
-    parser = ArgumentParser(prog="python -m lightning_nas search", description=search.__doc__, default_config_files=[])
+    parser = ArgumentParser(prog="python -m lightning_nas search", description=search.__doc__, default_config_files=[], exit_on_error=False)
     parser.add_argument("--config", action=ActionConfigFile, help="YAML with any of the options below")
     parser.add_subclass_arguments(SearchStrategy, "strategy", required=True, help="RandomSearch, RegularizedEvolution or Reinforce (or the dot path of a SearchStrategy subclass)")
     parser.add_argument("--space", choices=sorted(BENCHMARKS), required=True)
     parser.add_argument("--dataset", type=str | None, default=None, help="benchmark dataset (default: the benchmark's first)")
     parser.add_argument("--budget", type=int, required=True, help="distinct archs whose accuracy may be read")
+    parser.add_argument("--select", type=str | None, default=None,
+                        help="the metric to select archs on instead of validation accuracy, e.g. test_acc (recorded in best.json); an arch without a value is an error")
     parser.add_argument("--predictor", type=str | None, default=None, help="checkpoint written by fit; its scores rank candidates")
     parser.add_argument("--proxies", type=str | None, default=None, help="comma-separated zero-cost proxies that rank candidates instead, e.g. naswot,synflow")
     parser.add_argument("--proxy_table", type=str | None, default=None, help="score table (from 'score') with precomputed proxy scores")
@@ -69,7 +73,7 @@ def search(argv: list[str]) -> int:
         scorer = ProxyScorer(bench.space.name, proxy_names(cfg.proxies), cfg.proxy_dataset or "cifar10", cfg.proxy_table, cfg.proxy_images, cfg.proxy_seed,
                              cfg.root, device, cfg.full_network)
     output = cfg.output or default_output(argv, cfg, bench.resolve_dataset(cfg.dataset))
-    search_with_scorer(cfg.strategy, bench, scorer, cfg.budget, cfg.dataset, cfg.seeds, rows, output, cfg.save_every)
+    search_with_scorer(cfg.strategy, bench, scorer, cfg.budget, cfg.dataset, cfg.seeds, rows, output, cfg.save_every, select=cfg.select)
     print(f"results in {output}/ (best.json, trajectory.csv per seed; trajectory.png)")
     return 0
 

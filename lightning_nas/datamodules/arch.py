@@ -136,6 +136,8 @@ class ArchDataModule(L.LightningDataModule):
         self.features: Any = None  # the encoded space (rows built per batch), once set up
         self.augmented: Any = None  # encoded relabelings of the training archs
         self.augmented_source = np.zeros(0, dtype=np.int64)  # the benchmark row of each
+        #: the training order's generator: one stream over all epochs, saved with checkpoints (state_dict)
+        self.train_order = torch.Generator().manual_seed(seed)
 
     @property
     def input_shape(self) -> dict[str, int]:
@@ -154,7 +156,7 @@ class ArchDataModule(L.LightningDataModule):
         if hp.augment:
             self._augment(bench)
         if hp.pseudo_labels is not None:
-            self.split = add_pseudo_labels(self.split, bench, hp.pseudo_labels, hp.num_pseudo, hp.seed)
+            self.split = add_pseudo_labels(self.split, bench, hp.pseudo_labels, hp.num_pseudo, hp.seed, dict(hp))
 
     def draw(self) -> None:
         """Load the benchmark, resolve the extra features and draw the split without encoding anything:
@@ -213,14 +215,21 @@ class ArchDataModule(L.LightningDataModule):
             raise LightningNASError(f"{self!r} is not set up yet: call setup() first (a Trainer calls setup)")
         return self.split
 
+    def state_dict(self) -> dict[str, Any]:
+        """The training order's generator, saved with a checkpoint: a resumed fit goes on with the order the
+        uninterrupted one would have drawn (it used to start again from epoch 0's)."""
+        return {"train_order": self.train_order.get_state()}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.train_order.set_state(state_dict["train_order"])
+
     def _loader(self, rows: np.ndarray, shuffle: bool, batch_size: int, targets: np.ndarray) -> DataLoader:
-        generator = torch.Generator().manual_seed(self.hparams.seed) if shuffle else None
         return DataLoader(
             rows.tolist(),
             batch_size=batch_size,
             shuffle=shuffle,
             sampler=None if shuffle else _each_arch_on_one_device(len(rows)),
-            generator=generator,
+            generator=self.train_order if shuffle else None,
             collate_fn=partial(self.collate, targets=torch.from_numpy(targets)),
             num_workers=self.hparams.num_workers,
         )

@@ -15,18 +15,27 @@ import os
 import numpy as np
 
 from lightning_nas.benchmarks.base import Benchmark
-from lightning_nas.datamodules.predictions import read_scores
-from lightning_nas.datamodules.split import Split
+from lightning_nas.datamodules.predictions import read_record, read_scores
+from lightning_nas.datamodules.split import Split, rows_digest
 from lightning_nas.utils.errors import InvalidArgument, LightningNASError
 
 #: The datamodule settings of self-training (a checkpoint is tested or resumed only with the same values).
 PSEUDO_LABEL_SETTINGS = ("pseudo_labels", "num_pseudo")
 
 
-def add_pseudo_labels(split: Split, benchmark: Benchmark, path: str | os.PathLike, num_pseudo: int, seed: int) -> Split:
+def add_pseudo_labels(split: Split, benchmark: Benchmark, path: str | os.PathLike, num_pseudo: int, seed: int, settings: dict | None = None) -> Split:
     """``split`` with ``num_pseudo`` unlabelled archs labelled by the score file ``path``: they join
-    training (``pseudo_rows``, ``train_targets``) and leave the test set."""
+    training (``pseudo_rows``, ``train_targets``) and leave the test set. The file's record must name the
+    same split (``settings``: this run's split settings, named in the error when they differ)."""
     scores = read_scores(path)
+    record = read_record(path)
+    if record["labelled_digest"] != rows_digest(split.labelled_rows()):
+        differ = [f"{k}={v!r} (here {settings.get(k)!r})" for k, v in record["split"].items() if settings is not None and _differs(v, settings.get(k))]
+        raise LightningNASError(
+            f"{path} comes from a predictor fit on other labelled archs than this split's"
+            + (f" ({', '.join(differ)})" if differ else "")
+            + ": its scores would carry labels of archs this run tests on; self-train with the split the teacher was fit on"
+        )
     rows = scores["row"]
     ordered = (np.diff(rows) > 0).all() and (len(rows) == 0 or (rows[0] >= 0 and rows[-1] < len(benchmark.keys)))
     # predict writes every arch that has the model's features: all, or a proxy_table's archs
@@ -34,11 +43,6 @@ def add_pseudo_labels(split: Split, benchmark: Benchmark, path: str | os.PathLik
         raise LightningNASError(
             f"{path} does not score every arch of {benchmark.space.name} this split can use, in benchmark order; "
             "write it with `predict` on this space (and this proxy_table)"
-        )
-    if not np.array_equal(rows[scores["seen_label"]], split.labelled_rows()):
-        raise LightningNASError(
-            f"{path} comes from a predictor fit on other labelled archs than this split's (data.seed, num_train and num_val must match): "
-            "its scores would carry labels of archs this run tests on"
         )
     unlabelled = np.setdiff1d(split.test_rows, split.val_rows)
     if num_pseudo > len(unlabelled):
@@ -51,3 +55,9 @@ def add_pseudo_labels(split: Split, benchmark: Benchmark, path: str | os.PathLik
     train_targets = split.train_targets.copy()
     train_targets[pseudo_rows] = np.quantile(train_targets[split.train_rows], quantiles).astype(np.float32)
     return dataclasses.replace(split, pseudo_rows=pseudo_rows, train_targets=train_targets, test_rows=np.setdiff1d(split.test_rows, pseudo_rows))
+
+
+def _differs(recorded: object, current: object) -> bool:
+    """Whether a recorded split setting differs from the current one (JSON keeps tuples as lists)."""
+    as_list = lambda v: list(v) if isinstance(v, (list, tuple)) else v  # noqa: E731
+    return as_list(recorded) != as_list(current)

@@ -10,6 +10,7 @@ target metric (and, with a proxy table, every extra feature) take part.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +22,8 @@ from lightning_nas.features import ExtraFeatures
 from lightning_nas.utils.errors import InvalidArgument, require_count, require_integer
 
 log = logging.getLogger(__name__)
+#: The fewest archs a validation or test set may have: a rank correlation of fewer is undefined.
+MIN_RANKED = 2
 
 
 @dataclass(frozen=True)
@@ -102,9 +105,9 @@ def draw_split(benchmark: Benchmark, settings: SplitSettings, features: ExtraFea
     scorable = features.usable if features is not None and features.proxy_table is not None else np.ones(len(benchmark), dtype=bool)
     eligible = np.flatnonzero(scorable & ~np.isnan(target))
     num_train = settings.num_train if settings.num_train is not None else max(1, round(settings.train_ratio * len(eligible)))
-    if not 0 < num_train < len(eligible):
+    if not 0 < num_train <= len(eligible) - MIN_RANKED:  # the test set's Kendall tau and Spearman need 2 archs at least
         pool = f"archs with {settings.metric!r}" + (f" and a row in {features.proxy_table}" if features is not None and features.proxy_table else "")
-        raise InvalidArgument(f"num_train={num_train} must be between 1 and {len(eligible) - 1} ({pool})")
+        raise InvalidArgument(f"num_train={num_train} must be between 1 and {len(eligible) - MIN_RANKED} (of the {len(eligible)} {pool}, {MIN_RANKED} at least are left to test on)")
     rng = np.random.default_rng(settings.seed)
     if settings.train_metrics:
         train_target = np.mean([benchmark.column(m, settings.dataset, settings.epochs) for m in settings.train_metrics], axis=0).astype(np.float32)
@@ -118,8 +121,22 @@ def draw_split(benchmark: Benchmark, settings: SplitSettings, features: ExtraFea
         order = rng.permutation(eligible)
     train_rows = np.sort(order[:num_train])
     val_rows = np.sort(order[num_train : num_train + settings.num_val])
+    if 0 < len(val_rows) < MIN_RANKED:
+        raise InvalidArgument(f"{len(val_rows)} arch to validate on: a rank correlation needs at least {MIN_RANKED} (num_val={settings.num_val}; 0 validates nothing)")
     if len(val_rows) < settings.num_val:
         log.warning("num_val=%d, but only %d archs are left after the %d training archs: validating on all of them", settings.num_val, len(val_rows), num_train)
     train_targets = target.copy()
     train_targets[train_rows] = train_target[train_rows]
     return Split(train_rows, val_rows, np.sort(order[num_train:]), np.flatnonzero(scorable), target, train_targets)
+
+
+def labelled_rows_of(settings: dict[str, Any], benchmark: Benchmark) -> np.ndarray:
+    """Rows whose labels a fit saw (training and validation), redrawn from the datamodule settings its
+    checkpoint records, on ``benchmark``: a search counts them as queries, a predictions file marks them."""
+    features = ExtraFeatures(settings.get("extra_features"), benchmark, settings.get("dataset"), settings["proxy_table"]) if settings.get("proxy_table") else None
+    return draw_split(benchmark, SplitSettings.of(settings), features).labelled_rows()
+
+
+def rows_digest(rows: np.ndarray) -> str:
+    """A short fingerprint of a set of benchmark rows (e.g. a split's labelled archs), the same for the same set."""
+    return hashlib.sha256(np.unique(np.asarray(rows, dtype=np.int64)).tobytes()).hexdigest()[:16]

@@ -27,6 +27,7 @@ from lightning_nas import __version__
 from lightning_nas.models.curves import TrainingCurves
 from lightning_nas.models.losses import RankingLoss, ReNASLoss
 from lightning_nas.models.metrics import KendallTau, TopKPrecision
+from lightning_nas.utils.checkpoints import DIGEST_KEY, RNG_KEY, read_checkpoint, restore_rng_states, rng_states, verify_weights, weights_digest
 from lightning_nas.utils.errors import CheckpointError, InvalidArgument, require_at_least, require_count, require_fraction, require_positive
 from lightning_nas.utils.heap import HeapTrim
 from lightning_nas.utils.runs import log_image, run_folder
@@ -43,18 +44,6 @@ def signed_log(x: torch.Tensor) -> torch.Tensor:
     place on one new tensor: the whole space's extra features (NB101 with ``cell_stats``: 190 MB in
     float64) would otherwise pass through four temporaries of that size."""
     return x.abs().log1p_().copysign_(x)
-
-
-def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
-    """The contents of a checkpoint file written by ``fit``. It is unpickled in full (it holds the
-    datamodule's settings), so read only checkpoints you trust, as with any pickle."""
-    try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as exc:  # a file that is not a checkpoint fails anywhere in unpickling (KeyError, EOFError, ...)
-        raise CheckpointError(f"cannot read checkpoint {path}: {type(exc).__name__}: {exc}") from exc
-    if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
-        raise CheckpointError(f"{path} is not a Lightning checkpoint (no state_dict)")
-    return checkpoint
 
 
 def load_predictor(path: str | os.PathLike) -> RankingPredictor:
@@ -287,6 +276,23 @@ class RankingPredictor(L.LightningModule, abc.ABC):
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint[self.CLASS_KEY] = type(self).__name__
         checkpoint[self.VERSION_KEY] = __version__  # which release wrote it, beside Lightning's own version entry
+        checkpoint[DIGEST_KEY] = weights_digest(checkpoint["state_dict"])  # checked whenever it is read
+        checkpoint[RNG_KEY] = rng_states()
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Damaged weights are an error before Lightning loads them (``load_from_checkpoint``, a fit resumed or a
+        test from ``ckpt_path`` in Python; the command line checks the file as it parses its arguments). The
+        random generators' states wait for the training to start again (:meth:`on_train_start`)."""
+        verify_weights(checkpoint, "the checkpoint")
+        self._resumed_rng_states = checkpoint.get(RNG_KEY)
+
+    def on_train_start(self) -> None:
+        """A resumed fit draws on from where the saved one was (dropout masks, ...), so it is the same run as
+        an uninterrupted one. Set here, after the sanity check, whose loaders draw from torch's generator."""
+        states = getattr(self, "_resumed_rng_states", None)
+        if states is not None:
+            restore_rng_states(states)
+            self._resumed_rng_states = None
 
     def configure_optimizers(self) -> Any:
         optimizer = torch.optim.AdamW(self.parameters(), lr=self.hparams.lr, weight_decay=self.hparams.weight_decay)

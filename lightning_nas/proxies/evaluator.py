@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from lightning_nas.utils.errors import InvalidArgument, require_count, require_device
-from lightning_nas.proxies.base import Proxy, arch_seed, get_proxies, get_proxy
+from lightning_nas.proxies.base import Proxy, arch_seed, get_proxies, get_proxy, single_threaded_ops
 from lightning_nas.proxies.images import SHARED_SAMPLE, load_images
 from lightning_nas.proxies.networks import build_network, check_variant
 from lightning_nas.proxies.rbflex import detect_gammas
@@ -158,7 +158,10 @@ class ProxyEvaluator:
                 continue
             network = self._network(canonical, proxy, key)
             batch = slice(0, max(proxy.batch_size, 1))
-            with self._seeded(key), self._reference_kernels():
+            # a data-free proxy (synflow, params, flops) is one small pass: on one thread it is as fast as on every core,
+            # its score does not depend on the thread count, and it does not fight another job for the cores
+            threads = single_threaded_ops() if proxy.batch_size == 0 else contextlib.nullcontext()
+            with self._seeded(key), self._reference_kernels(), threads:
                 value = proxy.compute(network, self.images[batch], self.labels[batch], **self.options.get(proxy.name, {}))
             scores[proxy.name] = float(value)
         return scores

@@ -1,6 +1,7 @@
 """Score tables: a CSV of proxy scores keyed by each arch's canonical key, built resumably.
 
-``<name>.csv`` has columns ``key, row`` (benchmark row) and one per proxy. While scoring, every
+``<name>.csv`` has columns ``key, row`` (benchmark row), one per proxy and ``check`` (a checksum of the line:
+a value cut short or edited is refused, never read as a number). While scoring, every
 finished batch of archs is written atomically to ``<name>.csv.parts/part-<run>-r<rank>-<n>.csv``; a
 killed run loses at most the batch in flight, a resumed run skips every (arch, proxy) already in
 the table or its parts, and the final merge rewrites the CSV atomically and removes the parts.
@@ -19,6 +20,7 @@ import logging
 import math
 import os
 import shutil
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +30,8 @@ from lightning_nas.utils.atomic import atomic_open
 from lightning_nas.utils.errors import BenchmarkFileError, InvalidArgument
 
 Rows = dict[str, dict[str, float]]
+#: The last column of a score table: each line's check (:func:`_check`), so that a damaged line is refused, never read.
+CHECK = "check"
 log = logging.getLogger(__name__)
 
 
@@ -92,13 +96,17 @@ class ScoreTable:
         index: dict[str, int] = {}
         try:
             with open(path, newline="") as f:
-                reader = csv.DictReader(f)
-                if reader.fieldnames is None or reader.fieldnames[:2] != ["key", "row"]:
-                    raise BenchmarkFileError(f"{path}: not a score table (header must start with key,row; got {reader.fieldnames})")
-                for line in reader:
-                    key = line.pop("key")
-                    index[key] = int(line.pop("row"))
-                    rows.setdefault(key, {}).update({k: float(v) for k, v in line.items() if v != ""})
+                reader = csv.reader(f)
+                header = next(reader, None)
+                if header is None or header[:2] != ["key", "row"] or header[-1:] != [CHECK]:
+                    raise BenchmarkFileError(f"{path}: not a score table (header must be key,row,<proxies...>,{CHECK}; got {header}); delete it to rescore")
+                names = header[2:-1]
+                for number, line in enumerate(reader, start=2):
+                    if len(line) != len(header) or _check(line[:-1]) != line[-1]:
+                        raise BenchmarkFileError(f"{path}, line {number}: damaged (it fails its check); delete the line, or the table, to rescore those archs")
+                    key, row, *values = line[:-1]
+                    index[key] = int(row)
+                    rows.setdefault(key, {}).update({name: float(v) for name, v in zip(names, values) if v != ""})
         except (ValueError, TypeError) as exc:
             raise BenchmarkFileError(f"{path}: malformed score table ({exc}); delete it to rescore") from exc
         return rows, index
@@ -149,9 +157,10 @@ class ScoreTable:
         names = sorted({n for scores in rows.values() for n in scores})
         with atomic_open(path, "w", newline="") as f:
             writer = csv.writer(f)
-            writer.writerow(["key", "row", *names])
+            writer.writerow(["key", "row", *names, CHECK])
             for key in sorted(rows, key=lambda k: index.get(k, -1)):
-                writer.writerow([key, index.get(key, -1), *(_fmt(rows[key].get(n)) for n in names)])
+                line = [key, str(index.get(key, -1)), *(_fmt(rows[key].get(n)) for n in names)]
+                writer.writerow([*line, _check(line)])
 
     def write_part(self, rows: Rows, index: dict[str, int], name: str) -> None:
         """One finished batch; ``name`` must be unique across ranks and runs."""
@@ -162,6 +171,11 @@ class ScoreTable:
         rows, index = self.load()
         self._write(self.path, rows, index)
         shutil.rmtree(self.parts, ignore_errors=True)
+
+
+def _check(fields: list[str]) -> str:
+    """A line's check: the crc32 of its fields. A value cut short or edited no longer matches it."""
+    return f"{zlib.crc32(','.join(fields).encode()):08x}"
 
 
 def _fmt(value: float | None) -> str:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import abc
 import csv
+import hashlib
 import json
 import logging
 import os
@@ -39,7 +40,7 @@ Scorer = Callable[[list[Any]], np.ndarray]
 carry a ``fingerprint`` string naming what it ranks by (see :func:`scorer_fingerprint`)."""
 
 log = logging.getLogger(__name__)
-STATE_VERSION = 1
+STATE_VERSION = 2  # 2: the header records the columns selected on and reported, and the state a checksum
 #: Steps in a row without a new query after which a search stops (the space is used up).
 MAX_STALLED_STEPS = 1_000
 
@@ -203,7 +204,8 @@ def run_search(
     benchmark = budget.benchmark
     rng = np.random.default_rng(seed)
     strategy.bind(budget, rng, scorer)
-    header = {"version": STATE_VERSION, "space": budget.space.name, "dataset": budget.dataset, "seed": seed, "scorer": scorer_fingerprint(scorer), **strategy.config()}
+    header = {"version": STATE_VERSION, "space": budget.space.name, "dataset": budget.dataset, "select": budget.select_column, "report": budget.report_column,
+              "seed": seed, "scorer": scorer_fingerprint(scorer), **strategy.config()}
     state_path = Path(output) / "state.pkl" if output is not None else None
     if state_path is not None:
         make_folder(state_path.parent, state_path)  # a folder that cannot be made fails now, not at the first save
@@ -216,9 +218,10 @@ def run_search(
 
     def save() -> None:
         if state_path is not None:
-            state = {"header": header, "budget": budget.state_dict(), "rng": rng.bit_generator.state, "strategy": strategy.state_dict()}
-            with atomic_open(state_path, "wb") as f:
-                pickle.dump(state, f, protocol=pickle.HIGHEST_PROTOCOL)
+            state = pickle.dumps({"header": header, "budget": budget.state_dict(), "rng": rng.bit_generator.state, "strategy": strategy.state_dict()},
+                                 protocol=pickle.HIGHEST_PROTOCOL)
+            with atomic_open(state_path, "wb") as f:  # the state and its checksum: a damaged file is refused, never resumed from
+                pickle.dump({"sha256": hashlib.sha256(state).hexdigest(), "state": state}, f, protocol=pickle.HIGHEST_PROTOCOL)
 
     last_saved, stalled = budget.used, 0
     with progress_bar(f"{header['strategy']} on {budget.space.name}/{budget.dataset}", total=budget.queries, enabled=progress) as advance:
@@ -253,10 +256,14 @@ def run_search(
 def _load_state(path: Path, header: dict[str, Any], budget: QueryBudget, rng: np.random.Generator, strategy: SearchStrategy) -> None:
     try:
         with open(path, "rb") as f:
-            state = pickle.load(f)
-        saved = state["header"]
+            stored = pickle.load(f)
+        checked = isinstance(stored, dict) and isinstance(stored.get("state"), bytes) and hashlib.sha256(stored["state"]).hexdigest() == stored.get("sha256")
+        state = pickle.loads(stored["state"]) if checked else None
+        saved = state["header"] if checked else None
     except Exception as exc:
         raise LightningNASError(f"search state {path} is unreadable ({exc}); delete it to start over") from exc
+    if not checked:
+        raise LightningNASError(f"search state {path} fails its checksum (damaged, or saved by a release before 0.2); delete it to start over")
     diff = {k: (saved.get(k), v) for k, v in header.items() if saved.get(k) != v}
     if diff:  # keys only the saved header has (the budget, in states of earlier versions) do not matter
         raise LightningNASError(f"search state {path} belongs to a different search (saved, now): {diff}; give another output folder (search --output), or delete {path.parent}")

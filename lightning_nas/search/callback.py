@@ -18,9 +18,7 @@ from lightning.pytorch.utilities import rank_zero_info
 
 from lightning_nas.benchmarks.base import Benchmark
 from lightning_nas.benchmarks.budget import QueryBudget
-from lightning_nas.datamodules.split import SplitSettings, draw_split
-from lightning_nas.features import ExtraFeatures
-from lightning_nas.models import load_predictor, read_checkpoint
+from lightning_nas.models import load_predictor
 from lightning_nas.search.base import Scorer, SearchResult, SearchStrategy, check_search_settings, run_search
 from lightning_nas.search.scorers import PredictorScorer
 from lightning_nas.utils.errors import LightningNASError
@@ -38,9 +36,11 @@ def search_with_scorer(
     output: str | os.PathLike = "search",
     save_every: int = 10,
     progress: bool = True,
+    select: str | None = None,
 ) -> list[SearchResult]:
     """One search per seed in ``output/seed<k>`` (resumable), plus ``output/trajectory.png``.
-    ``initial_rows``: benchmark rows labelled before the search (a predictor's training archs)."""
+    ``initial_rows``: benchmark rows labelled before the search (a predictor's training archs);
+    ``select``: another metric to select on than validation accuracy (see :class:`QueryBudget`)."""
     from lightning_nas.viz import search_trajectories
 
     check_search_settings(save_every, seeds)
@@ -48,7 +48,7 @@ def search_with_scorer(
     results = []
     for seed in seeds:
         folder = Path(output) / f"seed{seed}"
-        results.append(run_search(strategy, QueryBudget(benchmark, budget, dataset), scorer, seed, initial, folder, save_every, progress))
+        results.append(run_search(strategy, QueryBudget(benchmark, budget, dataset, select), scorer, seed, initial, folder, save_every, progress))
         rank_zero_info(f"search seed {seed}: {results[-1].summary()}")
     if len(results) > 1:
         reported = np.array([r.best.best_report for r in results])
@@ -58,19 +58,6 @@ def search_with_scorer(
     search_trajectories(curves, Path(output) / "trajectory.png", title=f"{benchmark.space.name} {results[0].dataset}",
                         selected_on=results[0].select_column, labelled=len(initial))
     return results
-
-
-def datamodule_settings(checkpoint: str | os.PathLike) -> dict[str, Any] | None:
-    """The ArchDataModule settings a ``fit`` checkpoint records (None when it records none)."""
-    hp = read_checkpoint(checkpoint).get("datamodule_hyper_parameters")
-    return {k: v for k, v in hp.items() if not k.startswith("_")} if hp else None  # drop LightningCLI's _instantiator
-
-
-def labelled_rows_of(settings: dict[str, Any], benchmark: Benchmark) -> np.ndarray:
-    """Rows whose labels a ``fit`` checkpoint's predictor saw (training and validation), redrawn from
-    its :func:`datamodule_settings` on ``benchmark``."""
-    features = ExtraFeatures(settings.get("extra_features"), benchmark, settings.get("dataset"), settings["proxy_table"]) if settings.get("proxy_table") else None
-    return draw_split(benchmark, SplitSettings.of(settings), features).labelled_rows()
 
 
 class SearchCallback(L.Callback):

@@ -8,7 +8,6 @@ computes zero-cost proxies on the candidates' untrained networks.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from typing import Any
@@ -23,17 +22,8 @@ from lightning_nas.models import RankingPredictor
 from lightning_nas.proxies import ProxyEvaluator, ScoreTable, rank_combination
 from lightning_nas.proxies.evaluator import image_source_name
 from lightning_nas.spaces.base import SearchSpace
+from lightning_nas.utils.checkpoints import weights_digest
 from lightning_nas.utils.errors import InvalidArgument, LightningNASError
-
-
-def weights_digest(model: torch.nn.Module) -> str:
-    """A short hash of ``model``'s state dict (weights and buffers, normalisation statistics
-    included): equal for the same checkpoint loaded twice, different after any training step."""
-    digest = hashlib.sha1()
-    for name, tensor in sorted(model.state_dict().items()):
-        digest.update(name.encode())
-        digest.update(tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
-    return digest.hexdigest()[:12]
 
 
 @torch.no_grad()
@@ -91,7 +81,7 @@ class PredictorScorer:
         if model.hparams.space != benchmark.space.name:
             raise LightningNASError(f"predictor was trained on {model.hparams.space!r}, the search runs on {benchmark.space.name!r}")
         self.name = type(model).__name__
-        self.fingerprint = f"{self.name} weights {weights_digest(model)}"
+        self.fingerprint = f"{self.name} weights {weights_digest(model.state_dict())[:12]}"
         self.model = model
         self.benchmark = benchmark
         names = list(model.hparams.extra_features or [])

@@ -97,6 +97,12 @@ class SearchSpace(abc.ABC, Generic[Arch]):
         (e.g. NB201's ops on the edges of one DAG) have none."""
         raise InvalidArgument(f"space {self.name!r} has a fixed vertex layout: no isomorphic relabelings to augment with")
 
+    def structure_problems(self, structure: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """What is wrong with rows of batched structure arrays (as a benchmark file holds them): a
+        description of each problem -> the mask of the rows that have it. A benchmark reader refuses a file
+        with any; the default finds none."""
+        return {}
+
     # -- what other layers look up -------------------------------------------------------------
     def layouts(self) -> dict[str, Layout]:
         """Encoding name -> how this space's archs are laid out in it; an encoding (or extra-feature

@@ -85,6 +85,9 @@ class NATSSizeSpace(FiniteSearchSpace[NATSSizeArch]):
     def _spell(self, choices: tuple[int, ...]) -> NATSSizeArch:
         return ":".join(str(CHANNELS[c]) for c in choices)
 
+    def structure_problems(self, structure: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        return {f"channel counts outside {CHANNELS}": ~np.isin(structure["channels"], CHANNELS).all(1)}
+
     def layouts(self) -> dict[str, Layout]:
         """One-hot (8 channel counts) of the 5 layers: no graph to pass messages over, no adjacency to convolve."""
         return {"onehot": Layout(_onehot, {"features": NUM_LAYERS * len(CHANNELS)})}

@@ -23,6 +23,7 @@ import numpy as np
 
 from lightning_nas.spaces.base import Layout, SearchSpace
 from lightning_nas.utils.errors import InvalidArchitecture
+from lightning_nas.utils.row_blocks import in_row_blocks
 
 if TYPE_CHECKING:
     from torch import nn
@@ -252,6 +253,41 @@ class NB101Space(SearchSpace[NB101Arch]):
         matrix[_UPPER] = np.asarray(choices[:num_edges], dtype=np.uint8)
         ops = [INPUT, *(INTERIOR_OPS[c] for c in choices[num_edges:]), OUTPUT]
         return self._canonical(matrix, ops)
+
+    def structure_problems(self, structure: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Padded cells (table layout) that are not pruned NB101 cells, vectorised over every row."""
+        return in_row_blocks(self._structure_problems, np.asarray(structure["adjacency"]), np.asarray(structure["ops"]))
+
+    @staticmethod
+    def _structure_problems(a: np.ndarray, ops: np.ndarray) -> dict[str, np.ndarray]:
+        ops = ops.astype(np.int64)
+        n = len(ops)
+        v = (ops >= 0).sum(1)
+        slot = np.arange(MAX_VERTICES)[None]
+        inside = slot < v[:, None]
+        at = np.take_along_axis(ops, np.clip(v - 1, 0, MAX_VERTICES - 1)[:, None], 1)[:, 0]
+        interior = inside & (slot > 0) & (slot < v[:, None] - 1)
+        within = inside[:, :, None] & inside[:, None, :]
+        # every vertex reachable from the input and reaching the output (one sweep each: edges go forward)
+        reach, back = np.zeros((n, MAX_VERTICES), bool), np.zeros((n, MAX_VERTICES), bool)
+        reach[:, 0] = True
+        for j in range(1, MAX_VERTICES):
+            reach[:, j] = (a[:, :j, j].astype(bool) & reach[:, :j]).any(1)
+        back[np.arange(n), np.clip(v - 1, 0, MAX_VERTICES - 1)] = True
+        for j in range(MAX_VERTICES - 2, -1, -1):
+            back[:, j] |= (a[:, j, j + 1 :].astype(bool) & back[:, j + 1 :]).any(1)
+        return {
+            "op codes outside -1..4": ~np.isin(ops, np.arange(-1, len(OP_NAMES))).all(1),
+            "a padding op (-1) inside the cell": ((ops >= 0) != inside).any(1),
+            "fewer than 2 vertices": v < 2,
+            "not input first and output last": (ops[:, 0] != OP_IDS[INPUT]) | (at != OP_IDS[OUTPUT]),
+            "an interior op other than conv1x1, conv3x3, maxpool": (interior & ~np.isin(ops, [OP_IDS[o] for o in INTERIOR_OPS])).any(1),
+            "adjacency entries other than 0 / 1": ~np.isin(a, (0, 1)).all((1, 2)),
+            "an edge backwards or to itself (not strictly upper-triangular)": np.tril(a).any((1, 2)),
+            "an edge to a padding vertex": (a.astype(bool) & ~within).any((1, 2)),
+            f"more than {MAX_EDGES} edges": a.sum((1, 2)) > MAX_EDGES,
+            "a vertex off every input-output path (the cell is not pruned)": (inside & ~(reach & back)).any(1),
+        }
 
     def layouts(self) -> dict[str, Layout]:
         from lightning_nas.spaces.nb101_layouts import LAYOUTS

@@ -134,6 +134,10 @@ class NB201Space(FiniteSearchSpace[NB201Arch]):
     def _spell(self, choices: tuple[int, ...]) -> NB201Arch:
         return ops_to_str(tuple(OPS[c] for c in choices))
 
+    def structure_problems(self, structure: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        ops = structure["ops"]
+        return {f"op codes outside 0..{len(OPS) - 1}": ~np.isin(ops, np.arange(len(OPS))).all(1)}
+
     def layouts(self) -> dict[str, Layout]:
         from lightning_nas.spaces.nb201_layouts import LAYOUTS
 
