@@ -2,6 +2,17 @@
 
     python perf/search.py [--seeds 10] [--only nb201:cifar10,nb101:cifar10] [--plots perf/results]
     python perf/search.py --only nb201:cifar10 --strategies rea,rea+synflow   # zero-cost-proxy-guided REA
+    python perf/search.py --protocol nats [--runs 100] [--guided-runs 30] [--plots docs]   # NATS-Bench's protocol
+
+``--protocol nats`` runs NATS-Bench's protocol on NB201 (``search_time_budget_test_acc`` lines): every query is a
+simulated 12-epoch training run, the search stops when the dataset's simulated-time budget is spent (20,000 /
+40,000 / 120,000 s), and the arch with the best 12-epoch validation accuracy is reported with its 200-epoch test
+accuracy; random, REA (10, 3), REINFORCE (lr 0.01) and BOHB (Optuna's TPE + Hyperband over 12 and 200 epochs)
+over ``--runs`` runs, synflow-guided REA over ``--guided-runs`` (``search_time_to_reach``: when its mean reaches
+plain REA's final mean), and hardware-aware search on CIFAR-10 at 100 queries (``constrained_search_test_acc``:
+random, REA, synflow-guided REA (the child the best of ``HARDWARE_CANDIDATES`` mutations within the constraint)
+and GIN-guided REA under latency <= the space's median on several device settings; a Pareto-front plot per
+setting). ``--only`` takes datasets and ``hardware``.
 
 Plain strategies (random, REA, REINFORCE) run through :func:`lightning_nas.search.run_search`.
 Predictor-guided REA runs exactly what a user runs: ``fit --config search_gnn_201.yaml`` (or
@@ -58,7 +69,7 @@ def proxy_guided(space: str, dataset: str, proxies: list[str], seed: int):
     return search.run_search(strategy, search.QueryBudget(create(space), BUDGET[space], dataset), scorer, seed=seed)
 
 
-def guided(space: str, dataset: str, overrides: dict, seed: int, workdir: Path):
+def guided(space: str, dataset: str, overrides: dict, seed: int, workdir: Path, constraint: str | None = None):
     """``fit --config search_gnn_<space>.yaml`` for ``dataset`` with its SearchCallback: its search
     result, and how many of its first queries were the predictor's labelled archs."""
     from lightning_nas.benchmarks import create
@@ -68,7 +79,7 @@ def guided(space: str, dataset: str, overrides: dict, seed: int, workdir: Path):
     config = CONFIG_DIR / f"search_gnn_{space.removeprefix('nb')}.yaml"
     callbacks = yaml.safe_load(config.read_text())["trainer"]["callbacks"]
     (search_cb,) = [c for c in callbacks if c["class_path"].endswith("SearchCallback")]
-    search_cb["init_args"].update(seeds=[seed], dataset=dataset, output=str(workdir / "search"))
+    search_cb["init_args"].update(seeds=[seed], dataset=dataset, output=str(workdir / "search"), constraint=constraint)
     select_dataset, select_metric = create(space).search_columns(dataset)[0].split("@")[0].split("/")
     args = ["--config", str(config), "--seed_everything", str(seed), "--data.seed", str(seed),
             "--data.dataset", select_dataset, "--data.metric", select_metric,
@@ -85,9 +96,122 @@ def guided(space: str, dataset: str, overrides: dict, seed: int, workdir: Path):
     return callback.results[0], len(callback.labelled)
 
 
+NATS_BUDGET = {"cifar10": 20_000, "cifar100": 40_000, "ImageNet16-120": 120_000}
+NATS_PLAIN = {"random": "RandomSearch", "rea": "RegularizedEvolution", "reinforce": "Reinforce", "bohb": "BOHB"}
+#: NATS-Bench's published figures for these runs (TPAMI 2021, Table 4): not found through the search tool (see docs/results.md)
+NATS_PUBLISHED: dict[tuple[str, str], str | None] = {}
+HARDWARE_SETTINGS = ("pixel3", "raspi4", "eyeriss", "titan_rtx_1")
+PARETO_RUNS, PARETO_POINTS, PARETO_QUERIES = 10, 4, 200
+#: synflow-guided REA under a constraint picks each child among this many mutations: a parent near the constraint's
+#: edge has few mutations within it, and 10 draws often repeat them
+HARDWARE_CANDIDATES = 100
+
+
+def nats_run(dataset: str, strategy: str, seed: int, scorer=None):
+    from lightning_nas import search
+    from lightning_nas.benchmarks import create
+
+    make = getattr(search, NATS_PLAIN[strategy.split("+")[0]])
+    chosen = make(num_candidates=PROXY_CANDIDATES) if scorer is not None else make()
+    budget = search.QueryBudget(create("nb201"), dataset=dataset, seconds=NATS_BUDGET[dataset], signal=12)
+    return search.run_search(chosen, budget, scorer, seed=seed)
+
+
+def nats_protocol(args) -> None:
+    """NATS-Bench's time-budgeted protocol, its baselines, guided REA and hardware-aware search (see the module doc)."""
+    from lightning_nas.search import ProxyScorer
+    from lightning_nas.viz import on_time_grid, search_trajectories_over_time
+
+    for dataset, budget in NATS_BUDGET.items():
+        if args.only and dataset not in args.only.split(","):
+            continue
+        runs, finals = {}, {}
+        grid = np.geomspace(100, budget, 400)
+        strategies = [*NATS_PLAIN, "rea+synflow"]
+        for strategy in strategies:
+            scorer = ProxyScorer("nb201", [strategy.split("+")[1]], dataset) if "+" in strategy else None  # one cache over the runs
+            count, start = args.guided_runs if scorer else args.runs, time.perf_counter()
+            results = [nats_run(dataset, strategy, seed, scorer) for seed in range(count)]
+            assert all(r.best.seconds <= budget for r in results)
+            finals[strategy] = np.array([r.best.best_report for r in results])
+            runs[strategy] = [(r.seconds(), r.trajectory()) for r in results]
+            line = {"figure": "search_time_budget_test_acc", "dataset": dataset, "strategy": strategy, "time_budget_s": budget, "signal": 12,
+                    "runs": count, "mean": round(float(finals[strategy].mean()), 3), "std": round(float(finals[strategy].std()), 3),
+                    "queries_mean": round(float(np.mean([r.queries for r in results])), 1), "selected_on": results[0].select_column,
+                    "reported": results[0].report_column, "seconds_per_search": round((time.perf_counter() - start) / count, 3),
+                    "published": NATS_PUBLISHED.get((dataset, strategy))}
+            print(json.dumps(line), flush=True)
+        rea_final = float(finals["rea"].mean())
+        for strategy in strategies[len(NATS_PLAIN):]:
+            curve = np.nanmean(np.stack([on_time_grid(s, v, grid) for s, v in runs[strategy]]), 0)
+            reached = np.flatnonzero(curve >= rea_final)
+            seconds = float(grid[reached[0]]) if len(reached) else None
+            print(json.dumps({"figure": "search_time_to_reach", "dataset": dataset, "strategy": strategy, "target_mean": round(rea_final, 3),
+                              "target": "plain REA's final mean, same run", "seconds": seconds and round(seconds),
+                              "fraction_of_budget": seconds and round(seconds / budget, 3), "goal": "<= 0.333",
+                              "beats_rea_at_budget": bool(finals[strategy].mean() > rea_final)}), flush=True)
+        search_trajectories_over_time({k: v for k, v in runs.items()}, budget, Path(args.plots) / f"search_time_nb201_{dataset}.png",
+                                      title=f"NB201 {dataset}, NATS-Bench protocol ({budget:,} s)", selected_on=results[0].select_column)
+    if not args.only or "hardware" in args.only.split(","):
+        hardware_aware(args)
+
+
+def hardware_aware(args) -> None:
+    """Constrained search on NB201 CIFAR-10 at 100 queries (latency <= the space's median on each device setting):
+    random, REA, synflow- and GIN-guided REA; then a Pareto-front plot per setting (REA over 4 cost limits)."""
+    from lightning_nas import search
+    from lightning_nas.benchmarks import create
+    from lightning_nas.benchmarks.constraints import Constraint, Cost
+    from lightning_nas.search.pareto import pareto_search
+    from lightning_nas.viz import pareto_plot
+
+    bench, dataset, queries = create("nb201"), "cifar10", BUDGET["nb201"]
+    synflow = search.ProxyScorer("nb201", ["synflow"], dataset)  # one cache over every run
+    test = bench.column("test_acc", dataset)
+    for setting in HARDWARE_SETTINGS:
+        cost = Cost.parse(f"latency:{setting}", bench)
+        constraint = Constraint(cost, "<=", float(np.median(cost.values(bench))))
+        feasible = constraint.mask(bench, dataset)
+        for strategy in ("random", "rea", "rea+synflow", "rea+gin"):
+            count = args.hardware_guided_runs if "+" in strategy else args.runs
+            results, labelled, start = [], 0, time.perf_counter()  # the predictor's labelled archs come first and may lie outside the constraint
+            for seed in range(count):
+                if strategy == "rea+gin":
+                    with tempfile.TemporaryDirectory() as tmp:
+                        result, labelled = guided("nb201", dataset, GUIDED[strategy], seed, Path(tmp), str(constraint))
+                    results.append(result)
+                    gc.collect()
+                else:
+                    budget = search.QueryBudget(bench, queries, dataset, constraint=constraint)
+                    by_synflow = strategy == "rea+synflow"
+                    chosen = search.RegularizedEvolution(num_candidates=HARDWARE_CANDIDATES) if by_synflow else getattr(search, PLAIN[strategy])()
+                    results.append(search.run_search(chosen, budget, synflow if by_synflow else None, seed=seed))
+            reported = np.array([r.best.best_report for r in results])
+            print(json.dumps({"figure": "constrained_search_test_acc", "dataset": dataset, "constraint": str(constraint), "strategy": strategy,
+                              "queries": queries, "runs": count, "mean": round(float(reported.mean()), 3), "std": round(float(reported.std()), 3),
+                              "every_arch_found_within_constraint": bool(all(feasible[r.best.best_row] for r in results)),
+                              "every_search_query_within_constraint": bool(all(feasible[q.row] for r in results for q in r.history[labelled:])),
+                              "selected_on": results[0].select_column, "best_in_space_within_constraint": round(float(test[feasible].max()), 3),
+                              "archs_within_constraint": int(feasible.sum()), "seconds_per_search": round((time.perf_counter() - start) / count, 2)}), flush=True)
+        fronts = []
+        for seed in range(PARETO_RUNS):
+            def make_budget(limit, share):
+                return search.QueryBudget(bench, int(PARETO_QUERIES * share), dataset, constraint=limit)
+
+            front, _ = pareto_search(search.RegularizedEvolution(), make_budget, cost, PARETO_POINTS, seed=seed)
+            fronts.append((np.array([a.cost for a in front]), np.array([a.report for a in front])))
+        pareto_plot(cost.values(bench), test, {f"REA, {PARETO_POINTS} searches of {PARETO_QUERIES // PARETO_POINTS} queries": fronts},
+                    Path(args.plots) / f"pareto_nb201_{dataset}_{setting}.png", cost.label,
+                    title=f"NB201 {dataset}: test accuracy vs {cost}, {PARETO_RUNS} Pareto searches of {PARETO_QUERIES} queries")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--protocol", choices=["queries", "nats"], default="queries", help="nats: NATS-Bench's time-budgeted protocol (see the module doc)")
+    parser.add_argument("--runs", type=int, default=100, help="--protocol nats: runs per plain baseline")
+    parser.add_argument("--guided-runs", type=int, default=30, help="--protocol nats: runs of proxy-guided REA")
+    parser.add_argument("--hardware-guided-runs", type=int, default=10, help="--protocol nats: runs of synflow- and GIN-guided constrained REA per device setting")
     parser.add_argument("--only", help="comma-separated space:dataset tasks, e.g. nb201:cifar10")
     parser.add_argument("--strategies", default=",".join([*PLAIN, *GUIDED]))
     parser.add_argument("--plots", default="perf/results", help="folder for search_<space>_<dataset>.png")
@@ -96,6 +220,8 @@ def main() -> None:
     logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
     logging.getLogger("lightning.fabric").setLevel(logging.ERROR)
     os.environ.setdefault("WANDB_MODE", "offline")
+    if args.protocol == "nats":
+        return nats_protocol(args)
     from lightning_nas.viz import search_trajectories
 
     for space, dataset in TASKS:

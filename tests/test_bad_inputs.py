@@ -327,6 +327,12 @@ def test_a_wrong_type_in_a_config_file_is_one_line(tmp_path, expect, capsys, mon
     (["--budget", "x"], r"--budget 'x' is not a value it takes; it takes int"),
     (["--seeds", "3"], r"--seeds '3' is not a value it takes"),
     (["--select", "test_accuracy"], r"has no metric 'test_accuracy' for cifar10"),
+    (["--constraint", "latency:pixel9<=5"], r"no latency for device setting 'pixel9'; settings: .*pixel3"),
+    (["--constraint", "latency:pixel3<5ms"], r"is not <cost><comparison><number>: e\.g\. latency:pixel3<=5"),
+    (["--pareto", "speed"], r"unknown cost 'speed'; costs: latency:<setting>, flops, params"),
+    (["--pareto", "flops", "--constraint", "flops<=50"], r"give --constraint or --pareto, not both"),
+    (["--time_budget", "-1"], r"time budget \(seconds\) must be positive"),
+    (["--strategy", "BOHB"], r"BOHB trains archs at two fidelities: give the budget simulated training"),
 ])
 def test_a_bad_search_setting_is_one_line(args, match, expect, capsys, monkeypatch):
     expect(["search", "--config", "search_rea_201.yaml", *args], match, capsys, monkeypatch)

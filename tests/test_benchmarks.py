@@ -44,7 +44,7 @@ def test_nb201_optima(nb201):
         nb201.query(0, "cifar10", "val_acc")  # NATS trains 'cifar10' on train+valid: no val set
     with pytest.raises(UnknownMetric, match="mnist"):
         nb201.query(0, "mnist")
-    with pytest.raises(UnknownMetric, match=r"no metric 'test_acc' at 50 epochs for cifar10; its metrics for cifar10: params, test_acc \(epochs 12, 200\)$"):
+    with pytest.raises(UnknownMetric, match=r"no metric 'test_acc' at 50 epochs for cifar10; its metrics for cifar10: flops, params, test_acc \(epochs 12, 200\)$"):
         nb201.column("test_acc", "cifar10", epochs=50)
 
 

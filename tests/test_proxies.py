@@ -469,9 +469,11 @@ def test_a_search_scores_the_archs_a_table_lacks_on_the_tables_images_and_seed(d
     outside = nb201.arch(1)  # not in the table: scored on the table's images and seed
     scorer = ProxyScorer("nb201", ["synflow"], table="t.csv", images=mine, seed=2, root=data_root)
     assert scorer([outside])[0] == ProxyEvaluator("nb201", ["synflow"], images=mine, seed=2, root=data_root).score(outside)["synflow"]
-    assert cli.main([*search, "--proxy_dataset", "cifar100", "--output", "c100"]) == 1
+    assert cli.main([*search, "--proxy_dataset", "cifar100", "--output", "c100"]) == 0  # synflow needs no images (zeros of their shape)
+    naswot = [*search[:-1], "naswot", "--proxy_dataset", "cifar100"]
+    assert cli.main([*naswot, "--output", "c100n"]) == 1
     assert "no images for 'cifar100': give an image source (score --images, search --proxy_images" in capsys.readouterr().err
-    assert cli.main([*search, "--proxy_dataset", "cifar100", "--proxy_images", mine, "--output", "c100"]) == 0
+    assert cli.main([*naswot, "--proxy_images", mine, "--output", "c100n"]) == 0
     assert cli.main(["search", "--space", "nb201", "--budget", "4", "--strategy", "RandomSearch", "--proxy_images", mine]) == 1
     assert "--proxy_images sets up --proxies" in capsys.readouterr().err
 

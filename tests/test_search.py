@@ -91,7 +91,7 @@ def test_query_budget_counts_distinct_archs_and_enforces_the_limit(nb201):
     assert budget.used == 1
     budget.query(nb201.space.ops(b))  # another form of the same arch counts as that arch
     assert budget.used == 2 and budget.seen(b)
-    with pytest.raises(BudgetExhausted, match="budget of 2"):
+    with pytest.raises(BudgetExhausted, match=r"the budget \(2 queries\) is spent"):
         budget.query(c)
     assert budget.query(b) > 0  # asking again stays free
     assert budget.best.best_report == pytest.approx(max(nb201.query(x, "cifar10", "test_acc") for x in (a, b) if budget.best.best_key == x))
@@ -189,7 +189,7 @@ def test_a_search_that_stops_short_of_its_budget_says_why(caplog):
     with caplog.at_level(logging.WARNING, logger="lightning_nas.search.base"):
         result = run_search(RandomSearch(), QueryBudget(TinyBenchmark(), 300), seed=0)
     assert result.queries == 256
-    assert "RandomSearch (seed 0) stopped after 256 of 300 queries: 1000 steps in a row proposed only archs it had queried" in caplog.text
+    assert "RandomSearch (seed 0) stopped after 256 queries (budget: 300 queries): 1000 steps in a row proposed only archs it had queried" in caplog.text
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="lightning_nas.search.base"):
         run_search(RandomSearch(), QueryBudget(TinyBenchmark(), 256), seed=0)

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from lightning_nas.benchmarks.training import TrainingColumns, TrainingRun
 from lightning_nas.utils.cache import cache_dir, read_cache, source_fingerprint, write_cache
 from lightning_nas.utils.errors import BenchmarkFileError, InvalidArchitecture, UnknownMetric
 from lightning_nas.spaces.base import SearchSpace, is_index
@@ -68,6 +69,10 @@ def no_data_error(what: str, roots: Sequence[Path], expected: Sequence[str]) -> 
 
 def column_name(dataset: str, metric: str, epochs: int | None = None) -> str:
     return f"{dataset}/{metric}" if epochs is None else f"{dataset}/{metric}@{epochs}"
+
+
+#: The metric of latency columns, ``"<device setting>/latency_ms"`` (milliseconds per forward pass).
+LATENCY = "latency_ms"
 
 
 class Table:
@@ -141,6 +146,8 @@ class Benchmark(abc.ABC):
 
     def __init__(self, table: Table) -> None:
         self.table = table
+        #: simulated seconds spent by :meth:`simulate_train_eval` since the last :meth:`reset_time` (NATS-Bench's clock)
+        self.used_time = 0.0
 
     @classmethod
     def find_sources(cls, root: str | os.PathLike | None = None, source: str | os.PathLike | None = None) -> list[Path]:
@@ -209,7 +216,9 @@ class Benchmark(abc.ABC):
             raise UnknownMetric(f"{self!r} has no dataset {dataset!r}; datasets: {list(self.datasets)}")
         return dataset
 
-    def _resolve(self, dataset: str | None, metric: str, epochs: int | None) -> str:
+    def resolve_column(self, dataset: str | None, metric: str, epochs: int | None) -> str:
+        """The name of the column ``metric`` of ``dataset`` after ``epochs`` (the full schedule when None, or the
+        static column such as ``params``), or an error listing the dataset's metrics."""
         dataset = self.resolve_dataset(dataset)
         candidates = [column_name(dataset, metric, epochs or self.default_epochs)]
         if epochs is None:
@@ -231,13 +240,13 @@ class Benchmark(abc.ABC):
 
     def column(self, metric: str = "test_acc", dataset: str | None = None, epochs: int | None = None) -> np.ndarray:
         """A whole metric column (read-only view, NaN where a row has no value)."""
-        values = self.table.columns[self._resolve(dataset, metric, epochs)].view()
+        values = self.table.columns[self.resolve_column(dataset, metric, epochs)].view()
         values.setflags(write=False)
         return values
 
     def query(self, arch: Any, dataset: str | None = None, metric: str = "test_acc", epochs: int | None = None) -> float:
         """One metric of one architecture. Accuracies are in percent."""
-        name = self._resolve(dataset, metric, epochs)
+        name = self.resolve_column(dataset, metric, epochs)
         row = self.index(arch)
         value = self.table.columns[name][row]
         if value.dtype.kind == "f" and np.isnan(value):
@@ -253,7 +262,7 @@ class Benchmark(abc.ABC):
         without one is an error when it is queried, not a reason to select on another column."""
         dataset = self.resolve_dataset(dataset)
         if select is not None:
-            chosen = select if select in self.table.columns else self._resolve(dataset, select, None)
+            chosen = select if select in self.table.columns else self.resolve_column(dataset, select, None)
         else:
             val_dataset = self.validation_dataset.get(dataset, dataset)
             chosen = self._first_column([(val_dataset, "val_acc"), (dataset, "test_acc"), (dataset, "test_acc_run0")], dataset)
@@ -262,10 +271,77 @@ class Benchmark(abc.ABC):
     def _first_column(self, candidates: list[tuple[str, str]], dataset: str) -> str:
         for ds, metric in candidates:
             try:
-                return self._resolve(ds, metric, None)
+                return self.resolve_column(ds, metric, None)
             except UnknownMetric:
                 continue
         raise UnknownMetric(f"{self!r} has no accuracy column for {dataset!r} to search on; columns: {self.metrics}")
+
+    # -- costs and simulated training ---------------------------------------------------------
+    @property
+    def latency_settings(self) -> list[str]:
+        """Device settings with a measured latency column (``"<setting>/latency_ms"``), e.g. ``pixel3``."""
+        return sorted(name.split("/")[0] for name in self.table.columns if name.endswith("/" + LATENCY))
+
+    def cost(self, arch: Any, dataset: str | None = None) -> dict[str, Any]:
+        """What running ``arch`` costs, as far as the table knows: ``params`` (count), ``flops`` (multiply-accumulates
+        of one forward pass on one image of ``dataset``) and ``latency_ms`` (milliseconds per forward pass, by device setting)."""
+        row, dataset = self.index(arch), self.resolve_dataset(dataset)
+        costs: dict[str, Any] = {}
+        for metric in ("params", "flops"):
+            try:
+                costs[metric] = self.table.columns[self.resolve_column(dataset, metric, None)][row].item()
+            except UnknownMetric:
+                continue
+        if self.latency_settings:
+            costs["latency_ms"] = {s: float(self.table.columns[column_name(s, LATENCY)][row]) for s in self.latency_settings}
+        return costs
+
+    def training_columns(self, dataset: str | None = None, epochs: int | None = None) -> TrainingColumns:
+        """Where a simulated training run of ``epochs`` epochs on ``dataset`` reads its numbers: the validation
+        accuracy of the dataset's validation split (``cifar10`` trains on ``cifar10-valid``, as NATS-Bench does),
+        per seed where the table has ``val_acc_seed<k>`` / ``val_acc_run<k>`` columns, and the training time at
+        ``epochs`` or, where only the full schedule's total is known, ``epochs / full`` of it."""
+        dataset = self.resolve_dataset(dataset)
+        epochs = epochs or self.default_epochs
+        where = self.validation_dataset.get(dataset, dataset)
+        mean = self._training_column(where, "val_acc", epochs, dataset)
+        per_seed = sorted(n for n in self.table.columns if n.startswith((f"{where}/val_acc_seed", f"{where}/val_acc_run")) and n.endswith(f"@{epochs}"))
+        values = np.stack([self.table.columns[n] for n in per_seed]) if per_seed else self.table.columns[mean][None]
+        seconds, time_note = self._training_seconds(where, epochs, dataset)
+        notes = ((f"{mean} holds seed means: every simulated run reads the mean",) if not per_seed else ()) + time_note
+        return TrainingColumns(dataset, epochs, values.astype(np.float64), seconds, mean, notes)
+
+    def _training_column(self, where: str, metric: str, epochs: int, dataset: str) -> str:
+        try:
+            return self.resolve_column(where, metric, epochs)
+        except UnknownMetric:
+            have = sorted({int(n.rsplit("@", 1)[1]) for n in self.table.columns if n.startswith(f"{where}/{metric}@")})
+            raise UnknownMetric(
+                f"{self!r} has no {metric} after {epochs} epochs on {where} (the split {dataset} searches train on) to simulate a training run with; "
+                + (f"epochs it has: {have}" if have else "it has no training runs to simulate: give a query budget instead of a time budget")
+            ) from None
+
+    def _training_seconds(self, where: str, epochs: int, dataset: str) -> tuple[np.ndarray, tuple[str, ...]]:
+        """Seconds of one run of ``epochs`` epochs, and a note when they are scaled from the full schedule's total."""
+        if column_name(where, "train_time", epochs) in self.table.columns:
+            return self.table.columns[column_name(where, "train_time", epochs)].astype(np.float64), ()
+        full = self._training_column(where, "train_time", self.default_epochs, dataset)
+        note = f"time: {epochs}/{self.default_epochs} of {full} (the table has no {epochs}-epoch training time)"
+        return self.table.columns[full].astype(np.float64) * (epochs / self.default_epochs), (note,)
+
+    def simulate_train_eval(self, arch: Any, dataset: str | None = None, epochs: int = 12, seed: int | np.random.Generator | None = None,
+                            account_time: bool = True) -> TrainingRun:
+        """Simulate training ``arch`` for ``epochs`` epochs on ``dataset`` and evaluating it, as ``nats_bench``'s
+        ``simulate_train_eval(arch, dataset, hp=str(epochs))`` does: the validation accuracy of one training seed
+        (drawn from ``seed``), the run's simulated seconds and, when ``account_time``, the clock's total after it."""
+        run = self.training_columns(dataset, epochs).run(self.index(arch), np.random.default_rng(seed))
+        if account_time:
+            self.used_time += run[1]
+        return TrainingRun(run[0], run[1], self.used_time)
+
+    def reset_time(self) -> None:
+        """Restart :meth:`simulate_train_eval`'s clock (``used_time``) at zero."""
+        self.used_time = 0.0
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({len(self)} archs, {self.table.meta.get('source_kind', '?')})"

@@ -56,7 +56,7 @@ def require_valid_structure(source: str | os.PathLike, invalid: np.ndarray, keys
 
 
 #: The range a column must lie in, by the kind of metric its name holds (accuracies in percent).
-RANGES = (("acc", 0.0, 100.0), ("loss", 0.0, 1e4), ("time", 0.0, 1e8), ("params", 1.0, 1e10), ("flops", 1.0, 1e14))
+RANGES = (("acc", 0.0, 100.0), ("loss", 0.0, 1e4), ("time", 0.0, 1e8), ("params", 1.0, 1e10), ("flops", 1.0, 1e14), ("latency", 0.0, 1e6))
 
 
 def require_sane_columns(source: str | os.PathLike, columns: dict[str, np.ndarray], keys: Sequence, may_be_missing: Callable[[str], bool]) -> None:

@@ -8,7 +8,9 @@
 Datasets follow NATS-Bench: ``cifar10-valid`` (trained on 25k, ``val_acc`` = x-valid,
 ``test_acc`` = CIFAR-10 test), ``cifar10`` (trained on 50k, ``test_acc`` only), ``cifar100`` and
 ``ImageNet16-120`` (``val_acc`` = x-valid, ``test_acc`` = x-test, ``valtest_acc`` = both halves).
-Accuracies are percent; ``params`` is a count; ``train_time`` is total training seconds.
+Accuracies are percent; ``params`` is a count; ``flops`` counts multiply-accumulates of one forward pass
+(computed from each cell for the compact tables, NATS-Bench's own count from an archive); ``train_time``
+is total training seconds; ``<device setting>/latency_ms`` is HELP's measured latency (27 settings).
 """
 
 from __future__ import annotations
@@ -18,15 +20,18 @@ import functools
 import gzip
 import os
 import pickle
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-from lightning_nas.benchmarks.base import Benchmark, Table, column_name, data_roots, find_data, load_or_build, no_data_error
+from lightning_nas.benchmarks.base import EMBEDDED_DATA, LATENCY, Benchmark, Table, column_name, data_roots, find_data, load_or_build, no_data_error
 from lightning_nas.benchmarks.checks import require_sane_columns
+from lightning_nas.benchmarks.training import TrainingColumns
 from lightning_nas.spaces.base import FiniteSearchSpace
 from lightning_nas.spaces.nats_sss import NATSSizeSpace
 from lightning_nas.spaces.nb201 import OP_IDS, NB201Space, encode_ops, str_to_ops
+from lightning_nas.spaces.nb201_costs import network_flops
 from lightning_nas.utils.errors import BenchmarkFileError, InvalidArgument
 from lightning_nas.utils.progress import progress_bar
 
@@ -34,6 +39,7 @@ DATASETS = ("cifar10-valid", "cifar10", "cifar100", "ImageNet16-120")
 ACC_200 = "nb201_acc_200ep.csv"
 ACC_12 = "nb201_acc_12ep.csv"
 PER_SEED = "nb201_valid_per_seed_200ep.csv.gz"
+LATENCY_CSV = "nb201_latency_help.csv.gz"
 TSS_ARCHIVES = ("NATS-tss-v1_0-3ffb9-simple", "NATS-tss-v1_0-3ffb9-full")
 SSS_ARCHIVES = ("NATS-sss-v1_0-50262-simple", "NATS-sss-v1_0-50262-full")
 
@@ -88,11 +94,27 @@ class NB201Benchmark(Benchmark):
         if partial:
             raise InvalidArgument("a partial NAS-Bench-201 table is not supported: its readers need every one of the 15,625 cells")
         sources = self.find_sources(root, source)
+        latency = next((s for s in sources if s.name == LATENCY_CSV), None)
         if sources[0].name != ACC_200:
-            table = load_or_build("nb201-nats-v2", sources, functools.partial(table_from_nats, sources[0], self.space, progress))
+            build = functools.partial(table_from_nats, sources[0], self.space, progress)
+            table = load_or_build("nb201-nats-v3", sources, functools.partial(_with_latency, build, latency))
         else:
-            table = load_or_build("nb201-csv-v2", sources, functools.partial(table_from_csv, sources[0].parent))
+            table = load_or_build("nb201-csv-v3", sources, functools.partial(_with_latency, functools.partial(table_from_csv, sources[0].parent), latency))
         super().__init__(table)
+
+    def training_columns(self, dataset: str | None = None, epochs: int | None = None) -> TrainingColumns:
+        """As :meth:`Benchmark.training_columns`; on CIFAR-100 and ImageNet16-120 the per-seed tables hold valtest
+        accuracy (x-valid and x-test together), not x-valid, so seed ``s`` reads the x-valid seed mean plus that
+        seed's deviation from the valtest mean."""
+        columns = super().training_columns(dataset, epochs)
+        where = self.validation_dataset.get(columns.dataset, columns.dataset)
+        valtest = sorted(n for n in self.table.columns if n.startswith(f"{where}/valtest_acc_seed") and n.endswith(f"@{columns.epochs}"))
+        if len(columns.per_seed) > 1 or not valtest:
+            return columns
+        deviation = np.stack([self.table.columns[n] for n in valtest]) - self.table.columns[column_name(where, "valtest_acc", columns.epochs)]
+        note = (f"seed s reads {columns.name} + (valtest seed s - valtest mean): the tables have per-seed valtest (x-valid and x-test), "
+                "not per-seed x-valid, so the seed noise is that of both halves")
+        return replace(columns, per_seed=columns.per_seed[0] + deviation, notes=(note, *columns.notes[1:]))
 
     @classmethod
     def find_sources(cls, root: str | os.PathLike | None = None, source: str | os.PathLike | None = None) -> list[Path]:
@@ -105,12 +127,13 @@ class NB201Benchmark(Benchmark):
             raise BenchmarkFileError(f"NB201 source {folder} is neither a NATS-tss archive {TSS_ARCHIVES} nor the compact {ACC_200}; see docs/data.md")
         roots = [folder] if folder is not None else [r / "nb201" for r in data_roots(root)]
         archive = next((a for a in (_find_archive(r, TSS_ARCHIVES) for r in roots) if a is not None), None)
+        latency = find_data([*roots, EMBEDDED_DATA / "nb201"], LATENCY_CSV)  # HELP's latencies serve either source
         if archive is not None:
-            return [archive]
+            return [archive, *([latency] if latency else [])]
         compact = find_data(roots, ACC_200)
         if compact is None:
             raise no_data_error("NAS-Bench-201", roots, [*TSS_ARCHIVES, ACC_200])
-        return [compact.parent / name for name in (ACC_200, ACC_12, PER_SEED) if (compact.parent / name).is_file()]
+        return [*(compact.parent / name for name in (ACC_200, ACC_12, PER_SEED) if (compact.parent / name).is_file()), *([latency] if latency else [])]
 
 
 class NATSSizeBenchmark(Benchmark):
@@ -190,6 +213,21 @@ def _check_order(path: Path, data: dict[str, list[str]], space: NB201Space) -> N
         raise BenchmarkFileError(f"{path}: column 'index' must list 0..{len(space) - 1} in order")
 
 
+def _with_latency(build: functools.partial, latency: Path | None) -> Table:
+    """The table ``build`` makes, with a ``<setting>/latency_ms`` column per device setting of HELP's ``latency``."""
+    table = build()
+    if latency is None:
+        return table
+    space = NB201Space()
+    data = _read_csv(latency)
+    _check_order(latency, data, space)
+    columns = {column_name(setting, LATENCY): _floats(latency, data, setting) for setting in data if setting != "index"}
+    require_sane_columns(latency, columns, table.keys, may_be_missing=lambda name: False)
+    table.columns.update(columns)
+    table.meta["notes"].append(f"<setting>/latency_ms: HELP's measured latency in ms ({len(columns)} device / batch settings; the input size is not recorded)")
+    return table
+
+
 def table_from_csv(folder: Path) -> Table:
     space = NB201Space()
     columns: dict[str, np.ndarray] = {}
@@ -200,7 +238,9 @@ def table_from_csv(folder: Path) -> Table:
         columns[column_name(dataset, metric, 200)] = _floats(path, data, name)
     for dataset, name in _PARAMS.items():
         columns[column_name(dataset, "params")] = np.rint(_floats(path, data, name) * 1e6).astype(np.int64)
-    notes = ["200-epoch values are means over the 2-3 seeds NATS-Bench trained"]
+        columns[column_name(dataset, "flops")] = np.rint(network_flops(space.op_ids, dataset)).astype(np.int64)
+    notes = ["200-epoch values are means over the 2-3 seeds NATS-Bench trained",
+             "flops: multiply-accumulates computed from each cell as torch's flop counter counts the network (pooling not counted)"]
     if (path := folder / ACC_12).is_file():
         data = _read_csv(path)
         _check_order(path, data, space)

@@ -14,7 +14,9 @@ from lightning_nas.utils.errors import BenchmarkFileError, InvalidArgument, requ
 def search(argv: list[str]) -> int:
     """``search --config configs/search_rea_201.yaml [--predictor CKPT | --proxies naswot,synflow]``:
     a search against a benchmark, optionally guided by a trained predictor (its training archs
-    count as queries) or by zero-cost proxies (several: TE-NAS's rank combination)."""
+    count as queries) or by zero-cost proxies (several: TE-NAS's rank combination). NATS-Bench's
+    protocol: ``--time_budget 20000 --signal 12`` (configs/search_nats_*.yaml); hardware-aware:
+    ``--constraint latency:pixel3<=5``, or ``--pareto latency:pixel3`` for the front."""
     from jsonargparse import ActionConfigFile, ArgumentParser
 
     from lightning_nas.benchmarks import BENCHMARKS, create
@@ -25,10 +27,16 @@ def search(argv: list[str]) -> int:
 
     parser = ArgumentParser(prog="python -m lightning_nas search", description=search.__doc__, default_config_files=[], exit_on_error=False)
     parser.add_argument("--config", action=ActionConfigFile, help="YAML with any of the options below")
-    parser.add_subclass_arguments(SearchStrategy, "strategy", required=True, help="RandomSearch, RegularizedEvolution or Reinforce (or the dot path of a SearchStrategy subclass)")
+    parser.add_subclass_arguments(SearchStrategy, "strategy", required=True, help="RandomSearch, RegularizedEvolution, Reinforce or BOHB (or the dot path of a SearchStrategy subclass)")
     parser.add_argument("--space", choices=sorted(BENCHMARKS), required=True)
     parser.add_argument("--dataset", type=str | None, default=None, help="benchmark dataset (default: the benchmark's first)")
-    parser.add_argument("--budget", type=int, required=True, help="distinct archs whose accuracy may be read")
+    parser.add_argument("--budget", type=int | None, default=None, help="queries: distinct archs whose accuracy may be read (with --signal: training runs)")
+    parser.add_argument("--time_budget", type=float | None, default=None, help="simulated training seconds the search may spend (NATS-Bench: 20000 / 40000 / 120000 for CIFAR-10 / CIFAR-100 / ImageNet16-120)")
+    parser.add_argument("--signal", type=int | None, default=None,
+                        help="select on simulated training runs of this many epochs (NATS-Bench's hp: 12 or 200), one seed drawn per run; default 12 with --time_budget")
+    parser.add_argument("--constraint", type=str | None, default=None, help="only archs within it, e.g. latency:pixel3<=5 (ms), flops<=100 (M), params<=1.5 (M)")
+    parser.add_argument("--pareto", type=str | None, default=None, help="Pareto mode: the front of accuracy against this cost, e.g. latency:pixel3, flops, params")
+    parser.add_argument("--pareto_points", type=int, default=4, help="constrained searches (cost limits at quantiles of the space) the budget is split over in Pareto mode")
     parser.add_argument("--select", type=str | None, default=None,
                         help="the metric to select archs on instead of validation accuracy, e.g. test_acc (recorded in best.json); an arch without a value is an error")
     parser.add_argument("--predictor", type=str | None, default=None, help="checkpoint written by fit; its scores rank candidates")
@@ -53,6 +61,8 @@ def search(argv: list[str]) -> int:
         raise InvalidArgument("--proxy_table, --proxy_dataset, --proxy_seed and --full_network set up --proxies; give the proxies that rank candidates, e.g. --proxies synflow")
     if not (cfg.proxies or cfg.predictor) and cfg.proxy_images:
         raise InvalidArgument("--proxy_images sets up --proxies (or a --predictor fed proxy scores); give the proxies that rank candidates, e.g. --proxies synflow")
+    if cfg.budget is None and cfg.time_budget is None:
+        raise InvalidArgument("give --budget (queries) or --time_budget (simulated training seconds), or both")
     device = require_device("--device", cfg.device)
     bench = create(cfg.space, root=cfg.root, progress=True)
     scorer = rows = None
@@ -69,22 +79,45 @@ def search(argv: list[str]) -> int:
             print(f"warning: {cfg.predictor} does not record its training archs; they are not counted as queries", file=sys.stderr)
         else:
             rows = labelled_rows_of(settings, bench)
+            if cfg.signal is not None or cfg.time_budget is not None:
+                require_labels_of_signal(settings, bench, cfg.dataset, cfg.signal or 12)
     elif cfg.proxies:
         scorer = ProxyScorer(bench.space.name, proxy_names(cfg.proxies), cfg.proxy_dataset or "cifar10", cfg.proxy_table, cfg.proxy_images, cfg.proxy_seed,
                              cfg.root, device, cfg.full_network)
-    output = cfg.output or default_output(argv, cfg, bench.resolve_dataset(cfg.dataset))
-    search_with_scorer(cfg.strategy, bench, scorer, cfg.budget, cfg.dataset, cfg.seeds, rows, output, cfg.save_every, select=cfg.select)
-    print(f"results in {output}/ (best.json, trajectory.csv per seed; trajectory.png)")
+    output = cfg.output or default_output(argv, cfg, bench)
+    search_with_scorer(cfg.strategy, bench, scorer, cfg.budget, cfg.dataset, cfg.seeds, rows, output, cfg.save_every, select=cfg.select,
+                       seconds=cfg.time_budget, signal=cfg.signal, constraint=cfg.constraint, pareto=cfg.pareto, pareto_points=cfg.pareto_points)
+    print(f"results in {output}/ " + ("(pareto.json and one search per cost limit per seed; pareto.png)" if cfg.pareto else "(best.json, trajectory.csv per seed; trajectory.png)"))
     return 0
 
 
-def default_output(argv: list[str], cfg: Any, dataset: str) -> str:
-    """``search/<config>/<strategy>[+<scorer>]-<dataset>``: a folder per config, strategy, scorer and dataset,
-    so that different searches never meet in one, and rerunning a command resumes its own search."""
+def require_labels_of_signal(settings: dict[str, Any], bench: Any, dataset: str | None, signal: int) -> None:
+    """A predictor's labelled archs are the search's first simulated training runs, so its labels must be what
+    those runs read: the validation accuracy of ``signal``-epoch runs (``fit --data.metric val_acc --data.epochs 12``)."""
+    labels = bench.resolve_column(settings.get("dataset"), settings.get("metric", "test_acc"), settings.get("epochs"))
+    wanted = bench.training_columns(dataset, signal).name
+    if labels != wanted:
+        raise InvalidArgument(
+            f"the predictor was fit on {labels}, but under simulated training its labelled archs are the search's first {signal}-epoch runs, "
+            f"which read {wanted}: fit it on those labels (--data.dataset {wanted.split('/')[0]} --data.metric val_acc --data.epochs {signal}), or search with --budget alone"
+        )
+
+
+def default_output(argv: list[str], cfg: Any, bench: Any) -> str:
+    """``search/<config>/<strategy>[+<scorer>]-<dataset>[-<constraint>][-pareto-<cost>]``: a folder per config, strategy,
+    scorer, dataset and constraint, so that different searches never meet in one, and rerunning a command resumes its own search."""
+    from lightning_nas.benchmarks.constraints import Constraint, Cost
+
+    dataset = bench.resolve_dataset(cfg.dataset)
     configs = [Path(value).stem for _, value, _ in config_values(resolve_config_paths(argv)) if Path(value).is_file()]
     base = configs[-1] if configs else cfg.space
     scorer = Path(cfg.predictor).stem if cfg.predictor else "+".join(proxy_names(cfg.proxies)) if cfg.proxies else ""
-    return str(Path("search") / base / f"{type(cfg.strategy).__name__}{'+' + scorer if scorer else ''}-{dataset}")
+    name = f"{type(cfg.strategy).__name__}{'+' + scorer if scorer else ''}-{dataset}"
+    if cfg.constraint:
+        name += "-" + Constraint.parse(cfg.constraint, bench).slug
+    if cfg.pareto:
+        name += "-pareto-" + Cost.parse(cfg.pareto, bench).slug
+    return str(Path("search") / base / name)
 
 
 def proxy_names(text: str) -> list[str]:

@@ -97,7 +97,11 @@ class ProxyEvaluator:
         names = {p.name for p in self.proxies}
         largest = max(self.proxies, key=lambda p: p.batch_size)
         num = max(largest.batch_size, 3)
-        images, labels = load_images(dataset, images, num=num, seed=seed, root=root, needed_by=f"{largest.name}'s batch of {num} images")
+        if largest.batch_size == 0 and images is None:  # data-free proxies (synflow, params, flops) need the image shape only
+            side = get_dataset(dataset).image_side
+            images, labels = torch.zeros(num, 3, side, side), torch.zeros(num, dtype=torch.int64)
+        else:
+            images, labels = load_images(dataset, images, num=num, seed=seed, root=root, needed_by=f"{largest.name}'s batch of {num} images")
         self.images, self.labels = images.to(self.device), labels.to(self.device)
         self.options: dict[str, dict[str, Any]] = {}
         if "tenas_lr" in names:

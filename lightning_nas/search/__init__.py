@@ -3,6 +3,7 @@
 from lightning_nas.benchmarks.budget import QueryBudget
 from lightning_nas.models import load_predictor  # here too: a search's way in from a checkpoint
 from lightning_nas.search.base import Scorer, SearchResult, SearchStrategy, run_search
+from lightning_nas.search.bohb import BOHB
 from lightning_nas.search.callback import SearchCallback
 from lightning_nas.search.evolution import RegularizedEvolution
 from lightning_nas.search.random import RandomSearch
@@ -10,6 +11,7 @@ from lightning_nas.search.reinforce import Reinforce
 from lightning_nas.search.scorers import PredictorScorer, ProxyScorer, predict_archs
 
 __all__ = [
+    "BOHB",
     "PredictorScorer",
     "ProxyScorer",
     "QueryBudget",

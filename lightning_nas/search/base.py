@@ -3,14 +3,15 @@
 A :class:`SearchStrategy` proposes architectures through the space's ``sample`` / ``mutate`` /
 ``from_decisions`` interface only, so one strategy runs on NB101, NB201 and NATS-sss. When a
 *scorer* (a trained predictor, a zero-cost proxy) is given, each step draws ``num_candidates``
-proposals, the scorer ranks them and only the best one costs a benchmark query.
+proposals, the scorer ranks them and only the best one costs a benchmark query. Under a budget's
+constraint (``latency:pixel3<=5``) only archs within it are proposed.
 
 :func:`run_search` drives a strategy until its :class:`~lightning_nas.benchmarks.QueryBudget` is
-spent and makes it resumable: every ``save_every`` queries the whole state (strategy, queried archs,
-trajectory, RNG) is written atomically, and a run started with the same ``output`` folder continues
-from it, ending exactly as an uninterrupted run with the same seed would. The budget may change on
-resume: no strategy looks at it, so a finished search given a larger one continues as if it had
-been started with it.
+spent (queries, or simulated training seconds) and makes it resumable: every ``save_every`` queries
+the whole state (strategy, queried archs, trajectory, RNG) is written atomically, and a run started
+with the same ``output`` folder continues from it, ending exactly as an uninterrupted run with the
+same seed would. The budget's size may change on resume: no strategy looks at it, so a finished
+search given a larger one continues as if it had been started with it.
 """
 
 from __future__ import annotations
@@ -40,9 +41,11 @@ Scorer = Callable[[list[Any]], np.ndarray]
 carry a ``fingerprint`` string naming what it ranks by (see :func:`scorer_fingerprint`)."""
 
 log = logging.getLogger(__name__)
-STATE_VERSION = 2  # 2: the header records the columns selected on and reported, and the state a checksum
+STATE_VERSION = 3  # 2: the header records the columns selected on and reported, and the state a checksum; 3: simulated training
 #: Steps in a row without a new query after which a search stops (the space is used up).
 MAX_STALLED_STEPS = 1_000
+#: Draws after which a proposal still outside the budget's constraint is an error (the constraint is too tight to sample).
+MAX_INFEASIBLE_DRAWS = 10_000
 
 
 class SearchStrategy(abc.ABC):
@@ -85,12 +88,13 @@ class SearchStrategy(abc.ABC):
     # -- helpers for subclasses -----------------------------------------------------------------
     def propose(self, draw: Callable[[], Any]) -> Any:
         """One arch from ``draw()``: without a scorer the first draw; with one, the best-scored
-        of ``num_candidates`` distinct draws, preferring archs not yet queried."""
+        of ``num_candidates`` distinct draws, preferring archs not yet queried. Only draws within the
+        budget's constraint count."""
         if self.scorer is None:
-            return draw()
+            return self.draw_feasible(draw)
         candidates: dict[str, Any] = {}
         for _ in range(self.num_candidates):
-            arch = draw()
+            arch = self.draw_feasible(draw)
             candidates.setdefault(self.space.key(arch), arch)
         archs = list(candidates.values())
         fresh = [a for a in archs if not self.budget.seen(a)]
@@ -102,6 +106,14 @@ class SearchStrategy(abc.ABC):
             bad = archs[int(np.flatnonzero(np.isnan(scores))[0])]
             raise LightningNASError(f"the scorer returned NaN for {self.space.key(bad)!r}: it must score every candidate (-inf for the worst)")
         return archs[int(np.argmax(scores))]
+
+    def draw_feasible(self, draw: Callable[[], Any]) -> Any:
+        """The first of ``draw()``'s archs within the budget's constraint."""
+        for _ in range(MAX_INFEASIBLE_DRAWS):
+            arch = draw()
+            if self.budget.feasible(arch):
+                return arch
+        raise LightningNASError(f"{MAX_INFEASIBLE_DRAWS:,} proposals in a row were outside {self.budget.constraint}: the constraint leaves this strategy too few archs to propose")
 
 
 @dataclass
@@ -117,6 +129,8 @@ class SearchResult:
     history: list[Query]
     #: Every benchmark column of the best arch (reporting only; not a query).
     best_metrics: dict[str, float]
+    #: the budget, as a user reads it (``100 queries``, ``20000 s of simulated training (12-epoch runs)``)
+    budget: str = ""
 
     def __repr__(self) -> str:
         """One line (the generated repr printed every query of the trajectory: 35k characters at 100)."""
@@ -127,7 +141,9 @@ class SearchResult:
         reported accuracy (NB101's compact table selects on what it reports)."""
         best = self.best
         reported = "" if self.report_column == self.select_column else f", {self.report_column} {best.best_report:.2f}"
-        return f"{self.queries} queries, best {best.best_key} {self.select_column} {best.best_select:.2f}{reported}"
+        spent = f" ({best.seconds:.0f} s of simulated training)" if best.epochs else ""
+        selected = self.select_column if not best.best_epochs else f"{self.select_column.rsplit('@', 1)[0]}@{best.best_epochs} (one run)"
+        return f"{self.queries} queries{spent}, best {best.best_key} {selected} {best.best_select:.2f}{reported}"
 
     @property
     def best(self) -> Query:
@@ -141,6 +157,10 @@ class SearchResult:
         """Best-so-far reported (test) accuracy after each query."""
         return np.array([q.best_report for q in self.history])
 
+    def seconds(self) -> np.ndarray:
+        """Simulated training seconds spent after each query (0 for table lookups)."""
+        return np.array([q.seconds for q in self.history])
+
     def save(self, folder: str | os.PathLike) -> Path:
         """``trajectory.csv`` (one row per query) and ``best.json`` (the chosen arch, its
         benchmark metrics, the search's settings) in ``folder``, each written atomically."""
@@ -151,7 +171,7 @@ class SearchResult:
             writer.writerows(asdict(q) for q in self.history)
         summary = {
             "strategy": self.strategy, "seed": self.seed, "space": self.space, "dataset": self.dataset,
-            "queries": self.queries, "selected_on": self.select_column, "reported": self.report_column,
+            "queries": self.queries, "budget": self.budget, "simulated_seconds": self.best.seconds, "selected_on": self.select_column, "reported": self.report_column,
             "best_arch": self.best.best_key, "best_select": self.best.best_select, "best_report": self.best.best_report,
             "best_metrics": self.best_metrics,
         }
@@ -203,9 +223,10 @@ def run_search(
     budget.require_room(len(initial))
     benchmark = budget.benchmark
     rng = np.random.default_rng(seed)
+    budget.rng = rng  # simulated runs draw their training seed from the search's own stream
     strategy.bind(budget, rng, scorer)
     header = {"version": STATE_VERSION, "space": budget.space.name, "dataset": budget.dataset, "select": budget.select_column, "report": budget.report_column,
-              "seed": seed, "scorer": scorer_fingerprint(scorer), **strategy.config()}
+              "seed": seed, "scorer": scorer_fingerprint(scorer), **budget.settings(), **strategy.config()}
     state_path = Path(output) / "state.pkl" if output is not None else None
     if state_path is not None:
         make_folder(state_path.parent, state_path)  # a folder that cannot be made fails now, not at the first save
@@ -224,30 +245,35 @@ def run_search(
                 pickle.dump({"sha256": hashlib.sha256(state).hexdigest(), "state": state}, f, protocol=pickle.HIGHEST_PROTOCOL)
 
     last_saved, stalled = budget.used, 0
-    with progress_bar(f"{header['strategy']} on {budget.space.name}/{budget.dataset}", total=budget.queries, enabled=progress) as advance:
-        advance(budget.used)
+    timed = budget.queries is None  # progress in simulated seconds, else in queries
+    spent = (lambda: int(budget.used_seconds)) if timed else (lambda: budget.used)
+    with progress_bar(f"{header['strategy']} on {budget.space.name}/{budget.dataset}", total=int(budget.seconds) if timed else budget.queries, enabled=progress) as advance:
+        advance(spent())
         while not budget.exhausted and stalled < MAX_STALLED_STEPS:
-            before = budget.used
+            before, progress_before = budget.used, spent()
             try:
                 strategy.step()
             except BudgetExhausted:
                 break
             stalled = 0 if budget.used > before else stalled + 1
-            advance(budget.used - before)
+            advance(spent() - progress_before)
             if budget.used - last_saved >= save_every:
                 save()
                 last_saved = budget.used
     save()
     if not budget.history:
-        raise LightningNASError(f"{header['strategy']} queried no architecture")
+        raise LightningNASError(f"{header['strategy']} queried no architecture: the budget ({budget.describe()}) could not pay for one")
+    if budget.best.best_row < 0:
+        raise LightningNASError(f"{header['strategy']} queried no architecture within {budget.constraint}")
     if stalled >= MAX_STALLED_STEPS:
         log.warning(
-            "%s (seed %d) stopped after %d of %d queries: %d steps in a row proposed only archs it had queried "
-            "(it has converged, or the space is used up)", header["strategy"], seed, budget.used, budget.queries, MAX_STALLED_STEPS,
+            "%s (seed %d) stopped after %d queries (budget: %s): %d steps in a row proposed only archs it had queried "
+            "(it has converged, or the space is used up)", header["strategy"], seed, budget.used, budget.describe(), MAX_STALLED_STEPS,
         )  # fmt: skip
     row = budget.history[-1].best_row
     best_metrics = {name: float(benchmark.table.columns[name][row]) for name in benchmark.metrics}
-    result = SearchResult(header["strategy"], seed, budget.space.name, budget.dataset, budget.select_column, budget.report_column, list(budget.history), best_metrics)
+    result = SearchResult(header["strategy"], seed, budget.space.name, budget.dataset, budget.select_column, budget.report_column,
+                          list(budget.history), best_metrics, budget.describe())
     if output is not None:
         result.save(output)
     return result

@@ -17,7 +17,8 @@ class RegularizedEvolution(SearchStrategy):
     step samples ``sample_size`` members, mutates the fittest (by selection accuracy) and
     replaces the *oldest* member with the child. With a scorer the child is the best-scored of
     ``num_candidates`` mutations (and initial members the best-scored of as many samples).
-    Archs queried before the search (``reset(seen)``) seed the population, best youngest.
+    Archs queried before the search (``reset(seen)``) seed the population, best youngest (those within the
+    budget's constraint only).
 
     Args:
         population_size: archs in the aging population.
@@ -39,7 +40,8 @@ class RegularizedEvolution(SearchStrategy):
         return {**super().config(), "population_size": self.population_size, "sample_size": self.sample_size}
 
     def reset(self, seen: Sequence[tuple[Any, float]]) -> None:
-        best = sorted(seen, key=lambda pair: pair[1])[-self.population_size :]
+        within = [pair for pair in seen if self.budget.feasible(pair[0])]  # a parent outside the constraint has no place in it
+        best = sorted(within, key=lambda pair: pair[1])[-self.population_size :]
         self.population = deque(best)
 
     def step(self) -> None:

@@ -76,3 +76,23 @@ def op_costs(op_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         params[:, s] = np.where(kernel_sq > 0, kernel_sq * c * c + 2 * c, 0)
         flops[:, s] = hw * kernel_sq * c * c
     return params, flops
+
+
+#: Cells per stage of the benchmark network.
+CELLS_PER_STAGE = 5
+
+
+def network_flops(op_ids: np.ndarray, dataset: str) -> np.ndarray:
+    """Multiply-accumulates of one forward pass of each cell's benchmark network on one image of ``dataset``
+    [N], counted as ``torch.utils.flop_counter`` counts them (convolutions and the classifier; pooling, BN and
+    additions cost nothing): the stem, the two residual reduction blocks (3x3 conv with stride 2, 3x3 conv,
+    average pool + 1x1 conv shortcut) and the classifier, plus every edge op of the 5 cells of each stage."""
+    data = get_dataset(dataset)
+    scale = (data.image_side / IMAGE_SIZE) ** 2  # op_costs counts at CIFAR's 32x32
+    fixed = data.image_side**2 * 9 * 3 * STEM_CHANNELS  # stem
+    for s in range(1, NUM_STAGES):
+        c_in, c_out, side = STEM_CHANNELS * 2 ** (s - 1), STEM_CHANNELS * 2**s, data.image_side // 2**s
+        fixed += side**2 * (9 * c_in * c_out + 9 * c_out * c_out + c_in * c_out)
+    fixed += STEM_CHANNELS * 2 ** (NUM_STAGES - 1) * data.num_classes  # classifier
+    cells = op_costs(op_ids)[1].sum((1, 2)) * CELLS_PER_STAGE * scale
+    return fixed + cells
