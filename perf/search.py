@@ -3,6 +3,7 @@
     python perf/search.py [--seeds 10] [--only nb201:cifar10,nb101:cifar10] [--plots perf/results]
     python perf/search.py --only nb201:cifar10 --strategies rea,rea+synflow   # zero-cost-proxy-guided REA
     python perf/search.py --protocol nats [--runs 100] [--guided-runs 30] [--plots docs]   # NATS-Bench's protocol
+    python perf/search.py --protocol training_free --runs 20 [--only nb201:cifar10]       # zero-query search
 
 ``--protocol nats`` runs NATS-Bench's protocol on NB201 (``search_time_budget_test_acc`` lines): every query is a
 simulated 12-epoch training run, the search stops when the dataset's simulated-time budget is spent (20,000 /
@@ -205,11 +206,44 @@ def hardware_aware(args) -> None:
                     title=f"NB201 {dataset}: test accuracy vs {cost}, {PARETO_RUNS} Pareto searches of {PARETO_QUERIES} queries")
 
 
+#: training-free runs: (space, dataset, proxy, strategy, evaluations); synflow needs no images, so it runs on every
+#: dataset; NASWOT needs real ones, of which only CIFAR-10's sample ships
+TRAINING_FREE = [
+    *[("nb201", ds, "synflow", strategy, n) for ds in NATS_BUDGET for strategy, n in (("random", 100), ("rea", 300), ("reinforce", 300))],
+    ("nb201", "cifar10", "naswot", "random", 10), ("nb201", "cifar10", "naswot", "random", 100),
+]
+
+
+def training_free(args) -> None:
+    """Zero-query search: each run scores ``evaluations`` archs with one proxy and reads the benchmark once, for the
+    arch it reports (``training_free_search_test_acc``); random search with N evaluations is NASWOT's protocol."""
+    from lightning_nas import search
+    from lightning_nas.benchmarks import create
+
+    for space, dataset, proxy, strategy, evaluations in TRAINING_FREE:
+        if args.only and f"{space}:{dataset}" not in args.only.split(","):
+            continue
+        bench = create(space)
+        scorer = search.ProxyScorer(space, [proxy], dataset)  # one cache over the runs, as a score table would be
+        start, results = time.perf_counter(), []
+        for seed in range(args.runs):
+            budget = search.TrainingFreeBudget(bench, evaluations, scorer, dataset)
+            results.append(search.run_search(getattr(search, PLAIN[strategy])(), budget, seed=seed))
+            assert budget.rows_read == [results[-1].best.best_row]
+        reported = np.array([r.best.best_report for r in results])
+        print(json.dumps({"figure": "training_free_search_test_acc", "space": space, "dataset": dataset, "strategy": strategy, "scorer": proxy,
+                          "evaluations": evaluations, "benchmark_queries": 1, "runs": args.runs, "mean": round(float(reported.mean()), 3),
+                          "std": round(float(reported.std()), 3), "reported": results[0].report_column,
+                          "seconds_per_search": round((time.perf_counter() - start) / args.runs, 2),
+                          "note": "proxy scores cached over the runs: later runs score only archs no earlier run scored"}), flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seeds", type=int, default=10)
-    parser.add_argument("--protocol", choices=["queries", "nats"], default="queries", help="nats: NATS-Bench's time-budgeted protocol (see the module doc)")
-    parser.add_argument("--runs", type=int, default=100, help="--protocol nats: runs per plain baseline")
+    parser.add_argument("--protocol", choices=["queries", "nats", "training_free"], default="queries",
+                        help="nats: NATS-Bench's time-budgeted protocol; training_free: zero-query search (see the module doc)")
+    parser.add_argument("--runs", type=int, default=100, help="--protocol nats: runs per plain baseline; training_free: runs per row")
     parser.add_argument("--guided-runs", type=int, default=30, help="--protocol nats: runs of proxy-guided REA")
     parser.add_argument("--hardware-guided-runs", type=int, default=10, help="--protocol nats: runs of synflow- and GIN-guided constrained REA per device setting")
     parser.add_argument("--only", help="comma-separated space:dataset tasks, e.g. nb201:cifar10")
@@ -222,6 +256,8 @@ def main() -> None:
     os.environ.setdefault("WANDB_MODE", "offline")
     if args.protocol == "nats":
         return nats_protocol(args)
+    if args.protocol == "training_free":
+        return training_free(args)
     from lightning_nas.viz import search_trajectories
 
     for space, dataset in TASKS:

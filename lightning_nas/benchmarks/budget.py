@@ -21,7 +21,7 @@ the search are queried either way). The one rule on the budget's size is here to
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -186,6 +186,9 @@ class QueryBudget:
         self.history.append(Query(self.used + 1, key, row, select, report, *best_fields, self.used_seconds + seconds, run_epochs, best_epochs))
         return select
 
+    def finish(self) -> None:
+        """Called once the search ends: nothing to do when every query read its values (see :class:`TrainingFreeBudget`)."""
+
     def _training(self, epochs: int) -> TrainingColumns:
         if epochs not in self._runs:
             self._runs[epochs] = self.benchmark.training_columns(self.dataset, epochs)
@@ -234,3 +237,69 @@ class QueryBudget:
         self._value = {q.key: q.select for q in self.history}
         # a refused query stays refused only under the same time budget: a larger one may pay for it
         self._spent = bool(state.get("spent")) and state.get("spent_at") == self.seconds
+
+
+class TrainingFreeBudget(QueryBudget):
+    """A zero-query search's budget (NASWOT, RBFleX-NAS, TE-NAS, TEGNAS): ``query(arch)`` returns ``fitness``'s score
+    of the arch (a zero-cost proxy on its untrained network, or any ``archs -> scores`` callable; higher is better), and
+    no benchmark value is read until :meth:`finish` reads the chosen arch's, once, for the report.
+
+    The cost counted is ``evaluations``: distinct archs scored (scoring one again is free). Trajectory rows carry the
+    fitness as the selection value and NaN as the reported value, except the last after :meth:`finish`. The
+    strategies run unchanged: random search becomes sample-N-keep-the-best, regularized evolution's fitness and
+    REINFORCE's reward become the score.
+    """
+
+    def __init__(self, benchmark: Benchmark, evaluations: int, fitness: Any, dataset: str | None = None, constraint: Constraint | None = None) -> None:
+        if len(getattr(fitness, "proxies", ())) > 1:
+            raise InvalidArgument(
+                f"a rank combination ({'+'.join(fitness.proxies)}) ranks the candidates of one call; a training-free fitness scores one arch "
+                "at a time, so it needs one proxy (a rank combination against a fixed reference set is not implemented yet)"
+            )
+        super().__init__(benchmark, evaluations, dataset, constraint=constraint)
+        self.fitness = fitness
+        name = getattr(fitness, "name", None) or getattr(fitness, "__qualname__", type(fitness).__qualname__)
+        self.select_column = f"training-free:{name}"
+        #: benchmark rows whose values were read (the report's, after finish)
+        self.rows_read: list[int] = []
+
+    def query(self, arch: Any, epochs: int | None = None) -> float:
+        """The fitness of ``arch`` (a new arch costs one evaluation); no benchmark value is read."""
+        if epochs is not None:
+            raise InvalidArgument("a training-free search trains nothing: query(epochs=...) needs a budget that simulates training")
+        key = self.space.key(self.space.validate(arch))
+        if key in self._value:
+            return self._value[key]
+        if self.exhausted:
+            raise BudgetExhausted(f"the budget ({self.describe()}) is spent; {key!r} was not scored")
+        row = self.benchmark.index(arch)
+        scores = np.asarray(self.fitness([arch]), dtype=np.float64)
+        if scores.shape != (1,) or np.isnan(scores[0]):
+            raise LightningNASError(f"the fitness returned {scores!r} for {key!r}: it must return one score per arch, -inf for one it cannot score")
+        value = float(scores[0])
+        best = self.best
+        better = best is None or best.best_row < 0 or value > best.best_select
+        if better and (self._feasible is None or self._feasible[row]):
+            best_fields = (key, row, value, float("nan"))
+        elif best is not None:
+            best_fields = (best.best_key, best.best_row, best.best_select, float("nan"))
+        else:
+            best_fields = ("", -1, float("nan"), float("nan"))
+        self._value[key] = value
+        self.history.append(Query(self.used + 1, key, row, value, float("nan"), *best_fields))
+        return value
+
+    def finish(self) -> None:
+        """Read the benchmark once: the reported value of the arch chosen, into the last trajectory row."""
+        last = self.history[-1]
+        if last.best_row < 0 or self.rows_read:
+            return
+        self.rows_read.append(last.best_row)
+        report = float(self._report[last.best_row])
+        self.history[-1] = replace(last, report=report if last.row == last.best_row else last.report, best_report=report)
+
+    def describe(self) -> str:
+        return f"{self.queries} training-free evaluations (no benchmark query)" + (f" under {self.constraint}" if self.constraint is not None else "")
+
+    def settings(self) -> dict[str, Any]:
+        return {**super().settings(), "fitness": self.select_column}

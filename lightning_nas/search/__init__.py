@@ -1,6 +1,6 @@
 """Search: strategies, scorers, the resumable search loop and the Lightning callback."""
 
-from lightning_nas.benchmarks.budget import QueryBudget
+from lightning_nas.benchmarks.budget import QueryBudget, TrainingFreeBudget
 from lightning_nas.models import load_predictor  # here too: a search's way in from a checkpoint
 from lightning_nas.search.base import Scorer, SearchResult, SearchStrategy, run_search
 from lightning_nas.search.bohb import BOHB
@@ -22,6 +22,7 @@ __all__ = [
     "SearchCallback",
     "SearchResult",
     "SearchStrategy",
+    "TrainingFreeBudget",
     "load_predictor",
     "predict_archs",
     "run_search",

@@ -261,6 +261,8 @@ def run_search(
                 save()
                 last_saved = budget.used
     save()
+    if budget.history:
+        budget.finish()  # a training-free search reads the benchmark here, once, for the arch it reports
     if not budget.history:
         raise LightningNASError(f"{header['strategy']} queried no architecture: the budget ({budget.describe()}) could not pay for one")
     if budget.best.best_row < 0:

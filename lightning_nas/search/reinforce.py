@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
@@ -12,7 +13,8 @@ from lightning_nas.search.base import SearchStrategy
 
 class Reinforce(SearchStrategy):
     """A factorised categorical policy (one softmax per decision of ``space.decisions``),
-    trained with Adam on ``-log p(arch) * (reward - baseline)``, reward = selection accuracy / 100,
+    trained with Adam on ``-log p(arch) * (reward - baseline)``, reward = selection accuracy / 100 (or a
+    training-free fitness / 100, TEGNAS's formulation),
     baseline = exponential moving average of rewards (``momentum``).
 
     Sampling uses the search's numpy generator, so the trajectory is reproducible and resumable.
@@ -61,6 +63,8 @@ class Reinforce(SearchStrategy):
         self._drawn: dict[str, list[int]] = {}  # the choices that spelled each proposal
         arch = self.propose(self._sample)
         reward = self.budget.query(arch) / 100.0
+        if not math.isfinite(reward):  # an arch a training-free fitness cannot score (-inf) teaches the policy nothing
+            return
         self.baseline = reward if self.baseline is None else self.momentum * self.baseline + (1 - self.momentum) * reward
         choices = torch.tensor(self._drawn[self.space.key(arch)])
         log_prob = torch.log(self._probabilities()[torch.arange(len(choices)), choices]).sum()

@@ -1,0 +1,88 @@
+"""Zero-query (training-free) search: a fitness instead of benchmark queries, one benchmark read for the report."""
+
+import numpy as np
+import pytest
+
+from lightning_nas.benchmarks.budget import TrainingFreeBudget
+from lightning_nas.search import ProxyScorer, RandomSearch, RegularizedEvolution, Reinforce, run_search
+from lightning_nas.utils.errors import InvalidArgument, LightningNASError
+
+from test_search import TinyBenchmark
+
+STRATEGIES = [RandomSearch, RegularizedEvolution, Reinforce]
+
+
+def closeness(archs):
+    """A fitness computed from the arch alone (no benchmark value): highest at 3-3-3-3, as TinyBenchmark's accuracy."""
+    return np.array([sum(int(c) * w for c, w in zip(a.split("-"), (1, 2, 3, 4))) for a in archs], dtype=float)
+
+
+class RowSpy(np.ndarray):
+    """A benchmark column that records which rows are read from it."""
+
+    reads: list[int] = []
+
+    def __getitem__(self, index):
+        if isinstance(index, (int, np.integer)):
+            RowSpy.reads.append(int(index))
+        return super().__getitem__(index)
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_a_zero_query_search_reads_the_benchmark_once_for_the_arch_it_reports(strategy):
+    bench = TinyBenchmark()
+    bench.table.columns = {name: column.view(RowSpy) for name, column in bench.table.columns.items()}
+    RowSpy.reads = []
+    budget = TrainingFreeBudget(bench, 60, closeness)
+    result = run_search(strategy(), budget, seed=0)
+    assert result.queries == 60 and set(RowSpy.reads) == {result.best.best_row} == set(budget.rows_read)
+    assert result.best.best_report == bench.table.columns["toy/test_acc@1"].view(np.ndarray)[result.best.best_row]
+    assert np.isnan([q.best_report for q in result.history[:-1]]).all()  # nothing was read before the end
+    assert result.best.best_select == max(q.select for q in result.history) and result.select_column == "training-free:closeness"
+
+
+def test_random_search_is_sample_n_keep_the_best():
+    bench = TinyBenchmark()
+    result = run_search(RandomSearch(), TrainingFreeBudget(bench, 10, closeness), seed=3)
+    scored = {q.key: q.select for q in result.history}
+    assert len(scored) == 10 and result.best.best_key == max(scored, key=scored.get)
+
+
+@pytest.mark.parametrize(("strategy", "evaluations"), [(RegularizedEvolution(population_size=8, sample_size=3), 80), (Reinforce(lr=0.3), 120)])
+def test_evolution_and_reinforce_climb_the_fitness(strategy, evaluations):
+    found = [run_search(strategy, TrainingFreeBudget(TinyBenchmark(), evaluations, closeness), seed=seed).best.best_key for seed in range(3)]
+    assert found == ["3-3-3-3"] * 3
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_a_killed_zero_query_search_resumes_to_the_same_arch(strategy, tmp_path, monkeypatch):
+    uninterrupted = run_search(strategy(), TrainingFreeBudget(TinyBenchmark(), 50, closeness), seed=4, output=tmp_path / "a", save_every=5)
+    original = TrainingFreeBudget.query
+
+    def killed_at_23(self, arch, epochs=None):
+        if self.used == 23 and not self.seen(arch):
+            raise KeyboardInterrupt
+        return original(self, arch, epochs)
+
+    monkeypatch.setattr(TrainingFreeBudget, "query", killed_at_23)
+    with pytest.raises(KeyboardInterrupt):
+        run_search(strategy(), TrainingFreeBudget(TinyBenchmark(), 50, closeness), seed=4, output=tmp_path / "b", save_every=5)
+    monkeypatch.setattr(TrainingFreeBudget, "query", original)
+    resumed = run_search(strategy(), TrainingFreeBudget(TinyBenchmark(), 50, closeness), seed=4, output=tmp_path / "b", save_every=5)
+    assert resumed.best.best_key == uninterrupted.best.best_key and resumed.best.best_report == uninterrupted.best.best_report
+    assert [(q.key, q.select) for q in resumed.history] == [(q.key, q.select) for q in uninterrupted.history]  # NaN reports compare unequal
+
+
+def test_a_proxy_fitness_scores_real_networks_and_refuses_what_it_cannot_do(data_root):
+    from lightning_nas.benchmarks import NB201Benchmark
+
+    nb201 = NB201Benchmark(root=data_root)
+    synflow = ProxyScorer("nb201", ["synflow"], "cifar10")
+    result = run_search(RandomSearch(), TrainingFreeBudget(nb201, 5, synflow, "cifar10"), seed=0)
+    assert result.best.best_select == pytest.approx(synflow([result.best.best_key])[0]) and np.isfinite(result.best.best_report)
+    with pytest.raises(InvalidArgument, match=r"a rank combination \(synflow\+params\) .* needs one proxy"):
+        TrainingFreeBudget(nb201, 5, ProxyScorer("nb201", ["synflow", "params"], "cifar10"), "cifar10")
+    with pytest.raises(InvalidArgument, match="a training-free search trains nothing"):
+        TrainingFreeBudget(nb201, 5, synflow, "cifar10").query(nb201.arch(0), epochs=12)
+    with pytest.raises(LightningNASError, match="the fitness returned .* one score per arch"):
+        run_search(RandomSearch(), TrainingFreeBudget(nb201, 5, lambda archs: np.full(len(archs), np.nan), "cifar10"), seed=0)
