@@ -174,17 +174,21 @@ class QueryBudget:
                     f"{self.benchmark!r}: arch {key!r} (row {row}) has no {name} ({value}), which the search "
                     f"{'selects on' if name == self.select_column else 'reports'}; select on another column on purpose with select= (search --select), which the results record"
                 )
+        self._record(key, row, select, report, seconds, run_epochs)
+        return select
+
+    def _record(self, key: str, row: int, select: float, report: float, seconds: float = 0.0, epochs: int = 0) -> None:
+        """Append a trajectory row for ``key``, the best so far updated by selection value among archs within the constraint."""
         best = self.best
         better = best is None or best.best_row < 0 or select > best.best_select
         if better and (self._feasible is None or self._feasible[row]):
-            best_fields, best_epochs = (key, row, select, report), run_epochs
+            best_fields, best_epochs = (key, row, select, report), epochs
         elif best is not None:
             best_fields, best_epochs = (best.best_key, best.best_row, best.best_select, best.best_report), best.best_epochs
         else:  # an arch outside the constraint queried first (a predictor's labelled arch): no best yet
             best_fields, best_epochs = ("", -1, float("nan"), float("nan")), 0
         self._value[key] = select
-        self.history.append(Query(self.used + 1, key, row, select, report, *best_fields, self.used_seconds + seconds, run_epochs, best_epochs))
-        return select
+        self.history.append(Query(self.used + 1, key, row, select, report, *best_fields, self.used_seconds + seconds, epochs, best_epochs))
 
     def finish(self) -> None:
         """Called once the search ends: nothing to do when every query read its values (see :class:`TrainingFreeBudget`)."""
@@ -277,16 +281,7 @@ class TrainingFreeBudget(QueryBudget):
         if scores.shape != (1,) or np.isnan(scores[0]):
             raise LightningNASError(f"the fitness returned {scores!r} for {key!r}: it must return one score per arch, -inf for one it cannot score")
         value = float(scores[0])
-        best = self.best
-        better = best is None or best.best_row < 0 or value > best.best_select
-        if better and (self._feasible is None or self._feasible[row]):
-            best_fields = (key, row, value, float("nan"))
-        elif best is not None:
-            best_fields = (best.best_key, best.best_row, best.best_select, float("nan"))
-        else:
-            best_fields = ("", -1, float("nan"), float("nan"))
-        self._value[key] = value
-        self.history.append(Query(self.used + 1, key, row, value, float("nan"), *best_fields))
+        self._record(key, row, value, float("nan"))  # nothing read: the report waits for finish()
         return value
 
     def finish(self) -> None:
