@@ -56,7 +56,7 @@ def test_score_command_scores_each_rank_on_its_gpu(data_root, nb201, tmp_path):
     trainer = L.Trainer(accelerator="gpu", devices=1, logger=False, enable_progress_bar=False, enable_model_summary=False, inference_mode=False)
     rows = np.array([3, 77, 9000])
     assert score_archs(module, trainer, ScoreTable(tmp_path / "scores.csv"), rows, archs_per_batch=2) == 3
-    assert module.evaluator.images.is_cuda
+    assert all(images.is_cuda for batches in module.evaluator.batches.values() for images, _ in batches)
     done, _ = ScoreTable(tmp_path / "scores.csv").load()
     cpu = ProxyEvaluator("nb201", proxies, root=data_root)
     for row in rows:

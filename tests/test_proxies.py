@@ -100,8 +100,6 @@ def test_images_are_real_normalised_and_bad_input_is_named(tmp_path, data_root):
         load_images("cifar10", bad, num=2)  # was: "... (This file contains pickled (object) data. ... allow_pickle= ...)"
     with pytest.raises(BenchmarkFileError, match=r"no CIFAR100 data: expected torchvision's cifar-100-python/ folder \(with its training batches\) inside it"):
         load_images("cifar100", tmp_path, num=2)  # was torchvision's advice to use download=True, which this tool has no option for
-    with pytest.raises(BenchmarkFileError, match="no images for 'cifar100'"):
-        load_images("cifar100", num=2, root=data_root)
     np.savez(bad, images=np.zeros((10, 32, 32, 3), np.uint8), labels=np.zeros(10))
     with pytest.raises(BenchmarkFileError, match=r"bad.npz: 10 images, 128 requested \(naswot's batch of 128 images\)"):
         ProxyEvaluator("nb201", ["synflow", "naswot"], images=bad)  # names the proxy that asks for them
@@ -268,7 +266,7 @@ def test_rbflex_gamma_detection_skips_pairs_the_networks_cannot_tell_apart(evalu
     images leave no pair at all, which is an error, not gamma 0."""
     from lightning_nas.proxies.rbflex import detect_gammas
 
-    images = evaluator.images[:4].clone()
+    images = evaluator.batches["naswot"][0][0][:4].clone()
     images[1] = images[0]
     networks = [build_network("nb201", get_space("nb201").arch(i), variant="benchmark") for i in (100, 9000)]
     assert min(detect_gammas(networks, images)) > 0
@@ -330,7 +328,8 @@ def test_a_score_table_holds_scores_of_one_setting(data_root, tmp_path, caplog):
     rows = np.arange(0, 15625, 5000)
     table = ScoreTable(tmp_path / "scores.csv")
     score_archs(*_scoring(data_root, tmp_path, ("params",)), table, rows)
-    assert table.settings() == {"space": "nb201", "dataset": "cifar10", "images": "cifar10_test_sample.npz", "seed": 0, "full_network": False}
+    assert table.settings() == {"space": "nb201", "dataset": "cifar10", "images": "cifar10_test_sample.npz", "seed": 0, "full_network": False,
+                                "protocol": {"params": PROXIES["params"].protocol.record()}}
     cifar100 = ProxyScoringModule("nb201", ["params"], "cifar100", images=str(data_root / "images" / "cifar10_test_sample.npz"), root=str(data_root))
     trainer = _scoring(data_root, tmp_path)[1]
     with pytest.raises(InvalidArgument, match=r"scores.csv was scored with other settings: dataset 'cifar10' \(now 'cifar100'\)"):
@@ -471,8 +470,6 @@ def test_a_search_scores_the_archs_a_table_lacks_on_the_tables_images_and_seed(d
     assert scorer([outside])[0] == ProxyEvaluator("nb201", ["synflow"], images=mine, seed=2, root=data_root).score(outside)["synflow"]
     assert cli.main([*search, "--proxy_dataset", "cifar100", "--output", "c100"]) == 0  # synflow needs no images (zeros of their shape)
     naswot = [*search[:-1], "naswot", "--proxy_dataset", "cifar100"]
-    assert cli.main([*naswot, "--output", "c100n"]) == 1
-    assert "no images for 'cifar100': give an image source (score --images, search --proxy_images" in capsys.readouterr().err
     assert cli.main([*naswot, "--proxy_images", mine, "--output", "c100n"]) == 0
     assert cli.main(["search", "--space", "nb201", "--budget", "4", "--strategy", "RandomSearch", "--proxy_images", mine]) == 1
     assert "--proxy_images sets up --proxies" in capsys.readouterr().err
@@ -498,3 +495,86 @@ def test_a_search_scores_the_archs_a_table_lacks_on_the_tables_images_and_seed(d
     callback, trainer = trainer_that_searches(mine)
     trainer.fit(GNNPredictor.for_datamodule(dm), dm)
     assert trainer.global_step == 2 and callback.results[0].queries == 14
+
+
+def test_datasets_without_shipped_images_fall_back_to_the_cifar10_sample_and_say_so(data_root, caplog):
+    """CIFAR-100 / ImageNet16-120 images are not shipped: the CIFAR-10 sample stands in at the dataset's size, one line says so."""
+    cifar10, labels10 = load_images("cifar10", num=8, root=data_root)
+    with caplog.at_level("WARNING"):
+        cifar100, labels100 = load_images("cifar100", num=8, root=data_root)
+        imagenet16, _ = load_images("ImageNet16-120", num=8, root=data_root)
+    assert caplog.text.count("documented fallback") == 2 and "no cifar100 images given" in caplog.text
+    assert cifar100.shape == (8, 3, 32, 32) and imagenet16.shape == (8, 3, 16, 16) and torch.equal(labels100, labels10)
+    assert not torch.allclose(cifar100, cifar10)  # normalised with CIFAR-100's statistics
+    naswot = ProxyEvaluator("nb201", ["naswot"], "ImageNet16-120", root=data_root).score(get_space("nb201").arch(100))["naswot"]
+    assert math.isfinite(naswot)
+
+
+def test_protocol_options_change_what_they_should_and_are_recorded(nb201, data_root, tmp_path):
+    from lightning_nas.proxies.protocol import Protocol, augment, initialise
+
+    arch = nb201.arch(4321)
+    default = ProxyEvaluator("nb201", ["naswot", "tenas_ntk", "rbflex"], root=data_root)
+    assert default.settings["protocol"]["tenas_ntk"] == {"batch_size": 72, "repeats": 3, "repeat_over": "init+batch", "init": "kaiming_normal_fanout",
+                                                          "augment": True, "gammas": None}  # TE-NAS's prune_launch.py
+    assert len(default.batches["tenas_ntk"]) == 3 and not torch.equal(default.batches["tenas_ntk"][0][0], default.batches["tenas_ntk"][1][0])
+    assert len(default.batches["naswot"]) == 1 and default.batches["naswot"][0][0].shape[0] == 128
+
+    changed = ProxyEvaluator("nb201", ["naswot", "tenas_ntk", "rbflex"], root=data_root, protocol={
+        "naswot": {"batch_size": 64}, "tenas_ntk": {"repeats": 1, "init": "default", "augment": False}, "rbflex": {"gammas": [0.5, 0.25]}})
+    assert changed.batches["naswot"][0][0].shape[0] == 64 and torch.equal(changed.batches["naswot"][0][0], default.batches["naswot"][0][0][:64])
+    assert torch.equal(changed.batches["tenas_ntk"][0][0], default.batches["naswot"][0][0][:72])  # not augmented: the plain first 72
+    assert changed.options["rbflex"] == {"gamma_k": 0.5, "gamma_q": 0.25} != default.options["rbflex"]
+    assert changed.settings["protocol"]["naswot"]["batch_size"] == 64 and changed.settings["protocol"]["rbflex"]["gammas"] == [0.5, 0.25]
+    old, new = default.score(arch), changed.score(arch)
+    assert all(old[name] != new[name] for name in old)
+
+    # repeats average draws: two draws over initialisations are the mean of draw 0 (the single-draw score) and draw 1
+    one = ProxyEvaluator("nb201", ["naswot"], root=data_root).score(arch)["naswot"]
+    two = ProxyEvaluator("nb201", ["naswot"], root=data_root, protocol={"naswot": {"repeats": 2}}).score(arch)["naswot"]
+    assert two != one and ProxyEvaluator("nb201", ["naswot"], root=data_root, protocol={"naswot": {"repeats": 2, "repeat_over": "batch"}}).batches["naswot"][1][0].shape[0] == 128
+    synflow = ProxyEvaluator("nb201", ["synflow"], root=data_root, protocol={"synflow": {"repeats": 5, "repeat_over": "init+batch"}})
+    assert math.isfinite(synflow.score(arch)["synflow"]) and len(synflow.batches["synflow"]) == 1  # data-free: no batches to draw
+
+    conv = torch.nn.Conv2d(64, 256, 3)
+    bn = torch.nn.BatchNorm2d(4)
+    bn.weight.data.fill_(3.0)
+    initialise(torch.nn.Sequential(conv, bn), "kaiming_normal_fanout")
+    assert conv.weight.std().item() == pytest.approx(math.sqrt(2 / (256 * 9)), rel=0.05) and (bn.weight == 1).all() and (conv.bias == 0).all()
+    images = torch.randn(50, 3, 8, 8)
+    fill = torch.tensor([-1.0, -2.0, -3.0])
+    out = augment(images, torch.Generator().manual_seed(0), fill)
+    assert out.shape == images.shape and not torch.equal(out, images)
+    assert all(((out[:, c] == fill[c]) | torch.isin(out[:, c], images[:, c])).all() for c in range(3))  # pixels moved, or black padding
+
+    table = ScoreTable(tmp_path / "t.csv")
+    rows = np.arange(0, 15625, 7000)
+    trainer = _scoring(data_root, tmp_path)[1]
+    score_archs(ProxyScoringModule("nb201", ["tenas_lr"], root=str(data_root), protocol={"tenas_lr": {"repeats": 1}}), trainer, table, rows)
+    assert table.settings()["protocol"]["tenas_lr"]["repeats"] == 1
+    with pytest.raises(InvalidArgument, match=r"other settings: protocol of tenas_lr .*'repeats': 1.* \(now .*'repeats': 3"):
+        score_archs(ProxyScoringModule("nb201", ["tenas_lr"], root=str(data_root)), trainer, table, rows)
+    score_archs(ProxyScoringModule("nb201", ["params"], root=str(data_root)), trainer, table, rows)  # another proxy joins: its protocol is added
+    assert set(table.settings()["protocol"]) == {"tenas_lr", "params"}
+    with pytest.raises(InvalidArgument, match=r"protocol of naswot: unknown option\(s\) \['repeat'\]; options: \['augment', 'batch_size'"):
+        ProxyEvaluator("nb201", ["naswot"], root=data_root, protocol={"naswot": {"repeat": 2}})
+    with pytest.raises(InvalidArgument, match=r"protocol given for \['snip'\], which are not among the proxies scored \['naswot'\]"):
+        ProxyEvaluator("nb201", ["naswot"], root=data_root, protocol={"snip": {"repeats": 2}})
+    with pytest.raises(InvalidArgument, match="protocol of naswot: gammas are RBFleX's kernel widths, for rbflex only"):
+        ProxyEvaluator("nb201", ["naswot"], root=data_root, protocol={"naswot": {"gammas": [1, 1]}})
+    with pytest.raises(InvalidArgument, match=r"protocol of tenas_ntk: unknown init 'xavier'; choose from \['default'"):
+        ProxyEvaluator("nb201", ["tenas_ntk"], root=data_root, protocol={"tenas_ntk": {"init": "xavier"}})
+
+
+def test_tegnas_generalization_is_the_error_of_ntk_kernel_regression(data_root):
+    """Kernel regression interpolates what it was fit on: held-out images equal to the fitted ones give no error,
+    real held-out images a positive one."""
+    from lightning_nas.proxies.tenas import tegnas_mse
+
+    images, labels = load_images("cifar10", num=64, root=data_root)
+    network = build_network("nb201", get_space("nb201").arch(7000), variant="tenas_ntk")
+    held_out = -tegnas_mse(network, images, labels)
+    same = -tegnas_mse(network, torch.cat([images[:32], images[:32]]), torch.cat([labels[:32], labels[:32]]))
+    assert same == pytest.approx(0, abs=1e-6) and 0.05 < held_out < 10
+    with pytest.raises(InvalidArgument, match="tegnas_mse needs a batch of at least 4 images"):
+        tegnas_mse(network, images[:2], labels[:2])

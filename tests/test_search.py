@@ -267,8 +267,8 @@ def test_search_command_with_proxies(tmp_path, data_root, capsys):
         (["--seeds", "[]"], "seeds is empty"),
         (["--seeds", "[0, -1]"], "seed must be at least 0, got -1"),
         (["--seeds", "[0, 3, 0]"], "seeds names 0 more than once; list each once"),  # was: seed 0 run twice, plotted as 2 seeds
-        (["--proxy_table", "scores.csv"], "--proxy_table, --proxy_dataset, --proxy_seed and --full_network set up --proxies"),
-        (["--full_network", "true"], "--proxy_table, --proxy_dataset, --proxy_seed and --full_network set up --proxies"),
+        (["--proxy_table", "scores.csv"], "--proxy_table, --proxy_dataset, --proxy_seed, --protocol, --reference and --full_network set up --proxies"),
+        (["--full_network", "true"], "--proxy_table, --proxy_dataset, --proxy_seed, --protocol, --reference and --full_network set up --proxies"),
         (["--save_every", "0"], "save_every must be at least 1"),
         (["--device", "gpu0"], "--device 'gpu0' is not a torch device; e.g. cpu, cuda, cuda:1"),
         (["--device", "cuda:99"], r"--device cuda:99: torch sees \d+ CUDA device\(s\) on this machine"),

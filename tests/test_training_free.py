@@ -80,9 +80,65 @@ def test_a_proxy_fitness_scores_real_networks_and_refuses_what_it_cannot_do(data
     synflow = ProxyScorer("nb201", ["synflow"], "cifar10")
     result = run_search(RandomSearch(), TrainingFreeBudget(nb201, 5, synflow, "cifar10"), seed=0)
     assert result.best.best_select == pytest.approx(synflow([result.best.best_key])[0]) and np.isfinite(result.best.best_report)
-    with pytest.raises(InvalidArgument, match=r"a rank combination \(synflow\+params\) .* needs one proxy"):
+    with pytest.raises(InvalidArgument, match=r"a rank combination \(synflow\+params\) .* rank them against a fixed reference set"):
         TrainingFreeBudget(nb201, 5, ProxyScorer("nb201", ["synflow", "params"], "cifar10"), "cifar10")
     with pytest.raises(InvalidArgument, match="a training-free search trains nothing"):
         TrainingFreeBudget(nb201, 5, synflow, "cifar10").query(nb201.arch(0), epochs=12)
     with pytest.raises(LightningNASError, match="the fitness returned .* one score per arch"):
         run_search(RandomSearch(), TrainingFreeBudget(nb201, 5, lambda archs: np.full(len(archs), np.nan), "cifar10"), seed=0)
+
+
+def test_a_rank_combination_against_a_reference_set_scores_each_arch_on_its_own(data_root):
+    """Several proxies as one fitness: each arch's score is its rank among fixed reference archs, whatever is scored beside it."""
+    from lightning_nas.benchmarks import NB201Benchmark
+
+    nb201 = NB201Benchmark(root=data_root)
+    combined = ProxyScorer("nb201", ["synflow", "params"], "cifar10", reference=20)
+    archs = [nb201.arch(r) for r in (5, 700, 9000, 15000)]
+    together = combined(archs)
+    alone = np.array([combined([a])[0] for a in archs])
+    assert np.array_equal(together, alone) and ((together >= 0) & (together <= 2)).all()
+    reference = combined._reference_scores
+    expected = sum(((ref < s).sum() + 0.5 * (ref == s).sum()) / 20 for s, ref in zip(combined.scores(archs[:1])[:, 0], reference))
+    assert together[0] == pytest.approx(expected)
+    result = run_search(RegularizedEvolution(population_size=5, sample_size=2), TrainingFreeBudget(nb201, 12, combined, "cifar10"), seed=0)
+    assert result.best.best_select == pytest.approx(combined([result.best.best_key])[0]) and np.isfinite(result.best.best_report)
+    with pytest.raises(InvalidArgument, match="a reference set .* ranks several proxies, not one"):
+        ProxyScorer("nb201", ["synflow"], "cifar10", reference=20)
+    synflow = combined.only(["synflow"])  # shares the scores: nothing is computed again
+    assert synflow.fingerprint.startswith("synflow {") and synflow.reference is None
+    synflow.evaluator = None
+    assert synflow(archs).tolist() == combined.scores(archs)[0].tolist()
+    with pytest.raises(InvalidArgument, match=r"only=\['naswot'\]: this scorer scores \['synflow', 'params'\]"):
+        combined.only(["naswot"])
+
+
+def test_zero_query_search_on_nb101_through_the_space_interface(data_root):
+    from lightning_nas.benchmarks import create
+
+    nb101 = create("nb101", root=data_root)
+    params = ProxyScorer("nb101", ["params"], "cifar10")
+    budget = TrainingFreeBudget(nb101, 8, params)
+    result = run_search(RegularizedEvolution(population_size=4, sample_size=2), budget, seed=1)
+    assert budget.rows_read == [result.best.best_row] and result.best.best_select == max(q.select for q in result.history)
+    assert np.isfinite(result.best.best_report)
+
+
+def test_search_cli_training_free_runs_from_the_shipped_config_and_resumes(tmp_path, monkeypatch, data_root):
+    import json
+
+    from lightning_nas.cli.search import search
+
+    monkeypatch.chdir(tmp_path)
+    args = ["--config", "search_training_free_201", "--budget", "15", "--seeds", "[0]", "--root", str(data_root), "--output", "out"]
+    assert search(args) == 0
+    best = json.loads((tmp_path / "out" / "seed0" / "best.json").read_text())
+    assert best["selected_on"] == "training-free:synflow" and best["queries"] == 15 and best["best_metrics"]
+    assert search(args) == 0  # resumed: the saved search is complete
+    assert json.loads((tmp_path / "out" / "seed0" / "best.json").read_text())["best_arch"] == best["best_arch"]
+    with pytest.raises(InvalidArgument, match="--training_free searches on a fitness"):
+        search(["--config", "search_rea_201", "--training_free", "true", "--root", str(data_root), "--output", "o2"])
+    with pytest.raises(InvalidArgument, match="--time_budget, --signal and --pareto do not apply"):
+        search(args[:-2] + ["--output", "o3", "--time_budget", "2000"])
+    with pytest.raises(InvalidArgument, match=r"protocol of synflow: unknown option\(s\) \['repeat'\]"):  # --protocol reaches the proxies
+        search(args[:-2] + ["--output", "o4", "--protocol", '{"synflow": {"repeat": 2}}'])

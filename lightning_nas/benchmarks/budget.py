@@ -255,10 +255,10 @@ class TrainingFreeBudget(QueryBudget):
     """
 
     def __init__(self, benchmark: Benchmark, evaluations: int, fitness: Any, dataset: str | None = None, constraint: Constraint | None = None) -> None:
-        if len(getattr(fitness, "proxies", ())) > 1:
+        if len(getattr(fitness, "proxies", ())) > 1 and getattr(fitness, "reference", None) is None:
             raise InvalidArgument(
                 f"a rank combination ({'+'.join(fitness.proxies)}) ranks the candidates of one call; a training-free fitness scores one arch "
-                "at a time, so it needs one proxy (a rank combination against a fixed reference set is not implemented yet)"
+                "at a time: rank them against a fixed reference set (ProxyScorer(..., reference=100), search --reference 100)"
             )
         super().__init__(benchmark, evaluations, dataset, constraint=constraint)
         self.fitness = fitness

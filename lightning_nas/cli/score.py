@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from lightning_nas.cli.configs import resolve_config_paths
 from lightning_nas.cli.search import proxy_names
 
@@ -28,13 +30,15 @@ def score(argv: list[str]) -> int:
     parser.add_argument("--output", type=str | None, default=None, help="score table CSV (default: scores/<space>-<dataset>.csv)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--full_network", type=bool, default=False, help="tenas_ntk on the benchmark network, not TE-NAS's small one (tenas_lr has only its own)")
+    parser.add_argument("--protocol", type=dict[str, dict[str, Any]] | None, default=None,
+                        help='per-proxy changes to its paper\'s protocol, e.g. \'{"tenas_ntk": {"repeats": 1}}\' (batch_size, repeats, repeat_over, init, augment; rbflex: gammas)')
     parser.add_argument("--archs_per_batch", type=int, default=8, help="archs per predict batch (= per saved part)")
     parser.add_argument("--root", type=str | None, default=None, help="data folder (default: $LIGHTNING_NAS_DATA, else ./data)")
     parser.add_class_arguments(L.Trainer, "trainer", default={"logger": False, "enable_checkpointing": False, "enable_model_summary": False, "inference_mode": False})
     cfg = parser.parse_args(resolve_config_paths(argv))
 
     table = ScoreTable(cfg.output or f"scores/{cfg.space}-{cfg.dataset}.csv")
-    module = ProxyScoringModule(cfg.space, proxy_names(cfg.proxies), cfg.dataset, cfg.images, cfg.seed, cfg.root, cfg.full_network)
+    module = ProxyScoringModule(cfg.space, proxy_names(cfg.proxies), cfg.dataset, cfg.images, cfg.seed, cfg.root, cfg.full_network, cfg.protocol)
     rows = select_rows(create(cfg.space, root=cfg.root, progress=True), cfg.archs, cfg.seed)
     trainer = L.Trainer(**cfg.trainer.as_dict())
     scored = score_archs(module, trainer, table, rows, cfg.archs_per_batch)

@@ -14,7 +14,8 @@ from lightning_nas.utils.errors import BenchmarkFileError, InvalidArgument, requ
 def search(argv: list[str]) -> int:
     """``search --config configs/search_rea_201.yaml [--predictor CKPT | --proxies naswot,synflow]``:
     a search against a benchmark, optionally guided by a trained predictor (its training archs
-    count as queries) or by zero-cost proxies (several: TE-NAS's rank combination). NATS-Bench's
+    count as queries) or by zero-cost proxies (several: TE-NAS's rank combination). Zero-query, as
+    NASWOT / TE-NAS / TEGNAS search: ``--training_free true`` (configs/search_training_free_201.yaml). NATS-Bench's
     protocol: ``--time_budget 20000 --signal 12`` (configs/search_nats_*.yaml); hardware-aware:
     ``--constraint latency:pixel3<=5``, or ``--pareto latency:pixel3`` for the front."""
     from jsonargparse import ActionConfigFile, ArgumentParser
@@ -47,6 +48,11 @@ def search(argv: list[str]) -> int:
                         help="image source the proxies score on, as `score --images` (default: the shared CIFAR-10 sample); with --predictor, the one its proxy table was scored on")
     parser.add_argument("--proxy_seed", type=int, default=0, help="the proxies' image draw and initialisation seed, as `score --seed`")
     parser.add_argument("--full_network", type=bool, default=False, help="tenas_ntk on the benchmark network, as `score --full_network true` (a --proxy_table made so needs it)")
+    parser.add_argument("--protocol", type=dict[str, dict[str, Any]] | None, default=None, help="per-proxy changes to its paper's protocol, as `score --protocol`")
+    parser.add_argument("--training_free", type=bool, default=False,
+                        help="zero-query search: --proxies (or --predictor) are the fitness, --budget counts archs scored, and the benchmark is read once, for the arch reported")
+    parser.add_argument("--reference", type=int | None, default=None,
+                        help="random archs that several --proxies are ranked against, so each arch's fitness stands alone (default 100 with --training_free)")
     parser.add_argument("--seeds", type=list[int], default=[0])
     parser.add_argument("--output", type=str | None, default=None,
                         help="folder for state, trajectories, best.json, plot (default: search/<config>/<strategy>[+<scorer>]-<dataset>; the same command resumes there)")
@@ -57,8 +63,12 @@ def search(argv: list[str]) -> int:
 
     if cfg.predictor and cfg.proxies:
         raise InvalidArgument("give --predictor or --proxies, not both")
-    if not cfg.proxies and (cfg.proxy_table or cfg.proxy_dataset or cfg.full_network or cfg.proxy_seed):  # they would go unused
-        raise InvalidArgument("--proxy_table, --proxy_dataset, --proxy_seed and --full_network set up --proxies; give the proxies that rank candidates, e.g. --proxies synflow")
+    if not cfg.proxies and (cfg.proxy_table or cfg.proxy_dataset or cfg.full_network or cfg.proxy_seed or cfg.protocol or cfg.reference):  # they would go unused
+        raise InvalidArgument("--proxy_table, --proxy_dataset, --proxy_seed, --protocol, --reference and --full_network set up --proxies; give the proxies that rank candidates, e.g. --proxies synflow")
+    if cfg.training_free and not (cfg.proxies or cfg.predictor):
+        raise InvalidArgument("--training_free searches on a fitness that reads no benchmark value: give --proxies (e.g. synflow) or a --predictor")
+    if cfg.training_free and cfg.budget is None:
+        raise InvalidArgument("--training_free needs --budget: the archs the search may score (NASWOT: 10 or 100)")
     if not (cfg.proxies or cfg.predictor) and cfg.proxy_images:
         raise InvalidArgument("--proxy_images sets up --proxies (or a --predictor fed proxy scores); give the proxies that rank candidates, e.g. --proxies synflow")
     if cfg.budget is None and cfg.time_budget is None:
@@ -82,12 +92,16 @@ def search(argv: list[str]) -> int:
             if cfg.signal is not None or cfg.time_budget is not None:
                 require_labels_of_signal(settings, bench, cfg.dataset, cfg.signal or 12)
     elif cfg.proxies:
-        scorer = ProxyScorer(bench.space.name, proxy_names(cfg.proxies), cfg.proxy_dataset or "cifar10", cfg.proxy_table, cfg.proxy_images, cfg.proxy_seed,
-                             cfg.root, device, cfg.full_network)
+        names = proxy_names(cfg.proxies)
+        reference = cfg.reference if cfg.reference is not None or not cfg.training_free or len(names) == 1 else 100
+        scorer = ProxyScorer(bench.space.name, names, cfg.proxy_dataset or "cifar10", cfg.proxy_table, cfg.proxy_images, cfg.proxy_seed,
+                             cfg.root, device, cfg.full_network, cfg.protocol, reference)
     output = cfg.output or default_output(argv, cfg, bench)
     search_with_scorer(cfg.strategy, bench, scorer, cfg.budget, cfg.dataset, cfg.seeds, rows, output, cfg.save_every, select=cfg.select,
-                       seconds=cfg.time_budget, signal=cfg.signal, constraint=cfg.constraint, pareto=cfg.pareto, pareto_points=cfg.pareto_points)
-    print(f"results in {output}/ " + ("(pareto.json and one search per cost limit per seed; pareto.png)" if cfg.pareto else "(best.json, trajectory.csv per seed; trajectory.png)"))
+                       seconds=cfg.time_budget, signal=cfg.signal, constraint=cfg.constraint, pareto=cfg.pareto, pareto_points=cfg.pareto_points,
+                       training_free=cfg.training_free)
+    outputs = "pareto.json and one search per cost limit per seed; pareto.png" if cfg.pareto else "best.json, trajectory.csv per seed" + ("" if cfg.training_free else "; trajectory.png")
+    print(f"results in {output}/ ({outputs})")
     return 0
 
 
@@ -112,7 +126,7 @@ def default_output(argv: list[str], cfg: Any, bench: Any) -> str:
     configs = [Path(value).stem for _, value, _ in config_values(resolve_config_paths(argv)) if Path(value).is_file()]
     base = configs[-1] if configs else cfg.space
     scorer = Path(cfg.predictor).stem if cfg.predictor else "+".join(proxy_names(cfg.proxies)) if cfg.proxies else ""
-    name = f"{type(cfg.strategy).__name__}{'+' + scorer if scorer else ''}-{dataset}"
+    name = f"{type(cfg.strategy).__name__}{'+' + scorer if scorer else ''}{'-training-free' if cfg.training_free else ''}-{dataset}"
     if cfg.constraint:
         name += "-" + Constraint.parse(cfg.constraint, bench).slug
     if cfg.pareto:

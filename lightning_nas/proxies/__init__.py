@@ -6,6 +6,6 @@ from lightning_nas.proxies.base import PROXIES, Proxy, get_proxy
 from lightning_nas.proxies.evaluator import ProxyEvaluator
 from lightning_nas.proxies.networks import build_network, count_parameters
 from lightning_nas.proxies.table import ScoreTable
-from lightning_nas.proxies.tenas import rank_combination, tenas_rank
+from lightning_nas.proxies.tenas import rank_combination, reference_rank_combination, tenas_rank
 
-__all__ = ["PROXIES", "Proxy", "ProxyEvaluator", "ScoreTable", "build_network", "count_parameters", "get_proxy", "rank_combination", "tenas_rank"]
+__all__ = ["PROXIES", "Proxy", "ProxyEvaluator", "ScoreTable", "build_network", "count_parameters", "get_proxy", "rank_combination", "reference_rank_combination", "tenas_rank"]

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from lightning_nas.proxies.protocol import Protocol
 from lightning_nas.utils.errors import InvalidArgument, require_distinct
 from lightning_nas.utils.registry import lookup
 
@@ -29,9 +30,9 @@ class Proxy:
     name: str
     compute: Callable[..., float]
     paper: str
-    #: images per score (as in the authors' code; tenas_lr: the images its crops come from);
-    #: 0 = no images (params, synflow's ones). A batch is the first images of one seeded order.
-    batch_size: int = 64
+    #: the paper's protocol (batch size as in the authors' code, repeats, init, augmentation;
+    #: tenas_lr's batch: the images its crops come from; 0 = no images: params, synflow's ones)
+    protocol: Protocol
     #: which network: "benchmark", or TE-NAS's "tenas_ntk" / "tenas_lr".
     network: str = "benchmark"
 
@@ -39,11 +40,12 @@ class Proxy:
 PROXIES: dict[str, Proxy] = {}
 
 
-def register(name: str, *, paper: str, batch_size: int = 64, network: str = "benchmark") -> Callable:
-    """Register ``compute(network, images, labels, **options) -> float`` as proxy ``name``."""
+def register(name: str, *, paper: str, protocol: Protocol = Protocol(64), network: str = "benchmark") -> Callable:
+    """Register ``compute(network, images, labels, **options) -> float`` as proxy ``name``, computed
+    under its paper's ``protocol`` unless a run overrides it."""
 
     def wrap(fn: Callable[..., float]) -> Callable[..., float]:
-        PROXIES[name] = Proxy(name, fn, paper, batch_size, network)
+        PROXIES[name] = Proxy(name, fn, paper, protocol, network)
         return fn
 
     return wrap

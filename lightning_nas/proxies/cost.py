@@ -6,16 +6,17 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from lightning_nas.proxies.protocol import Protocol
 from lightning_nas.proxies.base import register
 from lightning_nas.proxies.networks import count_parameters
 
 
-@register("params", paper="parameter count (trainable parameters of the benchmark network)", batch_size=0)
+@register("params", paper="parameter count (trainable parameters of the benchmark network)", protocol=Protocol(0))
 def params(network: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> float:
     return float(count_parameters(network))
 
 
-@register("flops", paper="FLOPs of one forward pass, torch.utils.flop_counter (multiply-accumulates, millions)", batch_size=0)
+@register("flops", paper="FLOPs of one forward pass, torch.utils.flop_counter (multiply-accumulates, millions)", protocol=Protocol(0))
 @torch.no_grad()
 def flops(network: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> float:
     """Multiply-accumulates of one image, in millions (the convention of the benchmarks'

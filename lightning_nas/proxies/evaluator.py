@@ -1,16 +1,18 @@
-"""``ProxyEvaluator``: every requested proxy of one arch, on one fixed batch of real images.
+"""``ProxyEvaluator``: every requested proxy of one arch, on fixed batches of real images.
 
-Everything a proxy needs besides the network is prepared once: the image batch (the largest
-any requested proxy uses; smaller ones take its first images), TE-NAS's 3x3 crops, RBFleX's
-detected gammas. Each (arch, proxy) gets a freshly built network initialised from a seed derived
-from the arch key, inside ``torch.random.fork_rng`` so the caller's RNG is untouched.
+Everything a proxy needs besides the network is prepared once, under the proxy's protocol
+(:mod:`~lightning_nas.proxies.protocol`): its batches (prefixes of one seeded image order, one per
+repeat when repeats draw new batches, augmented with a fixed seed when the protocol augments), TE-NAS's
+3x3 crops, RBFleX's detected gammas. Each (arch, proxy, repeat) gets a freshly built network
+initialised from a seed derived from the arch key, inside ``torch.random.fork_rng`` so the caller's
+RNG is untouched; a score is the mean over the protocol's repeats.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,7 @@ from lightning_nas.utils.errors import InvalidArgument, require_count, require_d
 from lightning_nas.proxies.base import Proxy, arch_seed, get_proxies, get_proxy, single_threaded_ops
 from lightning_nas.proxies.images import SHARED_SAMPLE, load_images
 from lightning_nas.proxies.networks import build_network, check_variant
+from lightning_nas.proxies.protocol import Protocol, augment, initialise, override
 from lightning_nas.proxies.rbflex import detect_gammas
 from lightning_nas.proxies.tenas import random_crops
 from lightning_nas.spaces import get_space
@@ -36,10 +39,25 @@ def image_source_name(images: str | os.PathLike | None) -> str:
     return Path(images).name if images is not None else SHARED_SAMPLE.name
 
 
-def scoring_settings(space: str, dataset: str, images: str | os.PathLike | None, seed: int, full_network: bool) -> dict[str, Any]:
-    """What a proxy score depends on besides the arch and the proxy, as a score table records it."""
+def scoring_settings(space: str, dataset: str, images: str | os.PathLike | None, seed: int, full_network: bool, protocols: Mapping[str, Protocol]) -> dict[str, Any]:
+    """What a proxy score depends on besides the arch, as a score table records it: the run's
+    settings and each proxy's protocol."""
     require_count("seed", seed, 0)
-    return {"space": space, "dataset": dataset, "images": image_source_name(images), "seed": seed, "full_network": full_network}
+    return {"space": space, "dataset": dataset, "images": image_source_name(images), "seed": seed, "full_network": full_network,
+            "protocol": {name: p.record() for name, p in protocols.items()}}
+
+
+def proxy_protocols(proxies: list[Proxy], overrides: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Protocol]:
+    """Each proxy's protocol: its paper's, with ``overrides`` ({proxy: {option: value}}) applied."""
+    overrides = dict(overrides or {})
+    names = [p.name for p in proxies]
+    stray = sorted(set(overrides) - set(names))
+    if stray:
+        raise InvalidArgument(f"protocol given for {stray}, which are not among the proxies scored {names}")
+    for name, changes in overrides.items():
+        if not isinstance(changes, Mapping):
+            raise InvalidArgument(f"protocol of {name}: give a mapping of options, e.g. {{\"repeats\": 1}}, got {changes!r}")
+    return {p.name: override(p.name, p.protocol, overrides.get(p.name, {})) for p in proxies}
 
 
 def network_variant(proxy: Proxy, full_network: bool) -> str:
@@ -71,6 +89,8 @@ class ProxyEvaluator:
             the shared CIFAR-10 sample under the data root.
         full_network: score tenas_ntk on the benchmark network instead of TE-NAS's small one
             (tenas_lr's crops fit only its own network).
+        protocol: per-proxy changes to its paper's protocol, e.g. ``{"tenas_ntk": {"repeats": 1}}``
+            (:class:`~lightning_nas.proxies.protocol.Protocol`); recorded in :attr:`settings`.
         device: where networks and images live (e.g. ``"cuda"``). Networks are initialised on
             the CPU from the arch's seed and then moved, so every device scores the same network,
             and a GPU scores with PyTorch's own float32 kernels, so scores agree with the CPU's to
@@ -87,32 +107,57 @@ class ProxyEvaluator:
         root: str | os.PathLike | None = None,
         full_network: bool = False,
         device: str | torch.device = "cpu",
+        protocol: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
         self.space = get_space(space)
-        get_dataset(dataset)  # an unknown one is refused before any image is read for it
+        facts = get_dataset(dataset)  # an unknown one is refused before any image is read for it
         self.proxies = check_proxies(space, proxies, full_network)  # before any image is read or network built
-        self.settings = scoring_settings(self.space.name, dataset, images, seed, full_network)
+        self.protocols = proxy_protocols(self.proxies, protocol)
+        self.settings = scoring_settings(self.space.name, dataset, images, seed, full_network, self.protocols)
         self.dataset, self.seed, self.full_network = dataset, seed, full_network
         self.device = require_device("device", device)
-        names = {p.name for p in self.proxies}
-        largest = max(self.proxies, key=lambda p: p.batch_size)
-        num = max(largest.batch_size, 3)
-        if largest.batch_size == 0 and images is None:  # data-free proxies (synflow, params, flops) need the image shape only
-            side = get_dataset(dataset).image_side
+        largest = max(self.proxies, key=lambda p: self.protocols[p.name].images_needed)
+        most = self.protocols[largest.name]
+        num = max(most.images_needed, 3)
+        if most.batch_size == 0 and images is None:  # data-free proxies (synflow, params, flops) need the image shape only
+            side = facts.image_side
             images, labels = torch.zeros(num, 3, side, side), torch.zeros(num, dtype=torch.int64)
         else:
-            images, labels = load_images(dataset, images, num=num, seed=seed, root=root, needed_by=f"{largest.name}'s batch of {num} images")
-        self.images, self.labels = images.to(self.device), labels.to(self.device)
+            batches = f"{most.repeats} batches of {most.batch_size}" if most.new_batches and most.repeats > 1 else f"batch of {num}"
+            images, labels = load_images(dataset, images, num=num, seed=seed, root=root, needed_by=f"{largest.name}'s {batches} images")
+        fill = -torch.tensor(facts.mean) / torch.tensor(facts.std)  # black, normalised
+        #: per proxy, the (images, labels) of each repeat
+        self.batches = {p.name: self._batches(self.protocols[p.name], images, labels, fill) for p in self.proxies}
         self.options: dict[str, dict[str, Any]] = {}
-        if "tenas_lr" in names:
-            crops = random_crops(images[: get_proxy("tenas_lr").batch_size], torch.Generator().manual_seed(seed))
+        if "tenas_lr" in self.protocols:
+            crops = random_crops(images[: self.protocols["tenas_lr"].batch_size], torch.Generator().manual_seed(seed))
             self.options["tenas_lr"] = {"crops": crops.to(self.device)}
-        if "rbflex" in names:
-            rng = np.random.default_rng(seed)
-            networks = [self._network(self.space.sample(rng), get_proxy("rbflex")) for _ in range(HDA_ARCHS)]
-            with self._reference_kernels():
-                gamma_k, gamma_q = detect_gammas(networks, self.images[: get_proxy("rbflex").batch_size])
-            self.options["rbflex"] = {"gamma_k": gamma_k, "gamma_q": gamma_q}
+        if "rbflex" in self.protocols:
+            self.options["rbflex"] = self._rbflex_gammas(self.protocols["rbflex"])
+
+    def _batches(self, protocol: Protocol, images: torch.Tensor, labels: torch.Tensor, fill: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """One (images, labels) per repeat (one in all when repeats keep the batch): consecutive
+        slices of the seeded order, augmented with a seed of their own (the same for every arch). A
+        data-free proxy gets one image, for its shape."""
+        if protocol.batch_size == 0:
+            return [(images[:1].to(self.device), labels[:1].to(self.device))]
+        size, out = protocol.batch_size, []
+        for r in range(protocol.repeats if protocol.new_batches else 1):
+            x, y = images[r * size : (r + 1) * size], labels[r * size : (r + 1) * size]
+            if protocol.augment:
+                x = augment(x, torch.Generator().manual_seed(self.seed * 1_000 + r), fill)
+            out.append((x.to(self.device), y.to(self.device)))
+        return out
+
+    def _rbflex_gammas(self, protocol: Protocol) -> dict[str, float]:
+        """The protocol's fixed gammas, or RBFleX's detection on HDA_ARCHS random archs."""
+        if protocol.gammas is not None:
+            return {"gamma_k": protocol.gammas[0], "gamma_q": protocol.gammas[1]}
+        rng = np.random.default_rng(self.seed)
+        networks = [self._network(self.space.sample(rng), get_proxy("rbflex")) for _ in range(HDA_ARCHS)]
+        with self._reference_kernels():
+            gamma_k, gamma_q = detect_gammas(networks, self.batches["rbflex"][0][0])
+        return {"gamma_k": gamma_k, "gamma_q": gamma_q}
 
     @contextlib.contextmanager
     def _seeded(self, key: str) -> Iterator[None]:
@@ -128,9 +173,12 @@ class ProxyEvaluator:
             yield
 
     def _network(self, arch: Any, proxy: Proxy, key: str | None = None) -> torch.nn.Module:
+        """``arch``'s network for ``proxy``, initialised from ``key``'s seed as the proxy's protocol says."""
         key = key if key is not None else self.space.key(self.space.validate(arch))
         with self._seeded(key):
-            return build_network(self.space.name, arch, self.dataset, network_variant(proxy, self.full_network)).to(self.device)
+            network = build_network(self.space.name, arch, self.dataset, network_variant(proxy, self.full_network))
+            initialise(network, self.protocols[proxy.name].init)
+            return network.to(self.device)
 
     @contextlib.contextmanager
     def _reference_kernels(self) -> Iterator[None]:
@@ -160,12 +208,16 @@ class ProxyEvaluator:
         for proxy in self.proxies:
             if only is not None and proxy.name not in only:
                 continue
-            network = self._network(canonical, proxy, key)
-            batch = slice(0, max(proxy.batch_size, 1))
+            protocol, batches = self.protocols[proxy.name], self.batches[proxy.name]
             # a data-free proxy (synflow, params, flops) is one small pass: on one thread it is as fast as on every core,
             # its score does not depend on the thread count, and it does not fight another job for the cores
-            threads = single_threaded_ops() if proxy.batch_size == 0 else contextlib.nullcontext()
-            with self._seeded(key), self._reference_kernels(), threads:
-                value = proxy.compute(network, self.images[batch], self.labels[batch], **self.options.get(proxy.name, {}))
-            scores[proxy.name] = float(value)
+            threads = single_threaded_ops if protocol.batch_size == 0 else contextlib.nullcontext
+            values = []
+            for r in range(protocol.repeats):
+                seed_key = key if r == 0 or not protocol.new_inits else f"{key}#{r}"  # draw 0 keeps the single-draw score
+                network = self._network(canonical, proxy, seed_key)
+                images, labels = batches[r % len(batches)]
+                with self._seeded(seed_key), self._reference_kernels(), threads():
+                    values.append(float(proxy.compute(network, images, labels, **self.options.get(proxy.name, {}))))
+            scores[proxy.name] = float(np.mean(values))
         return scores

@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from lightning_nas.proxies.protocol import Protocol
 from lightning_nas.proxies.base import hooks, register, weighted_layers
 
 
@@ -20,7 +21,7 @@ def _cross_entropy_backward(network: nn.Module, images: torch.Tensor, labels: to
     F.cross_entropy(network(images), labels).backward()
 
 
-@register("synflow", paper="Tanaka et al. 2020, SynFlow; as a proxy: Abdelfattah et al. 2021", batch_size=0)
+@register("synflow", paper="Tanaka et al. 2020, SynFlow; as a proxy: Abdelfattah et al. 2021", protocol=Protocol(0))
 def synflow(network: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> float:
     """log Σ |θ ⊙ dR/dθ| with R = Σ f_|θ|(1): weights made positive, an all-ones input, float64,
     no data and no labels. BN is in eval mode with fresh statistics (≈ identity), which is
@@ -37,21 +38,21 @@ def synflow(network: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> f
     return math.log(total) if total > 0 else -math.inf
 
 
-@register("snip", paper="Lee et al. 2019, SNIP; as a proxy: Abdelfattah et al. 2021", batch_size=64)
+@register("snip", paper="Lee et al. 2019, SNIP; as a proxy: Abdelfattah et al. 2021", protocol=Protocol(64))
 def snip(network: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> float:
     """Σ |θ ⊙ dL/dθ| for the cross-entropy loss L on one batch (connection sensitivity)."""
     _cross_entropy_backward(network, images, labels)
     return sum((m.weight * m.weight.grad).abs().sum().item() for m in weighted_layers(network) if m.weight.grad is not None)
 
 
-@register("grad_norm", paper="Abdelfattah et al. 2021, zero-cost proxies (sum of per-layer gradient norms)", batch_size=64)
+@register("grad_norm", paper="Abdelfattah et al. 2021, zero-cost proxies (sum of per-layer gradient norms)", protocol=Protocol(64))
 def grad_norm(network: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> float:
     """Σ over layers of ‖dL/dW‖₂."""
     _cross_entropy_backward(network, images, labels)
     return sum(m.weight.grad.norm().item() for m in weighted_layers(network) if m.weight.grad is not None)
 
 
-@register("fisher", paper="Theis et al. 2018 / Turner et al. 2020, Fisher pruning; as a proxy: Abdelfattah et al. 2021", batch_size=64)
+@register("fisher", paper="Theis et al. 2018 / Turner et al. 2020, Fisher pruning; as a proxy: Abdelfattah et al. 2021", protocol=Protocol(64))
 def fisher(network: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> float:
     """Σ over conv/linear outputs a and channels of ½ mean_batch (Σ_spatial a · dL/da)²."""
     outputs: list[torch.Tensor] = []

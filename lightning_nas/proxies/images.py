@@ -10,6 +10,11 @@
 * an ImageNet16 folder (NATS-Bench's ``train_data_batch_*`` pickles; ImageNet16-120 keeps
   labels 1..120).
 
+Without a source, every dataset scores on the CIFAR-10 sample shipped with the package: CIFAR-100
+and ImageNet16-120 too (their images are not shipped), resized to the dataset's image side, with
+CIFAR-10's labels (classes the larger classifiers have), one logged line saying so. Proxies then
+rank archs on real natural images of the right size and statistics, though not the dataset's own.
+
 Images are normalised with the per-dataset mean/std NATS-Bench trains with. A batch of ``num``
 images is the first ``num`` of one seeded order of the source (:func:`draw_order`), so a proxy
 scores an arch on the same images whichever other proxies are requested beside it.
@@ -17,6 +22,7 @@ scores an arch on the same images whichever other proxies are requested beside i
 
 from __future__ import annotations
 
+import logging
 import os
 import pickle
 from pathlib import Path
@@ -33,19 +39,29 @@ SHARED_SAMPLE = Path("images") / "cifar10_test_sample.npz"
 #: Batches were once drawn at the size of the largest requested batch; with this head, every table
 #: scored with ``naswot`` among its proxies keeps its images.
 DRAW_HEAD = 128
+log = logging.getLogger(__name__)
 
 
 def default_source(dataset: str, root: str | os.PathLike | None = None) -> Path:
-    """The CIFAR-10 sample (in the first data folder that has one: the package embeds it); other
-    datasets need an explicit path."""
+    """The CIFAR-10 sample (in the first data folder that has one: the package embeds it), for
+    every dataset: the documented fallback of datasets whose images are not shipped."""
     roots = data_roots(root)
     path = find_data(roots, str(SHARED_SAMPLE))
-    if get_dataset(dataset).folder_format != "CIFAR10" or path is None:  # the sample holds CIFAR-10 images
+    if path is None:
         raise BenchmarkFileError(
             f"no images for {dataset!r}: give an image source (score --images, search --proxy_images: "
             f"a CIFAR folder, an ImageNet16 folder or an .npz); looked for {SHARED_SAMPLE} in {', '.join(map(str, roots))}"
         )
     return path
+
+
+def _fallback(images: np.ndarray, side: int) -> np.ndarray:
+    """CIFAR-10 images at ``side`` x ``side`` (box-filter downsampling, as ImageNet16 was made)."""
+    if images.shape[1] == side:
+        return images
+    x = torch.from_numpy(images).permute(0, 3, 1, 2).float()
+    x = torch.nn.functional.interpolate(x, size=(side, side), mode="area")
+    return x.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
 
 
 def _read_npz(path: Path, dataset: ImageDataset) -> tuple[np.ndarray, np.ndarray]:
@@ -105,7 +121,12 @@ def load_images(
     path = Path(source) if source is not None else default_source(dataset, root)
     if not path.exists():
         raise BenchmarkFileError(f"{path}: no such file or folder (images: an .npz, a CIFAR folder or an ImageNet16 folder)")
-    if path.suffix == ".npz":
+    if source is None and facts.folder_format != "CIFAR10":
+        log.warning("no %s images given: proxies score on the shipped CIFAR-10 sample as %dx%d images (the documented fallback); "
+                    "give the dataset's own with score --images / search --proxy_images", dataset, facts.image_side, facts.image_side)
+        images, labels = _read_npz(path, get_dataset("cifar10"))
+        images = _fallback(images, facts.image_side)
+    elif path.suffix == ".npz":
         images, labels = _read_npz(path, facts)
     else:
         images, labels = _read_imagenet16(path, facts) if facts.folder_format == "ImageNet16" else _read_cifar(path, facts)

@@ -6,10 +6,11 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from lightning_nas.proxies.protocol import Protocol
 from lightning_nas.proxies.base import hooks, layers_of, register
 
 
-@register("naswot", paper="Mellor et al. 2021, NAS without training (log|K| of binary ReLU codes)", batch_size=128)
+@register("naswot", paper="Mellor et al. 2021, NAS without training (log|K| of binary ReLU codes)", protocol=Protocol(128))
 @torch.no_grad()
 def naswot(network: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> float:
     """log|K| with K = Σ over ReLUs of c cᵀ + (1−c)(1−c)ᵀ, c = (ReLU input > 0) per image:
@@ -31,7 +32,7 @@ def naswot(network: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> fl
     return torch.linalg.slogdet(kernel).logabsdet.item()
 
 
-@register("jacov", paper="Mellor et al. 2020 (NASWOT v1): correlation of input Jacobians", batch_size=64)
+@register("jacov", paper="Mellor et al. 2020 (NASWOT v1): correlation of input Jacobians", protocol=Protocol(64))
 def jacov(network: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> float:
     """−Σ log(λ + k) + 1/(λ + k) over eigenvalues λ of the correlation matrix of per-image
     Jacobians d(Σ logits)/dx, k = 1e-5: uncorrelated Jacobians (the network separates images

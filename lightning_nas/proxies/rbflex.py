@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from lightning_nas.utils.errors import InvalidArgument
+from lightning_nas.proxies.protocol import Protocol
 from lightning_nas.proxies.base import hooks, layers_of, register, single_threaded_ops
 
 BATCH_SIZE_NE = 3
@@ -51,7 +52,7 @@ def _rbf_logdet(x: torch.Tensor, gamma: float) -> float:
     return torch.linalg.slogdet(kernel).logabsdet.item()
 
 
-@register("rbflex", paper="Yamasaki et al. 2025, RBFleX-NAS (RBF kernels of activations and last-layer input)", batch_size=BATCH_SIZE_NE)
+@register("rbflex", paper="Yamasaki et al. 2025, RBFleX-NAS (RBF kernels of activations and last-layer input)", protocol=Protocol(BATCH_SIZE_NE))
 def rbflex(network: nn.Module, images: torch.Tensor, labels: torch.Tensor, gamma_k: float, gamma_q: float) -> float:
     k, q = activations(network, images)
     return len(images) * (_rbf_logdet(_min_max(k), gamma_k) + _rbf_logdet(_min_max(q), gamma_q))

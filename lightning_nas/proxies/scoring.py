@@ -20,19 +20,20 @@ from torch.utils.data import DataLoader
 
 from lightning_nas.benchmarks import Benchmark, create
 from lightning_nas.utils.errors import InvalidArgument, require_count
-from lightning_nas.proxies.evaluator import ProxyEvaluator, check_proxies, scoring_settings
+from lightning_nas.proxies.evaluator import ProxyEvaluator, check_proxies, proxy_protocols, scoring_settings
 from lightning_nas.proxies.table import ScoreTable
 
 
 class ProxyScoringModule(L.LightningModule):
     """``predict_step`` scores a batch of benchmark rows with every requested proxy."""
 
-    def __init__(self, space: str, proxies: list[str], dataset: str = "cifar10", images: str | None = None, seed: int = 0, root: str | None = None, full_network: bool = False) -> None:
+    def __init__(self, space: str, proxies: list[str], dataset: str = "cifar10", images: str | None = None, seed: int = 0, root: str | None = None,
+                 full_network: bool = False, protocol: dict[str, dict[str, Any]] | None = None) -> None:
         super().__init__()
         self.save_hyperparameters()
-        check_proxies(space, proxies, full_network)  # named now, not when every rank sets up
+        checked = check_proxies(space, proxies, full_network)  # named now, not when every rank sets up
         #: the scores' settings, known before :meth:`setup` builds the evaluator
-        self.settings = scoring_settings(space, dataset, images, seed, full_network)
+        self.settings = scoring_settings(space, dataset, images, seed, full_network, proxy_protocols(checked, protocol))
         self.evaluator: ProxyEvaluator | None = None
         self.benchmark: Benchmark | None = None
 
@@ -41,7 +42,7 @@ class ProxyScoringModule(L.LightningModule):
         self.benchmark = create(hp.space, root=hp.root)
         # each rank scores on its own device (``--trainer.accelerator gpu``: its GPU)
         device = self.trainer.strategy.root_device
-        self.evaluator = ProxyEvaluator(hp.space, hp.proxies, hp.dataset, hp.images, hp.seed, hp.root, hp.full_network, device=device)
+        self.evaluator = ProxyEvaluator(hp.space, hp.proxies, hp.dataset, hp.images, hp.seed, hp.root, hp.full_network, device=device, protocol=hp.protocol)
 
     def predict_step(self, rows: list[tuple[int, list[str]]], batch_idx: int) -> list[tuple[str, int, dict[str, float]]]:
         """``rows``: (benchmark row, proxies it still lacks) pairs -> (key, row, scores).

@@ -8,8 +8,9 @@ the table or its parts, and the final merge rewrites the CSV atomically and remo
 Each rank of a distributed run writes its own parts, so no file is shared between processes.
 
 ``<name>.csv.settings.json`` records what the scores were computed with (space, dataset, images,
-seed, full_network: :func:`~lightning_nas.proxies.evaluator.scoring_settings`). Scores from other
-settings never join the table, and a reader that computes missing scores checks its own against it.
+seed, full_network and each proxy's protocol: :func:`~lightning_nas.proxies.evaluator.scoring_settings`).
+Scores from other settings never join the table, and a reader that computes missing scores checks its
+own against it. A proxy added to the table later adds its protocol to the record.
 """
 
 from __future__ import annotations
@@ -73,7 +74,12 @@ class ScoreTable:
         recorded = self.settings()
         if recorded is None:
             return
-        differ = [f"{k} {recorded.get(k)!r} (now {v!r})" for k, v in settings.items() if recorded.get(k) != v]
+        differ = [f"{k} {recorded.get(k)!r} (now {v!r})" for k, v in settings.items() if k != "protocol" and recorded.get(k) != v]
+        if "protocol" in settings and "protocol" not in recorded:
+            differ.append("no proxy protocol (scored by a lightning_nas that did not record them; tenas_ntk and tenas_lr now average three draws)")
+        for name, protocol in settings.get("protocol", {}).items():
+            if name in recorded.get("protocol", {}) and recorded["protocol"][name] != protocol:
+                differ.append(f"protocol of {name} {recorded['protocol'][name]} (now {protocol})")
         if differ:
             raise InvalidArgument(
                 f"score table {self.path} was scored with other settings: {', '.join(differ)}; "
@@ -81,13 +87,20 @@ class ScoreTable:
             )
 
     def record_settings(self, settings: dict[str, Any]) -> None:
-        """Check ``settings`` (:meth:`check_settings`) and record them if the table has no record."""
+        """Check ``settings`` (:meth:`check_settings`) and record them if the table has no record, or
+        add the protocols of proxies the record lacks."""
         self.check_settings(settings)
-        if self.settings() is None:
+        recorded = self.settings()
+        if recorded is None:
             if self._holds_scores():
                 log.warning("score table %s has no settings record; recording %s for the scores it holds", self.path, settings)
-            with atomic_open(self.settings_path, "w") as f:
-                json.dump(settings, f, indent=1)
+            recorded = settings
+        elif set(settings.get("protocol", {})) <= set(recorded.get("protocol", {})):
+            return
+        else:
+            recorded = {**recorded, "protocol": {**settings["protocol"], **recorded["protocol"]}}
+        with atomic_open(self.settings_path, "w") as f:
+            json.dump(recorded, f, indent=1)
 
     # -- reading ----------------------------------------------------------------------------------
     @staticmethod

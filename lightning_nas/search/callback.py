@@ -17,7 +17,7 @@ import numpy as np
 from lightning.pytorch.utilities import rank_zero_info
 
 from lightning_nas.benchmarks.base import Benchmark
-from lightning_nas.benchmarks.budget import QueryBudget
+from lightning_nas.benchmarks.budget import QueryBudget, TrainingFreeBudget
 from lightning_nas.benchmarks.constraints import Constraint, Cost
 from lightning_nas.models import load_predictor
 from lightning_nas.search.base import Scorer, SearchResult, SearchStrategy, check_search_settings, run_search
@@ -44,6 +44,7 @@ def search_with_scorer(
     constraint: str | None = None,
     pareto: str | None = None,
     pareto_points: int = 4,
+    training_free: bool = False,
 ) -> list[SearchResult]:
     """One search per seed in ``output/seed<k>`` (resumable), plus ``output/trajectory.png``.
 
@@ -51,10 +52,20 @@ def search_with_scorer(
     ``initial_rows``: benchmark rows labelled before the search (a predictor's training archs); ``select``: another
     metric to select on than validation accuracy; ``constraint``: e.g. ``latency:pixel3<=5``. ``pareto`` (a cost,
     e.g. ``latency:pixel3``) runs Pareto mode instead (:func:`~lightning_nas.search.pareto.pareto_search`): the
-    front per seed in ``output/seed<k>/pareto.json`` and ``output/pareto.png``; the results are its searches'."""
+    front per seed in ``output/seed<k>/pareto.json`` and ``output/pareto.png``; the results are its searches'.
+    ``training_free``: ``scorer`` is the fitness of a zero-query search (:class:`TrainingFreeBudget`), ``budget``
+    the archs it may score; the benchmark is read once per seed, for the arch reported."""
     from lightning_nas.viz import search_trajectories, search_trajectories_over_time
 
     check_search_settings(save_every, seeds)
+    if training_free:
+        if scorer is None or budget is None:
+            raise InvalidArgument("a training-free search needs a scorer (its fitness) and a budget of archs to score")
+        if seconds is not None or signal is not None or pareto is not None:
+            raise InvalidArgument("a training-free search trains nothing and reads one accuracy: --time_budget, --signal and --pareto do not apply")
+        if select is not None:
+            raise InvalidArgument("a training-free search selects on its fitness: --select does not apply")
+        initial_rows = None  # a predictor's labelled archs were read when it was fit; the search itself reads one
     if budget is not None:
         QueryBudget.require_queries(budget)
     limit = Constraint.parse(constraint, benchmark) if constraint else None
@@ -67,6 +78,8 @@ def search_with_scorer(
             raise InvalidArgument(f"Pareto mode splits the budget over {pareto_points} searches: give a budget of at least {pareto_points} queries, or fewer --pareto_points")
 
     def make_budget(constraint: Constraint | None, share: float = 1.0) -> QueryBudget:
+        if training_free:
+            return TrainingFreeBudget(benchmark, budget, scorer, dataset, constraint)
         queries = None if budget is None else int(budget * share)  # at least 1: budget >= pareto_points
         return QueryBudget(benchmark, queries, dataset, select, None if seconds is None else seconds * share, signal, constraint)
 
@@ -81,7 +94,8 @@ def search_with_scorer(
             rank_zero_info(f"search seed {seed}: Pareto front of {len(front)} archs (test accuracy vs {cost}): "
                            + ", ".join(f"{a.report:.2f}% at {a.cost:.3g}" for a in front))
             continue
-        results.append(run_search(strategy, make_budget(limit), scorer, seed, initial, folder, save_every, progress))
+        # a training-free search's scorer is its budget's fitness, not a pre-screen of candidates
+        results.append(run_search(strategy, make_budget(limit), None if training_free else scorer, seed, initial, folder, save_every, progress))
         rank_zero_info(f"search seed {seed}: {results[-1].summary()}")
     if cost is not None:
         _plot_pareto(benchmark, results[0], cost, fronts, Path(output) / "pareto.png", scorer)
@@ -89,6 +103,8 @@ def search_with_scorer(
     if len(results) > 1:
         reported = np.array([r.best.best_report for r in results])
         rank_zero_info(f"{results[0].report_column} of the arch found, over {len(results)} seeds: {reported.mean():.2f} ± {reported.std(ddof=1):.2f} (mean ± std)")
+    if training_free:  # no accuracy is read before the end: there is no curve of it to draw
+        return results
     label = _label(results[0], scorer)
     title = f"{benchmark.space.name} {results[0].dataset}" + (f", {limit}" if limit is not None else "")
     if seconds is not None:

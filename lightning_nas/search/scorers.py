@@ -8,6 +8,7 @@ computes zero-cost proxies on the candidates' untrained networks.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 from typing import Any
@@ -19,7 +20,7 @@ from lightning_nas.benchmarks.base import Benchmark
 from lightning_nas.encodings import get_encoding
 from lightning_nas.features import ExtraFeatures, has_features
 from lightning_nas.models import RankingPredictor
-from lightning_nas.proxies import ProxyEvaluator, ScoreTable, rank_combination
+from lightning_nas.proxies import ProxyEvaluator, ScoreTable, rank_combination, reference_rank_combination
 from lightning_nas.proxies.evaluator import image_source_name
 from lightning_nas.spaces.base import SearchSpace
 from lightning_nas.utils.checkpoints import weights_digest
@@ -123,27 +124,33 @@ def _proxy_scorer(features: ExtraFeatures, root: str | os.PathLike | None, devic
     table = features.proxy_table
     recorded = ScoreTable(table).settings() or {}
     dataset, seed, full_network = recorded.get("dataset", "cifar10"), recorded.get("seed", 0), recorded.get("full_network", False)
+    protocol = {name: changes for name, changes in recorded.get("protocol", {}).items() if name in features.proxies}
     source = image_source_name(images)
     if recorded.get("images", source) != source:
         raise InvalidArgument(
             f"score table {table} was scored on images {recorded['images']!r}, and the candidates it lacks must be scored on them "
             f"too: give their path (search --proxy_images, SearchCallback's proxy_images); got {source!r}"
         )
-    return ProxyScorer(features.benchmark.space.name, features.proxies, dataset, table, images, seed, root, device, full_network)
+    return ProxyScorer(features.benchmark.space.name, features.proxies, dataset, table, images, seed, root, device, full_network, protocol)
 
 
 class ProxyScorer:
     """Ranks candidates with zero-cost proxies on their real, untrained networks: no benchmark
     query, no training. One proxy ranks by its score; several by TE-NAS's rank combination
     (:func:`~lightning_nas.proxies.rank_combination`) over the candidates of one call, so no
-    proxy's scale dominates. Scores are cached per arch; a ``table`` written by ``python -m
-    lightning_nas score`` supplies precomputed scores and only missing ones are computed, so the
-    settings it records (dataset, images, seed, ...) must be this scorer's.
+    proxy's scale dominates, or, with ``reference``, against a fixed set of random archs
+    (:func:`~lightning_nas.proxies.reference_rank_combination`), so that each arch's score stands on
+    its own, as a training-free search's fitness must. Scores are cached per arch; a ``table`` written
+    by ``python -m lightning_nas score`` supplies precomputed scores and only missing ones are
+    computed, so the settings it records (dataset, images, seed, protocols, ...) must be this scorer's.
 
     Args:
         dataset: the proxies' images and classifier size (see :class:`~lightning_nas.proxies.ProxyEvaluator`).
         device: where the candidates' networks are scored (e.g. ``"cuda"``).
         full_network: tenas_ntk on the benchmark network (as ``score --full_network true``).
+        protocol: per-proxy changes to the papers' protocols (as ``score --protocol``).
+        reference: random archs (drawn with ``seed``) that several proxies' ranks are taken against; their
+            scores are computed on the first call.
     """
 
     def __init__(
@@ -157,12 +164,16 @@ class ProxyScorer:
         root: str | os.PathLike | None = None,
         device: str | torch.device = "cpu",
         full_network: bool = False,
+        protocol: dict[str, dict[str, Any]] | None = None,
+        reference: int | None = None,
     ) -> None:
         self.proxies = list(proxies)
-        self.name = "+".join(self.proxies)
-        self.evaluator = ProxyEvaluator(space, self.proxies, dataset, images, seed, root, full_network, device)
-        self.fingerprint = f"{self.name} {json.dumps(self.evaluator.settings, sort_keys=True)}"
+        if reference is not None and (len(self.proxies) < 2 or reference < 2):
+            raise InvalidArgument(f"reference={reference}: a reference set (of at least 2 archs) ranks several proxies, not one ({'+'.join(self.proxies)})")
+        self.evaluator = ProxyEvaluator(space, self.proxies, dataset, images, seed, root, full_network, device, protocol)
+        self.reference = reference
         self.space = self.evaluator.space
+        self._reference_scores: np.ndarray | None = None
         self._cache: dict[str, dict[str, float]] = {}
         if table is not None:
             scores = ScoreTable(table)
@@ -170,9 +181,41 @@ class ProxyScorer:
             self._cache = scores.load(required=True)[0]  # a mistyped path must not mean "score everything"
 
     def __call__(self, archs: list[Any]) -> np.ndarray:
+        columns = self._ranked_scores(archs)
+        if len(self.proxies) == 1:
+            return columns[0]
+        if self.reference is None:
+            return rank_combination(columns)
+        if self._reference_scores is None:
+            rng = np.random.default_rng(self.evaluator.seed)
+            self._reference_scores = self._ranked_scores([self.space.sample(rng) for _ in range(self.reference)])
+        return reference_rank_combination(columns, self._reference_scores)
+
+    def only(self, proxies: list[str]) -> ProxyScorer:
+        """A scorer of some of this scorer's proxies that shares its networks' scores (its cache, its table,
+        its evaluator), so that comparing combinations scores no arch twice."""
+        missing = sorted(set(proxies) - set(self.proxies))
+        if missing:
+            raise InvalidArgument(f"only={missing}: this scorer scores {self.proxies}")
+        part = copy.copy(self)
+        part.proxies = list(proxies)
+        part.reference = self.reference if len(part.proxies) > 1 else None
+        part._reference_scores = None
+        return part
+
+    @property
+    def name(self) -> str:
+        return "+".join(self.proxies)
+
+    @property
+    def fingerprint(self) -> str:
+        """What a saved search records of its scorer: the proxies, their settings and the reference set's size."""
+        return f"{self.name} {json.dumps(self.evaluator.settings, sort_keys=True)}" + (f" reference {self.reference}" if self.reference else "")
+
+    def _ranked_scores(self, archs: list[Any]) -> np.ndarray:
         columns = self.scores(archs)
         columns[np.isnan(columns)] = -np.inf  # a proxy that could not score an arch ranks it last
-        return columns[0] if len(self.proxies) == 1 else rank_combination(columns)
+        return columns
 
     def scores(self, archs: list[Any]) -> np.ndarray:
         """[len(proxies), len(archs)] raw scores, NaN where a proxy could not score an arch: from
