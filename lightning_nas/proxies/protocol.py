@@ -34,7 +34,7 @@ class Protocol:
     repeat_over: str = "init"
     #: "default" (the network's own, e.g. PyTorch's), or TE-NAS's "kaiming_normal_fanin" / "kaiming_normal_fanout"
     init: str = "default"
-    #: random crop (4-pixel zero padding) and horizontal flip of every batch, as a training loader does
+    #: random crop (4-pixel padding with black) and horizontal flip of every batch, as a training loader does
     augment: bool = False
     #: rbflex only: fixed (gamma_k, gamma_q) instead of its hyperparameter detection
     gammas: tuple[float, float] | None = None
