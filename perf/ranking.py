@@ -3,6 +3,11 @@
     python perf/ranking.py [--seeds 5] [--start-seed 0] [--only gnn_201,gnn_201:1563,...]
     python perf/ranking.py --proxies     # with vs without zero-cost proxy features
     python perf/ranking.py --labels      # the NB101 4,236 GIN with more labelled cells
+    python perf/ranking.py --darts       # the GIN on 10 % of NAS-Bench-301's published DARTS cells, beside single proxies
+
+``--darts`` fits ``gnn_darts.yaml`` on 122 of the 1,218 cells (``../shared/data/zc``) and tests on the
+other 1,096; beside each run, the Kendall tau of single proxies on the same test cells, from the
+score table ``perf/proxies.py --space darts`` wrote (proxies missing there are skipped).
 
 ``--proxies`` compares each predictor without extra features, with the cost proxies (params,
 FLOPs: known for every arch, so tested on the whole rest of the space) and with zero-cost proxies
@@ -131,6 +136,10 @@ LABEL_SETTINGS = [
     *((f"gnn_101_4236:2-members-{n}", "gnn, 2 members", "gnn_101_4236.yaml", {**TWO, "data.num_train": n}) for n in (4236, 8472, 16944)),
     ("gnn_101_4236:8472", "gnn", "gnn_101_4236.yaml", {"data.num_train": 8472}),
 ]
+SHARED_DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "data")
+DARTS_SETTINGS = [("gnn_darts", "gnn", "gnn_darts.yaml", {"data.root": SHARED_DATA})]
+DARTS_PROXY_TABLE = "scores/perf-darts-cifar10.csv"
+DARTS_PROXIES = ("naswot", "params", "flops", "synflow", "snip", "grad_norm", "jacov")
 ANCHORS = {
     ("nb101", 424): "ReNAS 0.657, PINAT 0.772; untuned GIN here 0.732; target >= 0.77",
     ("nb101", 4236): "ReNAS 0.816, PINAT 0.846; untuned GIN here 0.811; target >= 0.84",
@@ -170,8 +179,27 @@ def run(config: str, overrides: dict, seed: int) -> tuple[dict, float]:
         cli = fit(config, overrides, seed)
     (metrics,) = cli.trainer.test(cli.model, datamodule=cli.datamodule, verbose=False)
     hp = cli.datamodule.hparams
-    return {"space": hp.space, "n_train": len(cli.datamodule.split.train_rows), "n_test": len(cli.datamodule.split.test_rows),
-            "ktau": metrics["test/ktau"], "extra_features": hp.extra_features}, time.perf_counter() - start
+    info = {"space": hp.space, "n_train": len(cli.datamodule.split.train_rows), "n_test": len(cli.datamodule.split.test_rows),
+            "ktau": metrics["test/ktau"], "extra_features": hp.extra_features}
+    if hp.space == "darts":
+        info["proxy_ktau"] = proxy_ktau(cli.datamodule)
+    return info, time.perf_counter() - start
+
+
+def proxy_ktau(datamodule) -> dict[str, float]:
+    """Kendall tau of each proxy in the DARTS score table with the target on the datamodule's test cells (all of them scored)."""
+    from scipy.stats import kendalltau
+
+    from lightning_nas.proxies import ScoreTable
+
+    table = ScoreTable(DARTS_PROXY_TABLE)
+    if not table.path.is_file():
+        return {}
+    rows = datamodule.split.test_rows
+    scores = table.columns(list(DARTS_PROXIES), datamodule.benchmark.keys[rows])
+    target = datamodule.split.targets[rows]
+    # only proxies scored on every test cell (the gradient proxies cover 200 cells)
+    return {name: round(float(kendalltau(values, target).statistic), 4) for name, values in zip(DARTS_PROXIES, scores.T) if np.isfinite(values).all()}
 
 
 def main() -> None:
@@ -182,11 +210,12 @@ def main() -> None:
     comparison = parser.add_mutually_exclusive_group()
     comparison.add_argument("--proxies", action="store_true", help="run the with/without proxy-feature comparison instead")
     comparison.add_argument("--labels", action="store_true", help="run the NB101 4,236 GIN on more labelled cells instead")
+    comparison.add_argument("--darts", action="store_true", help="run the GIN on 10 %% of NAS-Bench-301's published DARTS cells instead")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
     os.environ.setdefault("WANDB_MODE", "offline")
-    for name, label, config, overrides in PROXY_SETTINGS if args.proxies else LABEL_SETTINGS if args.labels else SETTINGS:
+    for name, label, config, overrides in PROXY_SETTINGS if args.proxies else LABEL_SETTINGS if args.labels else DARTS_SETTINGS if args.darts else SETTINGS:
         if args.only and name not in args.only.split(","):
             continue
         values = []
@@ -199,7 +228,8 @@ def main() -> None:
             values.append(info["ktau"])
             print(json.dumps({"figure": "ktau", "space": info["space"], "model": label, "config": config,
                               "n_train": info["n_train"], "n_test": info["n_test"], "extra_features": info["extra_features"],
-                              "seed": seed, "value": round(info["ktau"], 4), "seconds": round(seconds, 1)}), flush=True)
+                              "seed": seed, "value": round(info["ktau"], 4), "seconds": round(seconds, 1),
+                              **({"proxy_ktau_same_test_cells": info["proxy_ktau"]} if "proxy_ktau" in info else {})}), flush=True)
         print(json.dumps({"figure": "ktau", "space": info["space"], "model": label, "config": config,
                           "n_train": info["n_train"], "n_test": info["n_test"], "extra_features": info["extra_features"], "seeds": args.seeds,
                           "mean": round(float(np.mean(values)), 4), "std": round(float(np.std(values)), 4),

@@ -221,9 +221,9 @@ def test_top_level_help_lists_the_commands_configs_and_the_data_in_use(cli, tmp_
     assert code == 0
     commands, _, data = out.partition("data in use")
     listed = {line.split()[0] for line in commands.splitlines() if line.startswith("  ")}
-    assert listed == {"fit", "validate", "test", "predict", "prepare", "score", "search"}
+    assert listed == {"fit", "validate", "test", "predict", "prepare", "score", "search", "train"}
     assert "renas_101.yaml" in commands
-    assert "nb101     nb101/nb101_full_space.npz (embedded in the package)" in data and "nats_sss  none found" in data
+    assert "nb101     nb101/nb101_full_space.npz (embedded in the package)" in data and "nats_sss  none found" in data and "darts     none found" in data
     (tmp_path / "mine" / "nb201").mkdir(parents=True)  # a user's folder with the NB201 table: it is named instead
     (tmp_path / "mine" / "nb201" / "nb201_acc_200ep.csv").write_text("index\n")
     monkeypatch.setenv("LIGHTNING_NAS_DATA", str(tmp_path / "mine"))

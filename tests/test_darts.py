@@ -143,3 +143,109 @@ def test_the_nb301_subset_is_a_table_of_real_labels_and_bad_files_are_named(dart
         DartsBenchmark(root=tmp_path)
     with pytest.raises(BenchmarkFileError, match=r"no NAS-Bench-301 \(DARTS space; not shipped with the package\) data in"):
         DartsBenchmark(root=tmp_path / "empty")
+
+
+@pytest.fixture(scope="module")
+def nb301(shared_data):
+    from lightning_nas.benchmarks import create
+
+    return create("darts", root=shared_data)
+
+
+def test_searches_move_only_among_the_published_cells(nb301):
+    """create("darts") searches the table: sampling, mutation and REINFORCE's choices give published cells."""
+    space = nb301.space
+    rows = set(nb301.keys.tolist())
+    rng = np.random.default_rng(0)
+    archs = [space.sample(rng) for _ in range(50)]
+    assert all(space.key(a) in rows for a in archs) and len({space.key(a) for a in archs}) > 40
+    for arch in archs[:20]:
+        child = space.mutate(arch, rng)
+        assert space.key(child) in rows and space.key(child) != space.key(arch)
+    choices = [int(rng.integers(n)) for n in space.decisions]
+    assert space.key(space.from_decisions(choices)) in rows and space.from_decisions(choices) == space.from_decisions(choices)
+    assert space.nearest(archs[0]) == archs[0] and len(space) == len(nb301) and space.index(archs[3]) == nb301.index(archs[3])
+    assert space.genotype_text(archs[0]).startswith("Genotype(normal=[")  # the space's own forms, through the table space
+    assert space.validate(DARTS_V2) == get_space("darts").validate(DARTS_V2)  # any genotype still validates (a predictor may score it)
+    with pytest.raises(InvalidArchitecture, match=r"is a darts arch but not one of the table's 1218 rows"):
+        space.index(DARTS_V2)
+
+
+def test_a_predictor_guided_search_writes_a_genotype_that_loads_back(shared_data, tmp_path, monkeypatch):
+    """gnn_darts.yaml fits a GIN on published cells; a search guided by it writes genotype.json and genotype.txt."""
+    from lightning_nas.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["fit", "--config", "gnn_darts.yaml", "--data.root", str(shared_data), "--data.num_train", "30", "--data.num_val", "10",
+                 "--trainer.max_epochs", "2", "--trainer.check_val_every_n_epoch", "1", "--trainer.logger", "false",
+                 "--trainer.enable_progress_bar", "false", "--model.init_args.ensemble_size", "1"]) == 0
+    (checkpoint,) = (tmp_path / "checkpoints").glob("gnn_darts-epoch=*.ckpt")
+    out = tmp_path / "search"
+    assert main(["search", "--space", "darts", "--root", str(shared_data), "--budget", "60", "--seeds", "[0]", "--output", str(out),
+                 "--predictor", str(checkpoint), "--strategy", "lightning_nas.search.RegularizedEvolution"]) == 0
+    best = json.loads((out / "seed0" / "best.json").read_text())
+    darts = get_space("darts")
+    from_json = darts.validate(json.loads((out / "seed0" / "genotype.json").read_text()))
+    from_text = darts.validate((out / "seed0" / "genotype.txt").read_text())
+    assert darts.key(from_json) == darts.key(from_text) == best["best_arch"] and best["reported"] == "cifar10/val_acc@100" and best["queries"] == 60
+
+
+def test_graph_renas_and_onehot_layouts_carry_the_networks_exact_costs(darts):
+    """Each op node's params and MACs in every NB301 cell add up, with a fixed stem / preprocessing / classifier
+    part, to the built network's parameter count and our flops proxy, on any genotype."""
+    from lightning_nas.encodings import get_encoding
+    from lightning_nas.proxies import ProxyEvaluator
+    from lightning_nas.spaces.darts_layouts import NUM_NODES, _node_costs
+    from lightning_nas.spaces.darts_network import count_parameters
+
+    rng = np.random.default_rng(3)
+    archs = [darts.sample(rng) for _ in range(3)] + [darts.validate(DARTS_V2)]
+    costs = _node_costs(darts.to_structure(archs))
+    flops = ProxyEvaluator("darts", ["flops"])
+    fixed = {(count_parameters(darts.build_network(a, 10)) - c[:, :8].sum(), flops.score(a)["flops"] * 1e6 - c[:, 8:].sum()) for a, c in zip(archs, costs)}
+    assert len(fixed) == 1 and min(next(iter(fixed))) > 0
+    graphs = get_encoding("graph")(darts, darts.to_structure(archs))
+    one = graphs[3]
+    assert one.num_nodes == NUM_NODES and one.edge_index.shape[1] == 2 * (8 + 8 + 4)  # per cell: 8 inputs of ops, 8 op -> node, 4 node -> output
+    assert get_encoding("renas")(darts, darts.to_structure(archs)).shape == (4, 17, NUM_NODES, NUM_NODES)
+    onehot = get_encoding("onehot")(darts, darts.to_structure(archs))
+    assert onehot.shape == (4, 192) and bool((onehot[:].sum(1) == 32).all())  # an op and an input bit per pair
+    assert not torch_equal(graphs[0].x, graphs[1].x)
+
+
+def torch_equal(a, b) -> bool:
+    return a.shape == b.shape and bool((a == b).all())
+
+
+def test_tenas_search_networks_score_darts_cells(darts):
+    """TE-NAS's DARTS supernet shape (C=1: a normal and a reduction cell, BN + ReLU before pooling; without a stem for
+    the linear regions of one-channel 3x3 crops) scores with its proxies."""
+    from lightning_nas.proxies import ProxyEvaluator
+
+    arch = darts.validate(DARTS_V2)
+    network = darts.build_network(arch, 10, "tenas_ntk")
+    assert len(network.cells) == 2 and network.classifier.in_features == 8  # 4 nodes x 2 channels after the reduction
+    scores = ProxyEvaluator("darts", ["tenas_lr", "tenas_ntk"], protocol={"tenas_ntk": {"batch_size": 14, "repeats": 1}}).score(arch)
+    assert scores["tenas_lr"] > 1 and np.isfinite(scores["tenas_ntk"]) and scores["tenas_ntk"] < 0
+
+
+def test_a_genotype_trains_one_epoch_on_the_cifar10_sample_and_its_checkpoint_loads(tmp_path, monkeypatch):
+    """``train --config train_darts.yaml`` on the shipped sample (a small network: 8 channels, 5 cells) with the
+    auxiliary head, drop path and cutout; the checkpoint rebuilds the network from the genotype text it records."""
+    import torch
+
+    from lightning_nas.cli import main
+    from lightning_nas.training import Cutout, GenotypeTraining
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "genotype.txt").write_text(DARTS_V2)
+    args = ["train", "--config", "train_darts.yaml", "--model.genotype", "genotype.txt", "--model.channels", "8", "--model.layers", "5",
+            "--trainer.max_epochs", "1", "--trainer.limit_train_batches", "2", "--trainer.limit_val_batches", "1", "--trainer.logger", "false",
+            "--trainer.enable_progress_bar", "false", "--data.num_workers", "0", "--data.batch_size", "16"]
+    assert main(args) == 0
+    trained = GenotypeTraining.load_from_checkpoint(tmp_path / "checkpoints" / "train_darts-last.ckpt")
+    assert trained.arch == get_space("darts").validate(DARTS_V2) and trained.hparams.channels == 8
+    assert trained.network.auxiliary_head is not None and trained(torch.zeros(2, 3, 32, 32)).shape == (2, 10)
+    image = Cutout(16)(torch.ones(3, 32, 32))
+    assert 64 <= int((image[0] == 0).sum()) <= 256 and bool((image[0] == image[1]).all())
+    assert main(["train", "--config", "train_darts.yaml", "--model.genotype", "missing.json"]) == 1

@@ -8,8 +8,9 @@ counts). A cell published twice (7, once per run) holds the mean of its two valu
 shipped with the package: give the folder it is in (``root``, ``LIGHTNING_NAS_DATA``) or the file
 (``source``).
 
-Not registered for ``create`` yet: the search strategies sample and mutate in the whole space, whose
-cells are almost never among the 1,218 (a search restricted to the table is the next step).
+``create("darts")`` builds it. Its ``space`` is the DARTS space restricted to the table's cells
+(:class:`~lightning_nas.spaces.table_space.TableSpace`): a search samples, mutates and spells archs
+among the 1,218, whose labels exist; any DARTS genotype still validates for a predictor or a proxy.
 """
 
 from __future__ import annotations
@@ -22,18 +23,19 @@ from pathlib import Path
 import numpy as np
 
 from lightning_nas.benchmarks.base import Benchmark, Table, data_roots, find_data, load_or_build, no_data_error
-from lightning_nas.spaces.darts import DartsSpace
+from lightning_nas.spaces.darts import DartsGenotype, DartsSpace
+from lightning_nas.spaces.table_space import TableSpace
 from lightning_nas.utils.errors import BenchmarkFileError, InvalidArchitecture, InvalidArgument
 
 SUBSET = "naslib_zc_nb301_subset.csv.gz"
-#: where a data folder holds it: as ../shared/data does, or in a folder of its own
-PLACES = (f"zc/{SUBSET}", f"nb301/{SUBSET}")
+#: where a data folder holds it: in zc/ beside NASLib's other published scores, in nb301/, or at its top
+PLACES = (f"zc/{SUBSET}", f"nb301/{SUBSET}", SUBSET)
 
 
 class DartsBenchmark(Benchmark):
     """NAS-Bench-301's published subset: 1,218 DARTS cells, CIFAR-10 validation accuracy (no test accuracy)."""
 
-    space = DartsSpace()
+    space: TableSpace[DartsGenotype] | DartsSpace = DartsSpace()  # the whole space names it; an instance searches its table's
     datasets = ("cifar10",)
     default_epochs = 100
 
@@ -41,7 +43,8 @@ class DartsBenchmark(Benchmark):
         if partial:
             raise InvalidArgument("the NAS-Bench-301 subset is a table of its own: partial does not apply")
         sources = self.find_sources(root, source)
-        super().__init__(load_or_build("nb301-subset-v1", sources, lambda: table_from_subset(sources[0], self.space)))
+        super().__init__(load_or_build("nb301-subset-v1", sources, lambda: table_from_subset(sources[0], DartsSpace())))
+        self.space = TableSpace(DartsSpace(), self.keys.tolist())
 
     def _arch(self, index: int) -> object:
         return self.space.validate(str(self.keys[index]))

@@ -6,6 +6,7 @@
 * ``prepare``: builds the benchmark cache (and the encoding caches) ahead of a batch of jobs.
 * ``score``: zero-cost proxy scores of many archs into a resumable table (on Lightning's
   ``predict``, so devices/nodes work as in ``fit``).
+* ``train`` (:mod:`~lightning_nas.cli.train`): a searched DARTS genotype trained as DARTS evaluates it.
 * ``search``: random search, regularized evolution or REINFORCE against a benchmark with a query
   budget, optionally ranked by a predictor checkpoint or zero-cost proxies; resumable (same
   ``--output``; a larger ``--budget`` extends a finished search).
@@ -27,9 +28,10 @@ from lightning_nas.cli.configs import LIGHTNING_COMMANDS, check_config_command, 
 from lightning_nas.cli.prepare import prepare
 from lightning_nas.cli.score import score
 from lightning_nas.cli.search import search
+from lightning_nas.cli.train import train
 from lightning_nas.utils.errors import LightningNASError
 
-COMMANDS = {"prepare": prepare, "search": search, "score": score}
+COMMANDS = {"prepare": prepare, "search": search, "score": score, "train": train}
 
 
 USAGE = """usage: python -m lightning_nas <command> [options]   (<command> --help for its options; --version)
@@ -41,6 +43,7 @@ USAGE = """usage: python -m lightning_nas <command> [options]   (<command> --hel
   prepare    optional: build the caches ahead of batch jobs (every command builds them on first use)
   score      zero-cost proxy scores of many archs into a resumable table
   search     random search, regularized evolution or REINFORCE with a query budget
+  train      train a searched DARTS genotype from scratch on CIFAR-10 (--config train_darts.yaml)
 
 shipped configs (bare names, .yaml optional, are looked up in configs/): {configs}
 
@@ -73,7 +76,7 @@ def data_in_use() -> str:
         try:
             sources = benchmark.find_sources()
         except BenchmarkFileError:
-            lines.append(f"  {name:<10}none found: it needs its official archive (docs/data.md)")
+            lines.append(f"  {name:<10}none found: it needs data not shipped with the package (docs/data.md)")
         else:
             lines.append(f"  {name:<10}{describe_source(sources[0]) if sources else 'built in code'}")
     return "\n".join(lines)

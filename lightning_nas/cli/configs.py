@@ -12,7 +12,7 @@ from lightning_nas.utils.errors import InvalidArgument
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"  # package data: a wheel install has them; the repo's configs/ links here
 LIGHTNING_COMMANDS = ("fit", "validate", "test", "predict")
 #: Top-level keys that only one command's configs set (the four LightningCLI commands share fit's).
-CONFIG_KEYS = {"fit": {"trainer", "model", "data"}, "search": {"strategy", "budget"}}
+CONFIG_KEYS = {"fit": {"trainer", "model", "data"}, "search": {"strategy", "budget"}, "train": {"trainer", "model", "data"}}
 
 
 def config_values(argv: list[str]) -> Iterator[tuple[int, str, str]]:

@@ -28,7 +28,7 @@ from torch_geometric.utils import to_dense_adj
 from lightning_nas.models.base import RankingPredictor, ScoreHead, check_member_settings
 from lightning_nas.utils.errors import InvalidArgument, require_count
 
-MAX_NODES = 8  # the most nodes a graph may have (NB101 cells have up to 7 vertices, NB201 graphs 8)
+MAX_NODES = 8  # the most nodes an attention member's graph may have (NB101 cells have up to 7 vertices, NB201 graphs 8)
 NUM_RELATIONS = 2 * MAX_NODES  # itself, 1..7 edges forward, 1..7 edges backward, unrelated
 CONVS = ("gin", "gat", "pna")
 # In-degree histogram of the NB101 vertices (whole space; the out-degree one is the same). PNA's
@@ -174,8 +174,9 @@ class GNNPredictor(RankingPredictor):
         check_member_settings(hidden, dropout)
         require_count("num_layers", num_layers, 0)
         max_nodes = (kwargs.get("input_shape") or {}).get("max_nodes", 0)
-        if max_nodes > MAX_NODES:
-            raise InvalidArgument(f"GNNPredictor reads graphs of up to {MAX_NODES} nodes, got input_shape max_nodes={max_nodes}")
+        if max_nodes > MAX_NODES and any(attends for _, attends in map(_split_kind, member_kinds or [])):
+            raise InvalidArgument(f"the +attention members read graphs of up to {MAX_NODES} nodes (NB101, NB201), got input_shape max_nodes={max_nodes}: "
+                                  "use member kinds without +attention")
         has_heads = any(conv == "gat" or attends for conv, attends in map(_split_kind, member_kinds or []))
         if has_heads and (attention_heads < 1 or hidden % attention_heads):
             raise InvalidArgument(f"attention_heads must be a positive divisor of hidden={hidden}, got {attention_heads}")

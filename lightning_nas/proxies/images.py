@@ -64,7 +64,8 @@ def _fallback(images: np.ndarray, side: int) -> np.ndarray:
     return x.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
 
 
-def _read_npz(path: Path, dataset: ImageDataset) -> tuple[np.ndarray, np.ndarray]:
+def read_image_npz(path: Path, dataset: ImageDataset) -> tuple[np.ndarray, np.ndarray]:
+    """``images`` (N, side, side, 3) uint8 and ``labels`` of an image .npz such as the shipped sample, checked."""
     side = dataset.image_side
     require_npz(path)
     try:
@@ -124,10 +125,10 @@ def load_images(
     if source is None and facts.folder_format != "CIFAR10":
         log.warning("no %s images given: proxies score on the shipped CIFAR-10 sample as %dx%d images (the documented fallback); "
                     "give the dataset's own with score --images / search --proxy_images", dataset, facts.image_side, facts.image_side)
-        images, labels = _read_npz(path, get_dataset("cifar10"))
+        images, labels = read_image_npz(path, get_dataset("cifar10"))
         images = _fallback(images, facts.image_side)
     elif path.suffix == ".npz":
-        images, labels = _read_npz(path, facts)
+        images, labels = read_image_npz(path, facts)
     else:
         images, labels = _read_imagenet16(path, facts) if facts.folder_format == "ImageNet16" else _read_cifar(path, facts)
     if num > len(images):

@@ -24,7 +24,7 @@ import logging
 import os
 import pickle
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -131,6 +131,8 @@ class SearchResult:
     best_metrics: dict[str, float]
     #: the budget, as a user reads it (``100 queries``, ``20000 s of simulated training (12-epoch runs)``)
     budget: str = ""
+    #: the best arch in its space's own formats, written beside ``best.json`` (:meth:`SearchSpace.arch_files`: DARTS's genotype files)
+    arch_files: dict[str, str] = field(default_factory=dict)
 
     def __repr__(self) -> str:
         """One line (the generated repr printed every query of the trajectory: 35k characters at 100)."""
@@ -177,6 +179,9 @@ class SearchResult:
         }
         with atomic_open(folder / "best.json", "w") as f:
             json.dump(summary, f, indent=2)
+        for name, text in self.arch_files.items():
+            with atomic_open(folder / name, "w") as f:
+                f.write(text)
         return folder
 
 
@@ -275,7 +280,7 @@ def run_search(
     row = budget.history[-1].best_row
     best_metrics = {name: float(benchmark.table.columns[name][row]) for name in benchmark.metrics}
     result = SearchResult(header["strategy"], seed, budget.space.name, budget.dataset, budget.select_column, budget.report_column,
-                          list(budget.history), best_metrics, budget.describe())
+                          list(budget.history), best_metrics, budget.describe(), budget.space.arch_files(budget.history[-1].best_key))
     if output is not None:
         result.save(output)
     return result

@@ -116,6 +116,11 @@ class SearchSpace(abc.ABC, Generic[Arch]):
             raise InvalidArgument(f"{role} {encoding!r} is not defined for space {self.name!r}; it has {sorted(layouts)}")
         return layouts[encoding]
 
+    def arch_files(self, arch: Arch) -> dict[str, str]:
+        """File name -> text of ``arch`` in formats of the space's own papers, written beside a search's
+        ``best.json`` (DARTS: ``genotype.json`` and the ``Genotype(...)`` text); none by default."""
+        return {}
+
     #: The networks :meth:`build_network` makes: ``"benchmark"`` (the network the benchmark
     #: trained) and any smaller ones a proxy's paper scores (TE-NAS's ``tenas_ntk``, ``tenas_lr``).
     network_variants: tuple[str, ...] = ()

@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import ast
 import itertools
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from lightning_nas.spaces.base import SearchSpace
+from lightning_nas.spaces.base import Layout, SearchSpace
 from lightning_nas.utils.errors import InvalidArchitecture
 
 if TYPE_CHECKING:
@@ -159,6 +160,13 @@ class DartsSpace(SearchSpace[DartsGenotype]):
         concat = list(CONCAT)
         return f"Genotype(normal={list(arch.normal)}, normal_concat={concat}, reduce={list(arch.reduce)}, reduce_concat={concat})"
 
+    def arch_files(self, arch: Any) -> dict[str, str]:
+        """``genotype.json`` (``normal``, ``normal_concat``, ``reduce``, ``reduce_concat``, as DARTS's
+        namedtuple has them) and ``genotype.txt``, its ``Genotype(...)`` text; :meth:`validate` reads either back."""
+        arch = self.validate(arch)
+        fields = {"normal": [list(p) for p in arch.normal], "normal_concat": list(CONCAT), "reduce": [list(p) for p in arch.reduce], "reduce_concat": list(CONCAT)}
+        return {"genotype.json": json.dumps(fields, indent=1) + "\n", "genotype.txt": self.genotype_text(arch) + "\n"}
+
     def compact(self, arch: Any) -> tuple[tuple[tuple[int, int], ...], tuple[tuple[int, int], ...]]:
         """NASLib's compact form: per cell, 8 ``(input, op number)`` pairs."""
         arch = self.validate(arch)
@@ -219,11 +227,21 @@ class DartsSpace(SearchSpace[DartsGenotype]):
         inputs = np.array([[[s for _, s in a.cell(c)] for c in CELLS] for a in canonical], dtype=np.int8).reshape(-1, 2, PAIRS)
         return {"ops": ops, "inputs": inputs}
 
-    network_variants = ("benchmark",)
+    def layouts(self) -> dict[str, Layout]:
+        from lightning_nas.spaces.darts_layouts import LAYOUTS
+
+        return LAYOUTS
+
+    #: NAS-Bench-301's training network, and TE-NAS's DARTS search networks (``prune_tenas.py``: ``C=1, N=1,
+    #: depth=2`` — a normal then a reduction cell, stem multiplier 1, BN + ReLU before pooling; for the
+    #: linear regions without the stem, on one-channel crops)
+    network_variants = ("benchmark", "tenas_ntk", "tenas_lr")
 
     def build_network(self, arch: DartsGenotype, num_classes: int, variant: str = "benchmark") -> nn.Module:
-        """NAS-Bench-301's training network of ``arch`` (:class:`~lightning_nas.spaces.darts_network.DartsNetwork`
+        """``benchmark``: NAS-Bench-301's training network of ``arch`` (:class:`~lightning_nas.spaces.darts_network.DartsNetwork`
         with 32 channels and 8 cells, no auxiliary head)."""
         from lightning_nas.spaces.darts_network import DartsNetwork
 
+        if variant in ("tenas_ntk", "tenas_lr"):
+            return DartsNetwork(self.validate(arch), 1, 2, num_classes, stem_multiplier=1, reductions=(1,), stem=variant == "tenas_ntk", final_activation=True)
         return DartsNetwork(self.validate(arch), NB301_CHANNELS, NB301_LAYERS, num_classes, affine_ops=False)

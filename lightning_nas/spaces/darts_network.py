@@ -2,13 +2,16 @@
 
 A stem conv (3 x ``C`` channels), ``layers`` cells with reduction cells at 1/3 and 2/3 of the depth
 (channels doubled there), global pooling and a linear classifier; optionally the auxiliary head
-after the second reduction and drop path on every op but the identity, as DARTS trains it. Each
+after the second reduction and drop path on every op but the identity, as DARTS trains it. The
+same class builds TE-NAS's search networks (other reduction cells, stem, final BN + ReLU). Each
 cell preprocesses its two inputs to ``C`` channels (a factorized reduction when the previous cell
 reduced), applies each node's two ops (stride 2 on the cell inputs of a reduction cell) and
 concatenates the four nodes.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import torch
 from torch import nn
@@ -37,7 +40,9 @@ class SepConv(nn.Sequential):
 
 
 class FactorizedReduce(nn.Module):
-    """Halve the resolution with two 1x1 stride-2 convs, one shifted by a pixel, concatenated."""
+    """Halve the resolution with two 1x1 stride-2 convs, one shifted by a pixel, concatenated. The
+    input is zero-padded by one pixel right and bottom first (as xautodl's): on even sizes this is
+    DARTS's op exactly, and odd sizes (TE-NAS's 3x3 crops) give two halves of one size."""
 
     def __init__(self, c_in: int, c_out: int, affine: bool = True) -> None:
         super().__init__()
@@ -48,7 +53,8 @@ class FactorizedReduce(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.relu(x)
-        return self.bn(torch.cat([self.conv_1(x), self.conv_2(x[:, :, 1:, 1:])], dim=1))
+        shifted = nn.functional.pad(x, (0, 1, 0, 1))[:, :, 1:, 1:]
+        return self.bn(torch.cat([self.conv_1(x), self.conv_2(shifted)], dim=1))
 
 
 def make_op(name: str, c: int, stride: int, affine: bool = True) -> nn.Module:
@@ -116,17 +122,20 @@ class DartsNetwork(nn.Module):
     (NASLib's published parameter counts are exactly ours so)."""
 
     def __init__(self, genotype: DartsGenotype, channels: int, layers: int, num_classes: int, auxiliary: bool = False,
-                 stem_multiplier: int = 3, affine_ops: bool = True) -> None:
+                 stem_multiplier: int = 3, affine_ops: bool = True, reductions: Sequence[int] | None = None, stem: bool = True,
+                 final_activation: bool = False) -> None:
         super().__init__()
         c_curr = stem_multiplier * channels
-        self.stem = nn.Sequential(nn.Conv2d(3, c_curr, 3, padding=1, bias=False), nn.BatchNorm2d(c_curr))
+        # without a stem the cells read the input as it is: stem_multiplier x channels of it (TE-NAS's one-channel crops)
+        self.stem = nn.Sequential(nn.Conv2d(3, c_curr, 3, padding=1, bias=False), nn.BatchNorm2d(c_curr)) if stem else nn.Identity()
         c_prev_prev, c_prev, c_curr = c_curr, c_curr, channels
         self.cells = nn.ModuleList()
         reduction_prev = False
-        self.aux_after = 2 * layers // 3
+        reductions = (layers // 3, 2 * layers // 3) if reductions is None else tuple(reductions)
+        self.aux_after = max(reductions)
         c_aux = c_prev
         for i in range(layers):
-            reduction = i in (layers // 3, 2 * layers // 3)
+            reduction = i in reductions
             if reduction:
                 c_curr *= 2
             cell = DartsCell(genotype.cell(CELLS[1] if reduction else CELLS[0]), c_prev_prev, c_prev, c_curr, reduction, reduction_prev, affine_ops)
@@ -136,6 +145,8 @@ class DartsNetwork(nn.Module):
             if i == self.aux_after:
                 c_aux = c_prev
         self.auxiliary_head = AuxiliaryHead(c_aux, num_classes) if auxiliary else None
+        # TE-NAS's search networks end with BN and ReLU before pooling; DARTS's evaluation network does not
+        self.final_activation = nn.Sequential(nn.BatchNorm2d(c_prev), nn.ReLU(inplace=False)) if final_activation else nn.Identity()
         self.global_pooling = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Linear(c_prev, num_classes)
         #: drop-path probability of every op but the identity, set by the training schedule
@@ -148,7 +159,7 @@ class DartsNetwork(nn.Module):
             s0, s1 = s1, cell(s0, s1, self.drop_path_prob)
             if i == self.aux_after and self.auxiliary_head is not None and self.training:
                 aux = self.auxiliary_head(s1)
-        return self.classifier(self.global_pooling(s1).flatten(1)), aux
+        return self.classifier(self.global_pooling(self.final_activation(s1)).flatten(1)), aux
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.forward_with_aux(x)[0]
