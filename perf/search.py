@@ -265,7 +265,7 @@ def training_free(args) -> None:
 
     selected = lambda space, dataset: not args.only or f"{space}:{dataset}" in args.only.split(",")  # noqa: E731
     for (dataset, n), (mean, std) in NASWOT_PUBLISHED.items():
-        if selected("nb201", dataset) and args.reproduction_runs:
+        if selected("nb201", dataset) and args.reproduction_runs and str(n) in args.reproduction_n.split(","):
             reported, seconds = run("nb201", dataset, ("naswot",), "random", n, args.reproduction_runs)
             print(json.dumps({"figure": "naswot_reproduction", "space": "nb201", "dataset": dataset, "N": n, "benchmark_queries": 1,
                               "runs": args.reproduction_runs, "mean": round(float(reported.mean()), 3), "std": round(float(reported.std()), 3),
@@ -300,6 +300,7 @@ def main() -> None:
                         help="nats: NATS-Bench's time-budgeted protocol; training_free: zero-query search (see the module doc)")
     parser.add_argument("--runs", type=int, default=100, help="--protocol nats: runs per plain baseline; training_free: runs per row")
     parser.add_argument("--reproduction-runs", type=int, default=100, help="--protocol training_free: runs of each NASWOT reproduction (0: none)")
+    parser.add_argument("--reproduction-n", default="10,100", help="--protocol training_free: which of NASWOT's N to reproduce")
     parser.add_argument("--rows", help="--protocol training_free: only these rows, space:dataset:scorer:strategy, e.g. nb101:cifar10:synflow:rea")
     parser.add_argument("--guided-runs", type=int, default=30, help="--protocol nats: runs of proxy-guided REA")
     parser.add_argument("--hardware-guided-runs", type=int, default=10, help="--protocol nats: runs of synflow- and GIN-guided constrained REA per device setting")
