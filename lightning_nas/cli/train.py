@@ -4,6 +4,20 @@ CIFAR-10: ``--config train_darts.yaml --model.genotype runs/search/seed0/genotyp
 from __future__ import annotations
 
 from lightning_nas.cli.configs import resolve_config_paths
+from lightning_nas.utils.errors import InvalidArgument
+
+
+def checkpoint_option(argv: list[str]) -> tuple[list[str], str | None]:
+    """``--ckpt_path PATH`` / ``--ckpt_path=PATH`` taken out of ``argv`` (a LightningCLI without subcommands has no
+    resume option of its own)."""
+    for at, arg in enumerate(argv):
+        if arg.startswith("--ckpt_path="):
+            return argv[:at] + argv[at + 1:], arg.split("=", 1)[1]
+        if arg == "--ckpt_path":
+            if at + 1 == len(argv):
+                raise InvalidArgument("--ckpt_path needs a checkpoint, e.g. checkpoints/train_darts-last.ckpt")
+            return argv[:at] + argv[at + 2:], argv[at + 1]
+    return argv, None
 
 
 def train(argv: list[str]) -> int:
@@ -13,11 +27,7 @@ def train(argv: list[str]) -> int:
 
     from lightning_nas.training import CIFAR10DataModule, GenotypeTraining
 
-    argv = resolve_config_paths(argv)
-    ckpt_path = None
-    if "--ckpt_path" in argv:  # LightningCLI without subcommands has no resume option of its own
-        at = argv.index("--ckpt_path")
-        ckpt_path, argv = argv[at + 1], argv[:at] + argv[at + 2:]
+    argv, ckpt_path = checkpoint_option(resolve_config_paths(argv))
     cli = LightningCLI(GenotypeTraining, CIFAR10DataModule, args=argv, run=False, save_config_kwargs={"overwrite": True},
                        parser_kwargs={"prog": "python -m lightning_nas train", "exit_on_error": False})
     print(f"training {cli.model.hparams.genotype}: {cli.model.num_parameters / 1e6:.3f} M parameters (auxiliary head left out, as DARTS counts)")
