@@ -43,6 +43,11 @@ CONCAT = (2, 3, 4, 5)
 #: NAS-Bench-301's training network: 32 initial channels, 8 cells, no affine BN inside the ops
 #: (NASLib's published parameter counts are this network's, exactly)
 NB301_CHANNELS, NB301_LAYERS = 32, 8
+def reduction_cells(layers: int) -> tuple[int, int]:
+    """The cells of DARTS's CIFAR network of ``layers`` cells that reduce (channels doubled): at 1/3 and 2/3 of the depth."""
+    return layers // 3, 2 * layers // 3
+
+
 #: the input pairs node i can take: two distinct of 0..i+1
 INPUT_PAIRS = tuple(tuple(itertools.combinations(range(i + 2), 2)) for i in range(NODES))
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from lightning_nas.spaces.base import Layout
-from lightning_nas.spaces.darts import CELLS, NB301_CHANNELS, NB301_LAYERS, NODES, OP_IDS, OPS, PAIRS
+from lightning_nas.spaces.darts import CELLS, NB301_CHANNELS, NB301_LAYERS, NODES, OP_IDS, OPS, PAIRS, reduction_cells
 
 #: per cell: 2 inputs, 8 ops, 4 intermediate nodes, the output
 CELL_NODES = 2 + PAIRS + NODES + 1
@@ -28,7 +28,7 @@ def network_cells(channels: int = NB301_CHANNELS, layers: int = NB301_LAYERS, si
     """``(reduction, channels, output size)`` of each cell of DARTS's CIFAR network."""
     cells, c = [], channels
     for i in range(layers):
-        reduction = i in (layers // 3, 2 * layers // 3)
+        reduction = i in reduction_cells(layers)
         if reduction:
             c, size = 2 * c, size // 2
         cells.append((reduction, c, size))

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from lightning_nas.spaces.darts import CELLS, CONCAT, NODES, DartsGenotype
+from lightning_nas.spaces.darts import CELLS, CONCAT, NODES, DartsGenotype, reduction_cells
 
 
 class ReLUConvBN(nn.Sequential):
@@ -131,7 +131,7 @@ class DartsNetwork(nn.Module):
         c_prev_prev, c_prev, c_curr = c_curr, c_curr, channels
         self.cells = nn.ModuleList()
         reduction_prev = False
-        reductions = (layers // 3, 2 * layers // 3) if reductions is None else tuple(reductions)
+        reductions = reduction_cells(layers) if reductions is None else tuple(reductions)
         self.aux_after = max(reductions)
         c_aux = c_prev
         for i in range(layers):
