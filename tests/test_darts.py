@@ -249,7 +249,8 @@ def test_a_genotype_trains_one_epoch_on_the_cifar10_sample_and_its_checkpoint_lo
     image = Cutout(16)(torch.ones(3, 32, 32))
     assert 64 <= int((image[0] == 0).sum()) <= 256 and bool((image[0] == image[1]).all())
     assert main(["train", "--config", "train_darts.yaml", "--model.genotype", "missing.json"]) == 1
-    resume = ["--trainer.max_epochs", "2", "--trainer.limit_train_batches", "1", "--ckpt_path=checkpoints/train_darts-last.ckpt"]
+    # 3 batches, not 1: jsonargparse may read "1" as the float 1.0, every batch
+    resume = ["--trainer.max_epochs", "2", "--trainer.limit_train_batches", "3", "--ckpt_path=checkpoints/train_darts-last.ckpt"]
     assert main([*args, *resume]) == 0
-    assert torch.load(tmp_path / "checkpoints" / "train_darts-last.ckpt", weights_only=False)["global_step"] == 2 + 1  # resumed, not restarted
+    assert torch.load(tmp_path / "checkpoints" / "train_darts-last.ckpt", weights_only=False)["global_step"] == 2 + 3  # resumed, not restarted
     assert main(["train", "--config", "train_darts.yaml", "--model.genotype", "genotype.txt", "--ckpt_path"]) == 1
