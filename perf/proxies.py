@@ -2,10 +2,14 @@
 with NASLib's published per-arch scores, and CPU seconds per arch against the authors' code.
 With ``--space darts``: on NAS-Bench-301's published DARTS cells (``../shared/data/zc``), rank
 correlation with NB301's validation accuracy beside NASLib's published one, and per-arch agreement
-with NASLib's published scores. Prints JSON lines.
+with NASLib's published scores, every proxy scored under NASLib's protocol (its NB301 network; for the
+proxies that take images a fresh augmented batch of 32 per arch) unless ``--protocol`` says otherwise
+(``--paper-protocols``: each proxy's own, as ``score`` and the searches use them).
+Prints JSON lines.
 
     python perf/proxies.py [--archs 1000] [--timing-archs 20] [--table scores/perf-nb201-cifar10.csv]
-    python perf/proxies.py --space darts --archs all --proxies naswot,synflow,params,flops --only correlation,timing
+    python perf/proxies.py --space darts --archs all --proxies naswot,jacov,snip,grad_norm,synflow,params,flops --only correlation,timing
+    python perf/proxies.py --space darts --paper-protocols --archs all --proxies naswot,synflow,params,flops --only correlation
     python perf/proxies.py --only correlation --proxies tegnas_mse --protocol '{"tegnas_mse": {"repeats": 1}}' --table scores/perf-tegnas.csv
 
 Scores go through ``python -m lightning_nas score``'s machinery (a resumable table), so an
@@ -35,6 +39,12 @@ AUTHORS_SECONDS = {"naswot": 3.1, "synflow": 0.21, "snip": 0.91, "grad_norm": 0.
 AUTHORS_REPEAT = {"tenas_ntk", "tenas_lr"}
 # NASLib's published Spearman with NB301 validation accuracy on the DARTS cells of ../shared/data/zc (run A; its README)
 PUBLISHED_SPEARMAN_DARTS = {"naswot": 0.555, "params": 0.523, "flops": 0.482, "synflow": 0.217, "snip": -0.035, "grad_norm": -0.016, "jacov": -0.041}
+#: NASLib's protocol for those published scores, the DARTS comparison's default: its NB301 network (a BN after each
+#: pooling op: the ``naslib`` variant) and, for the proxies that take images, one batch of 32 augmented training images
+#: per arch, a fresh one for each (scripts/zc/create_configs_correlation.py's batch size; its loader's next shuffled
+#: batch). The published scores' scale agrees: jacov ≈ −32 (32 near-unit eigenvalues), nwot ≈ 32 x 13.8.
+NASLIB_NETWORK = {"network": "naslib"}
+NASLIB_IMAGES = {"batch_size": 32, "augment": True, "batch_per_arch": True}
 NASLIB_COLUMNS = {"synflow": "synflow", "params": "params", "flops": "flops", "snip": "snip", "grad_norm": "grad_norm",
                   "jacov": "jacov", "naswot": "nwot", "fisher": "fisher"}
 
@@ -155,12 +165,17 @@ def main() -> None:
     parser.add_argument("--proxies", default="naswot,jacov,synflow,snip,grad_norm,fisher,tenas_ntk,tenas_lr,rbflex,params,flops")
     parser.add_argument("--naslib", default="synflow,params,flops,snip,grad_norm,jacov,naswot")
     parser.add_argument("--only", default="timing,correlation,naslib")
-    parser.add_argument("--table", default=None, help="the resumable score table (default scores/perf-<space>-cifar10.csv)")
+    parser.add_argument("--table", default=None, help="the resumable score table (default scores/perf-<space>-cifar10.csv; "
+                        "with --space darts scores/perf-darts-naslib-cifar10.csv)")
     parser.add_argument("--progress", action="store_true")
-    parser.add_argument("--protocol", type=json.loads, default=None, help='per-proxy protocol changes, e.g. \'{"tegnas_mse": {"repeats": 1}}\'')
+    parser.add_argument("--protocol", type=json.loads, default=None, help='per-proxy protocol changes, e.g. \'{"tegnas_mse": {"repeats": 1}}\'; '
+                        "with --space darts they apply over NASLib's protocol (NASLIB_NETWORK, NASLIB_IMAGES)")
+    parser.add_argument("--paper-protocols", action="store_true", help="--space darts: score under each proxy's own protocol (table "
+                        "scores/perf-darts-cifar10.csv) instead of NASLib's")
     parser.add_argument("--shared", default=str(SHARED_DATA), help="the project's shared data (NASLib's published scores in zc/: test and perf data, not shipped)")
     args = parser.parse_args()
-    args.table = args.table or f"scores/perf-{args.space}-cifar10.csv"
+    naslib_protocol = args.space == "darts" and not args.paper_protocols
+    args.table = args.table or ("scores/perf-darts-naslib-cifar10.csv" if naslib_protocol else f"scores/perf-{args.space}-cifar10.csv")
     # the DARTS cells' benchmark is NASLib's published subset, which is test data (not shipped)
     args.root = args.shared if args.space == "darts" else None
     warnings.filterwarnings("ignore")
@@ -169,6 +184,11 @@ def main() -> None:
 
     bench = create(args.space, root=args.root)
     proxies = args.proxies.split(",")
+    if naslib_protocol:  # compared with NASLib's published scores: computed as NASLib computed them
+        from lightning_nas.proxies import get_proxy
+
+        given = args.protocol or {}
+        args.protocol = {name: {**NASLIB_NETWORK, **(NASLIB_IMAGES if get_proxy(name).protocol.batch_size else {}), **given.get(name, {})} for name in proxies}
     if "timing" in args.only:
         timing(args, bench, proxies)
     if "naslib" in args.only and args.space == "nb201":  # on DARTS the correlation run compares with NASLib's scores

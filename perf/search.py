@@ -220,7 +220,7 @@ TRAINING_FREE = [
     *[("darts", "cifar10", proxies, strategy, n) for proxies in (("naswot",), ("naswot", "params")) for strategy, n in (("random", 100), ("rea", 300))],
 ]
 #: the DARTS rows' benchmark is NASLib's published subset (test data, not shipped) and their scores come from the table
-#: ``perf/proxies.py --space darts`` wrote, so that no cell is scored twice
+#: ``perf/proxies.py --space darts --paper-protocols`` wrote (each proxy's own protocol, as searches score), so that no cell is scored twice
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 DARTS_TABLE = "scores/perf-darts-cifar10.csv"
 DARTS_TARGET_PERCENTILE = 90.0

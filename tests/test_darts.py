@@ -229,6 +229,23 @@ def test_tenas_search_networks_score_darts_cells(darts):
     assert scores["tenas_lr"] > 1 and np.isfinite(scores["tenas_ntk"]) and scores["tenas_ntk"] < 0
 
 
+def test_the_naslib_network_adds_a_parameter_free_bn_after_each_pooling(darts):
+    """NASLib scored its published NB301 proxies on networks whose pooling ops end in a BN without scale and shift
+    (DARTS's search-network ops): the ``naslib`` variant, which a protocol's ``network`` picks."""
+    from torch import nn
+
+    from lightning_nas.proxies import ProxyEvaluator, count_parameters
+
+    arch = darts.validate(DARTS_V2)  # its reduction cell is pools and skips
+    benchmark, naslib = darts.build_network(arch, 10), darts.build_network(arch, 10, "naslib")
+    pools = [m for m in naslib.modules() if isinstance(m, nn.Sequential) and isinstance(m[0], (nn.MaxPool2d, nn.AvgPool2d))]
+    assert len(pools) == 5 * 2 and all(isinstance(m[1], nn.BatchNorm2d) and not m[1].affine for m in pools)  # 5 pools in each of 2 reduction cells
+    assert count_parameters(naslib) == count_parameters(benchmark)
+    assert not any(isinstance(m, nn.Sequential) and isinstance(m[0], (nn.MaxPool2d, nn.AvgPool2d)) for m in benchmark.modules())
+    scores = [ProxyEvaluator("darts", ["naswot"], protocol={"naswot": {"batch_size": 16, **network}}).score(arch)["naswot"] for network in ({}, {"network": "naslib"})]
+    assert scores[0] != scores[1]
+
+
 def test_a_genotype_trains_one_epoch_on_the_cifar10_sample_and_its_checkpoint_loads(tmp_path, monkeypatch):
     """``train --config train_darts.yaml`` on the shipped sample (a small network: 8 channels, 5 cells) with the
     auxiliary head, drop path and cutout; the checkpoint rebuilds the network from the genotype text it records."""

@@ -516,7 +516,8 @@ def test_protocol_options_change_what_they_should_and_are_recorded(nb201, data_r
     arch = nb201.arch(4321)
     default = ProxyEvaluator("nb201", ["naswot", "tenas_ntk", "rbflex"], root=data_root)
     assert default.settings["protocol"]["tenas_ntk"] == {"batch_size": 72, "repeats": 3, "repeat_over": "init+batch", "init": "kaiming_normal_fanout",
-                                                          "augment": True, "gammas": None}  # TE-NAS's prune_launch.py
+                                                          "augment": True, "gammas": None,
+                                                          "batch_per_arch": False, "network": None}  # TE-NAS's prune_launch.py
     assert len(default.batches["tenas_ntk"]) == 3 and not torch.equal(default.batches["tenas_ntk"][0][0], default.batches["tenas_ntk"][1][0])
     assert len(default.batches["naswot"]) == 1 and default.batches["naswot"][0][0].shape[0] == 128
 
@@ -556,7 +557,7 @@ def test_protocol_options_change_what_they_should_and_are_recorded(nb201, data_r
         score_archs(ProxyScoringModule("nb201", ["tenas_lr"], root=str(data_root)), trainer, table, rows)
     score_archs(ProxyScoringModule("nb201", ["params"], root=str(data_root)), trainer, table, rows)  # another proxy joins: its protocol is added
     assert set(table.settings()["protocol"]) == {"tenas_lr", "params"}
-    with pytest.raises(InvalidArgument, match=r"protocol of naswot: unknown option\(s\) \['repeat'\]; options: \['augment', 'batch_size'"):
+    with pytest.raises(InvalidArgument, match=r"protocol of naswot: unknown option\(s\) \['repeat'\]; options: \['augment', 'batch_per_arch', 'batch_size'"):
         ProxyEvaluator("nb201", ["naswot"], root=data_root, protocol={"naswot": {"repeat": 2}})
     with pytest.raises(InvalidArgument, match=r"protocol given for \['snip'\], which are not among the proxies scored \['naswot'\]"):
         ProxyEvaluator("nb201", ["naswot"], root=data_root, protocol={"snip": {"repeats": 2}})
@@ -564,6 +565,75 @@ def test_protocol_options_change_what_they_should_and_are_recorded(nb201, data_r
         ProxyEvaluator("nb201", ["naswot"], root=data_root, protocol={"naswot": {"gammas": [1, 1]}})
     with pytest.raises(InvalidArgument, match=r"protocol of tenas_ntk: unknown init 'xavier'; choose from \['default'"):
         ProxyEvaluator("nb201", ["tenas_ntk"], root=data_root, protocol={"tenas_ntk": {"init": "xavier"}})
+
+
+def test_batch_per_arch_gives_each_arch_its_own_batch_as_naslib_does(nb201, data_root, tmp_path):
+    """NASLib's and zero-cost-nas's loaders hand every arch the next shuffled batch: ``batch_per_arch`` draws each
+    arch's batch (and augmentation) from the images with the arch's seed, so a rescored arch gets the same one."""
+    import dataclasses
+
+    seen: list[tuple[int, torch.Tensor]] = []
+    row = [0]
+
+    def spy(network, images, labels):
+        seen.append((row[0], images.clone()))
+        return float(images.sum())
+
+    def batches(protocol, source=None):
+        evaluator = ProxyEvaluator("nb201", ["jacov"], root=data_root, images=source, protocol={"jacov": protocol})
+        evaluator.proxies = [dataclasses.replace(evaluator.proxies[0], compute=spy)]
+        seen.clear()
+        for row[0] in (10, 20, 10):
+            evaluator.score(nb201.arch(row[0]))
+        return evaluator, [x for _, x in seen]
+
+    evaluator, (a, b, again) = batches({"batch_size": 32, "batch_per_arch": True})
+    pool = evaluator.batches["jacov"][0][0]
+    assert len(pool) == 500 and a.shape[0] == 32  # drawn from the whole shipped sample
+    assert torch.equal(a, again) and not torch.equal(a, b)
+    assert all(any(torch.equal(image, p) for p in pool) for image in a)  # images of the pool, unchanged without augment
+    assert not torch.equal(a, pool[:32])
+    _, (augmented, _, _) = batches({"batch_size": 32, "batch_per_arch": True, "augment": True})
+    assert not torch.equal(augmented, a)
+    _, fixed = batches({"batch_size": 32})
+    assert torch.equal(fixed[0], fixed[1]) and torch.equal(fixed[0], pool[:32])  # the default: one batch for every arch
+    assert evaluator.settings["protocol"]["jacov"]["batch_per_arch"] is True
+
+    images, labels = load_images("cifar10", num=40, root=data_root)  # a source smaller than the pool holds enough for a batch
+    small = tmp_path / "small.npz"
+    raw = (images * torch.tensor(get_dataset("cifar10").std).view(1, 3, 1, 1) + torch.tensor(get_dataset("cifar10").mean).view(1, 3, 1, 1))
+    np.savez(small, images=raw.permute(0, 2, 3, 1).round().clamp(0, 255).numpy().astype(np.uint8), labels=labels.numpy())
+    evaluator, _ = batches({"batch_size": 32, "batch_per_arch": True}, small)
+    assert len(evaluator.batches["jacov"][0][0]) == 40
+    with pytest.raises(BenchmarkFileError, match=r"small.npz: 40 images, 64 requested \(jacov's batch of 64 images\)"):
+        ProxyEvaluator("nb201", ["jacov"], root=data_root, images=small, protocol={"jacov": {"batch_per_arch": True}})
+
+
+def test_a_protocol_picks_a_network_variant_and_older_records_still_match(nb201, data_root, tmp_path):
+    from lightning_nas.proxies.protocol import same_protocol
+
+    with pytest.raises(InvalidArgument, match=r"the 'naslib' network is not defined for nb201 archs \(it builds \['benchmark', 'tenas_ntk', 'tenas_lr'\]\)"):
+        ProxyEvaluator("nb201", ["naswot"], root=data_root, protocol={"naswot": {"network": "naslib"}})
+    arch = nb201.arch(4321)
+    own = ProxyEvaluator("nb201", ["naswot"], root=data_root).score(arch)["naswot"]
+    tenas = ProxyEvaluator("nb201", ["naswot"], root=data_root, protocol={"naswot": {"network": "tenas_ntk"}})
+    assert tenas.settings["protocol"]["naswot"]["network"] == "tenas_ntk" and tenas.score(arch)["naswot"] != own
+    with pytest.raises(InvalidArgument, match="tenas_lr counts linear regions"):
+        ProxyEvaluator("nb201", ["tenas_lr"], root=data_root, protocol={"tenas_lr": {"network": "benchmark"}})
+
+    # a table scored before these options existed recorded protocols without them: they are the defaults
+    current = PROXIES["jacov"].protocol.record()
+    older = {k: v for k, v in current.items() if k not in ("batch_per_arch", "network")}
+    assert same_protocol(older, current) and not same_protocol(older, {**current, "batch_per_arch": True})
+    table = ScoreTable(tmp_path / "older.csv")
+    rows = np.arange(0, 15625, 7000)
+    score_archs(ProxyScoringModule("nb201", ["params"], root=str(data_root)), _scoring(data_root, tmp_path)[1], table, rows)
+    settings = table.settings()
+    settings["protocol"]["params"] = {k: v for k, v in settings["protocol"]["params"].items() if k not in ("batch_per_arch", "network")}
+    table.settings_path.write_text(json.dumps(settings))
+    table.check_settings(ProxyScoringModule("nb201", ["params"], root=str(data_root)).settings)
+    with pytest.raises(InvalidArgument, match="protocol of params"):
+        table.check_settings(ProxyScoringModule("nb201", ["params"], root=str(data_root), protocol={"params": {"network": "tenas_ntk"}}).settings)
 
 
 def test_tegnas_generalization_is_the_error_of_ntk_kernel_regression(data_root):

@@ -31,6 +31,9 @@ from lightning_nas.spaces.datasets import get_dataset
 
 #: Random archs RBFleX's hyperparameter detection looks at (N_GAMMA in its code).
 HDA_ARCHS = 10
+#: Images a protocol with ``batch_per_arch`` draws each arch's batch from (the first of the seeded order; the
+#: shipped CIFAR-10 sample's size, and all of a smaller source's as long as it holds one batch)
+PER_ARCH_POOL = 500
 
 
 def image_source_name(images: str | os.PathLike | None) -> str:
@@ -60,24 +63,27 @@ def proxy_protocols(proxies: list[Proxy], overrides: Mapping[str, Mapping[str, A
     return {p.name: override(p.name, p.protocol, overrides.get(p.name, {})) for p in proxies}
 
 
-def network_variant(proxy: Proxy, full_network: bool) -> str:
-    """The network ``proxy`` scores: its own, or the benchmark network with ``full_network``."""
-    return "benchmark" if full_network else proxy.network
+def network_variant(proxy: Proxy, protocol: Protocol, full_network: bool) -> str:
+    """The network ``proxy`` scores: its protocol's variant if it names one, else the benchmark
+    network with ``full_network``, else the proxy's own."""
+    return protocol.network or ("benchmark" if full_network else proxy.network)
 
 
-def check_proxies(space: str, proxies: list[str], full_network: bool) -> list[Proxy]:
-    """The registered ``proxies`` (:func:`~lightning_nas.proxies.base.get_proxies`), each with a
-    network that ``space`` has (:func:`~lightning_nas.proxies.networks.check_variant`)."""
+def check_proxies(space: str, proxies: list[str], full_network: bool, protocol: Mapping[str, Mapping[str, Any]] | None = None) -> tuple[list[Proxy], dict[str, Protocol]]:
+    """The registered ``proxies`` (:func:`~lightning_nas.proxies.base.get_proxies`) and their protocols
+    (:func:`proxy_protocols`), each proxy with a network that ``space`` has
+    (:func:`~lightning_nas.proxies.networks.check_variant`)."""
     checked = get_proxies(proxies)
-    if full_network and "tenas_lr" in proxies:
+    protocols = proxy_protocols(checked, protocol)
+    if "tenas_lr" in protocols and network_variant(get_proxy("tenas_lr"), protocols["tenas_lr"], full_network) != "tenas_lr":
         raise InvalidArgument(
             "tenas_lr counts linear regions of TE-NAS's one-channel cell network on 3x3 crops, which the benchmark "
-            "network cannot take; full_network applies to tenas_ntk: score tenas_lr without it"
+            "network cannot take; full_network applies to tenas_ntk: score tenas_lr without it (and without a protocol network)"
         )
     built = get_space(space)
     for proxy in checked:
-        check_variant(built, network_variant(proxy, full_network))
-    return checked
+        check_variant(built, network_variant(proxy, protocols[proxy.name], full_network))
+    return checked, protocols
 
 
 class ProxyEvaluator:
@@ -111,23 +117,24 @@ class ProxyEvaluator:
     ) -> None:
         self.space = get_space(space)
         facts = get_dataset(dataset)  # an unknown one is refused before any image is read for it
-        self.proxies = check_proxies(space, proxies, full_network)  # before any image is read or network built
-        self.protocols = proxy_protocols(self.proxies, protocol)
+        self.proxies, self.protocols = check_proxies(space, proxies, full_network, protocol)  # before any image is read or network built
         self.settings = scoring_settings(self.space.name, dataset, images, seed, full_network, self.protocols)
         self.dataset, self.seed, self.full_network = dataset, seed, full_network
         self.device = require_device("device", device)
         largest = max(self.proxies, key=lambda p: self.protocols[p.name].images_needed)
         most = self.protocols[largest.name]
         num = max(most.images_needed, 3)
+        per_arch = any(p.batch_per_arch and p.batch_size for p in self.protocols.values())
         if most.batch_size == 0 and images is None:  # data-free proxies (synflow, params, flops) need the image shape only
             side = facts.image_side
             images, labels = torch.zeros(num, 3, side, side), torch.zeros(num, dtype=torch.int64)
         else:
             batches = f"{most.repeats} batches of {most.batch_size}" if most.new_batches and most.repeats > 1 else f"batch of {num}"
-            images, labels = load_images(dataset, images, num=num, seed=seed, root=root, needed_by=f"{largest.name}'s {batches} images")
-        fill = -torch.tensor(facts.mean) / torch.tensor(facts.std)  # black, normalised
-        #: per proxy, the (images, labels) of each repeat
-        self.batches = {p.name: self._batches(self.protocols[p.name], images, labels, fill) for p in self.proxies}
+            images, labels = load_images(dataset, images, num=max(num, PER_ARCH_POOL) if per_arch else num, seed=seed, root=root,
+                                         needed_by=f"{largest.name}'s {batches} images", at_least=num)
+        self._fill = -torch.tensor(facts.mean) / torch.tensor(facts.std)  # black, normalised
+        #: per proxy, the (images, labels) of each repeat; with ``batch_per_arch`` the pool each arch's batch is drawn from
+        self.batches = {p.name: self._batches(self.protocols[p.name], images, labels) for p in self.proxies}
         self.options: dict[str, dict[str, Any]] = {}
         if "tenas_lr" in self.protocols:
             crops = random_crops(images[: self.protocols["tenas_lr"].batch_size], torch.Generator().manual_seed(seed))
@@ -135,19 +142,32 @@ class ProxyEvaluator:
         if "rbflex" in self.protocols:
             self.options["rbflex"] = self._rbflex_gammas(self.protocols["rbflex"])
 
-    def _batches(self, protocol: Protocol, images: torch.Tensor, labels: torch.Tensor, fill: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    def _batches(self, protocol: Protocol, images: torch.Tensor, labels: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
         """One (images, labels) per repeat (one in all when repeats keep the batch): consecutive
         slices of the seeded order, augmented with a seed of their own (the same for every arch). A
-        data-free proxy gets one image, for its shape."""
+        data-free proxy gets one image, for its shape; a ``batch_per_arch`` protocol the whole pool
+        (on the CPU), which :meth:`_arch_batch` draws from."""
         if protocol.batch_size == 0:
             return [(images[:1].to(self.device), labels[:1].to(self.device))]
+        if protocol.batch_per_arch:
+            return [(images, labels)]
         size, out = protocol.batch_size, []
         for r in range(protocol.repeats if protocol.new_batches else 1):
             x, y = images[r * size : (r + 1) * size], labels[r * size : (r + 1) * size]
             if protocol.augment:
-                x = augment(x, torch.Generator().manual_seed(self.seed * 1_000 + r), fill)
+                x = augment(x, torch.Generator().manual_seed(self.seed * 1_000 + r), self._fill)
             out.append((x.to(self.device), y.to(self.device)))
         return out
+
+    def _arch_batch(self, protocol: Protocol, pool: tuple[torch.Tensor, torch.Tensor], key: str, repeat: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Arch ``key``'s own batch for ``repeat`` (a new one per repeat only when repeats draw new
+        batches): drawn from ``pool`` and augmented with a seed from the key, so a rescored arch gets
+        the same batch."""
+        generator = torch.Generator().manual_seed(arch_seed(self.seed, f"{key}#batch{repeat if protocol.new_batches else 0}"))
+        images, labels = pool
+        pick = torch.randperm(len(images), generator=generator)[: protocol.batch_size]
+        x = augment(images[pick], generator, self._fill) if protocol.augment else images[pick]
+        return x.to(self.device), labels[pick].to(self.device)
 
     def _rbflex_gammas(self, protocol: Protocol) -> dict[str, float]:
         """The protocol's fixed gammas, or RBFleX's detection on HDA_ARCHS random archs."""
@@ -156,7 +176,7 @@ class ProxyEvaluator:
         rng = np.random.default_rng(self.seed)
         networks = [self._network(self.space.sample(rng), get_proxy("rbflex")) for _ in range(HDA_ARCHS)]
         with self._reference_kernels():
-            gamma_k, gamma_q = detect_gammas(networks, self.batches["rbflex"][0][0])
+            gamma_k, gamma_q = detect_gammas(networks, self.batches["rbflex"][0][0][: protocol.batch_size])
         return {"gamma_k": gamma_k, "gamma_q": gamma_q}
 
     @contextlib.contextmanager
@@ -176,7 +196,7 @@ class ProxyEvaluator:
         """``arch``'s network for ``proxy``, initialised from ``key``'s seed as the proxy's protocol says."""
         key = key if key is not None else self.space.key(self.space.validate(arch))
         with self._seeded(key):
-            network = build_network(self.space.name, arch, self.dataset, network_variant(proxy, self.full_network))
+            network = build_network(self.space.name, arch, self.dataset, network_variant(proxy, self.protocols[proxy.name], self.full_network))
             initialise(network, self.protocols[proxy.name].init)
             return network.to(self.device)
 
@@ -216,7 +236,7 @@ class ProxyEvaluator:
             for r in range(protocol.repeats):
                 seed_key = key if r == 0 or not protocol.new_inits else f"{key}#{r}"  # draw 0 keeps the single-draw score
                 network = self._network(canonical, proxy, seed_key)
-                images, labels = batches[r % len(batches)]
+                images, labels = self._arch_batch(protocol, batches[0], key, r) if protocol.batch_per_arch and protocol.batch_size else batches[r % len(batches)]
                 with self._seeded(seed_key), self._reference_kernels(), threads():
                     values.append(float(proxy.compute(network, images, labels, **self.options.get(proxy.name, {}))))
             scores[proxy.name] = float(np.mean(values))

@@ -114,10 +114,12 @@ def _read_cifar(path: Path, dataset: ImageDataset) -> tuple[np.ndarray, np.ndarr
 
 
 def load_images(
-    dataset: str = "cifar10", source: str | os.PathLike | None = None, num: int = 128, seed: int = 0, root: str | os.PathLike | None = None, needed_by: str | None = None
+    dataset: str = "cifar10", source: str | os.PathLike | None = None, num: int = 128, seed: int = 0, root: str | os.PathLike | None = None, needed_by: str | None = None,
+    at_least: int | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The first ``num`` images of the source's :func:`draw_order` (float32 NCHW, normalised) and
-    their labels. ``needed_by`` names what asks for ``num`` in the error a smaller source gets."""
+    their labels; with ``at_least``, as many as the source has up to ``num``, refusing fewer than
+    ``at_least``. ``needed_by`` names what asks for them in the error a smaller source gets."""
     facts = get_dataset(dataset)
     path = Path(source) if source is not None else default_source(dataset, root)
     if not path.exists():
@@ -131,6 +133,8 @@ def load_images(
         images, labels = read_image_npz(path, facts)
     else:
         images, labels = _read_imagenet16(path, facts) if facts.folder_format == "ImageNet16" else _read_cifar(path, facts)
+    if at_least is not None:
+        num = max(min(num, len(images)), at_least)
     if num > len(images):
         raise BenchmarkFileError(f"{path}: {len(images)} images, {num} requested" + (f" ({needed_by})" if needed_by else ""))
     bad = (labels < 0) | (labels >= facts.num_classes)  # snip / fisher / grad_norm index the classifier's outputs with them

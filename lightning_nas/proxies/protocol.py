@@ -1,4 +1,5 @@
-"""How a proxy is computed besides the network: batch size, repeats, initialisation, augmentation.
+"""How a proxy is computed: batch size, repeats, initialisation, augmentation, which images each arch
+gets, and which network variant it scores.
 
 Every proxy registers its paper's protocol (:class:`Protocol`); a run may override any field per
 proxy (``score --protocol '{"tenas_ntk": {"repeats": 1}}'``, ``ProxyEvaluator(protocol=...)``). The
@@ -9,7 +10,7 @@ under different protocols never mix.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import MISSING, asdict, dataclass, fields, replace
 from typing import Any
 
 import torch
@@ -38,6 +39,13 @@ class Protocol:
     augment: bool = False
     #: rbflex only: fixed (gamma_k, gamma_q) instead of its hyperparameter detection
     gammas: tuple[float, float] | None = None
+    #: each arch draws its own batch (and augmentation) from the images, seeded by the arch, as zero-cost-nas's and
+    #: NASLib's loaders hand every arch the next shuffled batch; default: every arch scores the same batch, which
+    #: keeps the images' noise out of the comparison between archs
+    batch_per_arch: bool = False
+    #: the network variant the proxy scores (one of the space's ``network_variants``, e.g. DARTS's ``naslib``);
+    #: None: the proxy's own (the benchmark network, or TE-NAS's for its proxies)
+    network: str | None = None
 
     def __post_init__(self) -> None:
         if self.batch_size < 0 or self.repeats < 1:
@@ -67,6 +75,13 @@ class Protocol:
         out = asdict(self)
         out["gammas"] = list(self.gammas) if self.gammas is not None else None
         return out
+
+
+def same_protocol(recorded: Mapping[str, Any], current: Mapping[str, Any]) -> bool:
+    """Whether two recorded protocols are the same, an option a record lacks (written before the
+    option existed) counting as its default: older score tables stay usable."""
+    defaults = {f.name: f.default for f in fields(Protocol) if f.default is not MISSING}
+    return {**defaults, **recorded} == {**defaults, **current}
 
 
 def override(name: str, protocol: Protocol, changes: Mapping[str, Any]) -> Protocol:

@@ -20,7 +20,7 @@ from torch.utils.data import DataLoader
 
 from lightning_nas.benchmarks import Benchmark, create
 from lightning_nas.utils.errors import InvalidArgument, require_count
-from lightning_nas.proxies.evaluator import ProxyEvaluator, check_proxies, proxy_protocols, scoring_settings
+from lightning_nas.proxies.evaluator import ProxyEvaluator, check_proxies, scoring_settings
 from lightning_nas.proxies.table import ScoreTable
 
 
@@ -31,9 +31,9 @@ class ProxyScoringModule(L.LightningModule):
                  full_network: bool = False, protocol: dict[str, dict[str, Any]] | None = None) -> None:
         super().__init__()
         self.save_hyperparameters()
-        checked = check_proxies(space, proxies, full_network)  # named now, not when every rank sets up
+        _, protocols = check_proxies(space, proxies, full_network, protocol)  # named now, not when every rank sets up
         #: the scores' settings, known before :meth:`setup` builds the evaluator
-        self.settings = scoring_settings(space, dataset, images, seed, full_network, proxy_protocols(checked, protocol))
+        self.settings = scoring_settings(space, dataset, images, seed, full_network, protocols)
         self.evaluator: ProxyEvaluator | None = None
         self.benchmark: Benchmark | None = None
 

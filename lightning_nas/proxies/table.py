@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from lightning_nas.proxies.protocol import same_protocol
 from lightning_nas.utils.atomic import atomic_open
 from lightning_nas.utils.errors import BenchmarkFileError, InvalidArgument
 
@@ -78,7 +79,7 @@ class ScoreTable:
         if "protocol" in settings and "protocol" not in recorded:
             differ.append("no proxy protocol (scored by a lightning_nas that did not record them; tenas_ntk and tenas_lr now average three draws)")
         for name, protocol in settings.get("protocol", {}).items():
-            if name in recorded.get("protocol", {}) and recorded["protocol"][name] != protocol:
+            if name in recorded.get("protocol", {}) and not same_protocol(recorded["protocol"][name], protocol):
                 differ.append(f"protocol of {name} {recorded['protocol'][name]} (now {protocol})")
         if differ:
             raise InvalidArgument(

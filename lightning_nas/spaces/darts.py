@@ -237,10 +237,11 @@ class DartsSpace(SearchSpace[DartsGenotype]):
 
         return LAYOUTS
 
-    #: NAS-Bench-301's training network, and TE-NAS's DARTS search networks (``prune_tenas.py``: ``C=1, N=1,
-    #: depth=2`` — a normal then a reduction cell, stem multiplier 1, BN + ReLU before pooling; for the
-    #: linear regions without the stem, on one-channel crops)
-    network_variants = ("benchmark", "tenas_ntk", "tenas_lr")
+    #: NAS-Bench-301's training network; ``naslib``: the same with a BN after each pooling op, the network
+    #: NASLib computed its published NB301 proxy scores on (its ``MaxPool`` / ``AvgPool`` with ``use_bn``);
+    #: TE-NAS's DARTS search networks (``prune_tenas.py``: ``C=1, N=1, depth=2`` — a normal then a reduction
+    #: cell, stem multiplier 1, BN + ReLU before pooling; for the linear regions without the stem, on one-channel crops)
+    network_variants = ("benchmark", "naslib", "tenas_ntk", "tenas_lr")
 
     def build_network(self, arch: DartsGenotype, num_classes: int, variant: str = "benchmark") -> nn.Module:
         """``benchmark``: NAS-Bench-301's training network of ``arch`` (:class:`~lightning_nas.spaces.darts_network.DartsNetwork`
@@ -249,4 +250,4 @@ class DartsSpace(SearchSpace[DartsGenotype]):
 
         if variant in ("tenas_ntk", "tenas_lr"):
             return DartsNetwork(self.validate(arch), 1, 2, num_classes, stem_multiplier=1, reductions=(1,), stem=variant == "tenas_ntk", final_activation=True)
-        return DartsNetwork(self.validate(arch), NB301_CHANNELS, NB301_LAYERS, num_classes, affine_ops=False)
+        return DartsNetwork(self.validate(arch), NB301_CHANNELS, NB301_LAYERS, num_classes, affine_ops=False, pool_bn=variant == "naslib")

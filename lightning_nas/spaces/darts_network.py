@@ -57,12 +57,12 @@ class FactorizedReduce(nn.Module):
         return self.bn(torch.cat([self.conv_1(x), self.conv_2(shifted)], dim=1))
 
 
-def make_op(name: str, c: int, stride: int, affine: bool = True) -> nn.Module:
-    """DARTS's op ``name`` on ``c`` channels; ``affine``: learnable BN scale and shift inside it."""
-    if name == "max_pool_3x3":
-        return nn.MaxPool2d(3, stride=stride, padding=1)
-    if name == "avg_pool_3x3":
-        return nn.AvgPool2d(3, stride=stride, padding=1, count_include_pad=False)
+def make_op(name: str, c: int, stride: int, affine: bool = True, pool_bn: bool = False) -> nn.Module:
+    """DARTS's op ``name`` on ``c`` channels; ``affine``: learnable BN scale and shift inside it;
+    ``pool_bn``: a BN without scale and shift after a pooling, as DARTS's search network (``MixedOp``) has it."""
+    if name in ("max_pool_3x3", "avg_pool_3x3"):
+        pool = nn.MaxPool2d(3, stride=stride, padding=1) if name == "max_pool_3x3" else nn.AvgPool2d(3, stride=stride, padding=1, count_include_pad=False)
+        return nn.Sequential(pool, nn.BatchNorm2d(c, affine=False)) if pool_bn else pool
     if name == "skip_connect":
         return nn.Identity() if stride == 1 else FactorizedReduce(c, c, affine)
     kernel = int(name[-1])
@@ -79,12 +79,13 @@ def drop_path(x: torch.Tensor, prob: float) -> torch.Tensor:
 
 
 class DartsCell(nn.Module):
-    def __init__(self, pairs: tuple, c_prev_prev: int, c_prev: int, c: int, reduction: bool, reduction_prev: bool, affine_ops: bool = True) -> None:
+    def __init__(self, pairs: tuple, c_prev_prev: int, c_prev: int, c: int, reduction: bool, reduction_prev: bool, affine_ops: bool = True,
+                 pool_bn: bool = False) -> None:
         super().__init__()
         self.preprocess0 = FactorizedReduce(c_prev_prev, c) if reduction_prev else ReLUConvBN(c_prev_prev, c, 1, 1, 0)
         self.preprocess1 = ReLUConvBN(c_prev, c, 1, 1, 0)
         self.inputs = [source for _, source in pairs]
-        self.ops = nn.ModuleList(make_op(op, c, 2 if reduction and source < 2 else 1, affine_ops) for op, source in pairs)
+        self.ops = nn.ModuleList(make_op(op, c, 2 if reduction and source < 2 else 1, affine_ops, pool_bn) for op, source in pairs)
         self.out_channels = len(CONCAT) * c
 
     def forward(self, s0: torch.Tensor, s1: torch.Tensor, drop_prob: float = 0.0) -> torch.Tensor:
@@ -119,11 +120,12 @@ class DartsNetwork(nn.Module):
     """DARTS's CIFAR evaluation network of ``genotype``: ``forward`` returns the logits;
     :meth:`forward_with_aux` also the auxiliary head's (None unless training with one).
     ``affine_ops=False``: BN without scale and shift inside the ops, as NAS-Bench-301's networks
-    (NASLib's published parameter counts are exactly ours so)."""
+    (NASLib's published parameter counts are exactly ours so); ``pool_bn``: a BN (no parameters) after
+    each pooling op, as in DARTS's search network and the networks NASLib scored its proxies on."""
 
     def __init__(self, genotype: DartsGenotype, channels: int, layers: int, num_classes: int, auxiliary: bool = False,
                  stem_multiplier: int = 3, affine_ops: bool = True, reductions: Sequence[int] | None = None, stem: bool = True,
-                 final_activation: bool = False) -> None:
+                 final_activation: bool = False, pool_bn: bool = False) -> None:
         super().__init__()
         c_curr = stem_multiplier * channels
         # without a stem the cells read the input as it is: stem_multiplier x channels of it (TE-NAS's one-channel crops)
@@ -138,7 +140,7 @@ class DartsNetwork(nn.Module):
             reduction = i in reductions
             if reduction:
                 c_curr *= 2
-            cell = DartsCell(genotype.cell(CELLS[1] if reduction else CELLS[0]), c_prev_prev, c_prev, c_curr, reduction, reduction_prev, affine_ops)
+            cell = DartsCell(genotype.cell(CELLS[1] if reduction else CELLS[0]), c_prev_prev, c_prev, c_curr, reduction, reduction_prev, affine_ops, pool_bn)
             self.cells.append(cell)
             reduction_prev = reduction
             c_prev_prev, c_prev = c_prev, cell.out_channels
