@@ -187,8 +187,9 @@ def main() -> None:
     if naslib_protocol:  # compared with NASLib's published scores: computed as NASLib computed them
         from lightning_nas.proxies import get_proxy
 
-        given = args.protocol or {}
-        args.protocol = {name: {**NASLIB_NETWORK, **(NASLIB_IMAGES if get_proxy(name).protocol.batch_size else {}), **given.get(name, {})} for name in proxies}
+        given = args.protocol or {}  # a proxy given but not scored stays in, for the evaluator to refuse by name
+        args.protocol = {**given, **{name: {**NASLIB_NETWORK, **(NASLIB_IMAGES if get_proxy(name).protocol.batch_size else {}), **given.get(name, {})}
+                                     for name in proxies}}
     if "timing" in args.only:
         timing(args, bench, proxies)
     if "naslib" in args.only and args.space == "nb201":  # on DARTS the correlation run compares with NASLib's scores

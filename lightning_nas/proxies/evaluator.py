@@ -124,7 +124,7 @@ class ProxyEvaluator:
         largest = max(self.proxies, key=lambda p: self.protocols[p.name].images_needed)
         most = self.protocols[largest.name]
         num = max(most.images_needed, 3)
-        per_arch = any(p.batch_per_arch and p.batch_size for p in self.protocols.values())
+        per_arch = any(p.draws_per_arch for p in self.protocols.values())
         if most.batch_size == 0 and images is None:  # data-free proxies (synflow, params, flops) need the image shape only
             side = facts.image_side
             images, labels = torch.zeros(num, 3, side, side), torch.zeros(num, dtype=torch.int64)
@@ -236,7 +236,7 @@ class ProxyEvaluator:
             for r in range(protocol.repeats):
                 seed_key = key if r == 0 or not protocol.new_inits else f"{key}#{r}"  # draw 0 keeps the single-draw score
                 network = self._network(canonical, proxy, seed_key)
-                images, labels = self._arch_batch(protocol, batches[0], key, r) if protocol.batch_per_arch and protocol.batch_size else batches[r % len(batches)]
+                images, labels = self._arch_batch(protocol, batches[0], key, r) if protocol.draws_per_arch else batches[r % len(batches)]
                 with self._seeded(seed_key), self._reference_kernels(), threads():
                     values.append(float(proxy.compute(network, images, labels, **self.options.get(proxy.name, {}))))
             scores[proxy.name] = float(np.mean(values))

@@ -66,6 +66,11 @@ class Protocol:
         return "init" in self.repeat_over
 
     @property
+    def draws_per_arch(self) -> bool:
+        """Whether each arch draws its own batch: ``batch_per_arch`` for a proxy that takes images."""
+        return self.batch_per_arch and self.batch_size > 0
+
+    @property
     def images_needed(self) -> int:
         """Images the protocol reads: one batch, or one per repeat."""
         return self.batch_size * (self.repeats if self.new_batches else 1)
