@@ -24,13 +24,17 @@ from scipy.stats import rankdata
 from lightning_nas.benchmarks import create
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-TABLES = {"paper protocols": "scores/perf-darts-cifar10.csv", "NASLib's protocol": "scores/perf-darts-naslib-cifar10.csv"}
+#: each table and the command that writes it
+TABLES = {"paper protocols": ("scores/perf-darts-cifar10.csv", "python perf/proxies.py --space darts --paper-protocols --archs all"),
+          "NASLib's protocol": ("scores/perf-darts-naslib-cifar10.csv", "python perf/proxies.py --space darts --archs all")}
 SAMPLE_SIZES = (100, 300, 600)
 TOP = 10
 
 
-def read_scores(path: str, cells: int) -> dict[str, np.ndarray]:
+def read_scores(path: str, writer: str, cells: int) -> dict[str, np.ndarray]:
     """Every proxy the table scored on all ``cells`` cells, by row."""
+    if not Path(path).exists():
+        raise SystemExit(f"{path}: no such score table; write it first with: {writer}")
     with open(path, newline="") as handle:
         rows = list(csv.DictReader(handle))
     proxies = [name for name in rows[0] if name not in ("key", "row", "check")]
@@ -56,8 +60,8 @@ def main() -> None:
     accuracy = create("darts", root=SHARED_DATA).column("val_acc", "cifar10")
     percentile = np.array([(accuracy <= value).mean() * 100 for value in accuracy])
     tops = {}
-    for protocol, path in TABLES.items():
-        scores = read_scores(path, len(accuracy))
+    for protocol, (path, writer) in TABLES.items():
+        scores = read_scores(path, writer, len(accuracy))
         for n in SAMPLE_SIZES:
             chosen = keep_best(scores["naswot"], percentile, n, args.draws)
             print(json.dumps({"figure": "darts_keep_best_percentile", "protocol": protocol, "scorer": "naswot", "N": n, "draws": args.draws,
