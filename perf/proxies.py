@@ -64,15 +64,14 @@ def correlations(args, bench, proxies) -> None:
     trainer = L.Trainer(logger=False, enable_model_summary=False, inference_mode=False, enable_progress_bar=args.progress)
     score_archs(ProxyScoringModule(args.space, proxies, protocol=args.protocol, root=args.root), trainer, table, rows, archs_per_batch=16)
     protocols = table.settings()["protocol"]
-    scores = table.columns(proxies, bench.keys[rows])
-    if args.space == "darts":
-        return darts_correlations(args, bench, rows, dict(zip(proxies, scores.T)), protocols)
-    accuracy = bench.column("test_acc", "cifar10")[rows]
-    columns = dict(zip(proxies, scores.T))
+    columns = dict(zip(proxies, table.columns(proxies, bench.keys[rows]).T))
     if "tenas_ntk" in columns and "tenas_lr" in columns:
         columns["tenas"] = tenas_rank(columns["tenas_ntk"], columns["tenas_lr"])
         if "tegnas_mse" in columns:
             columns["tegnas"] = rank_combination([columns["tenas_ntk"], columns["tenas_lr"], columns["tegnas_mse"]])
+    if args.space == "darts":
+        return darts_correlations(args, bench, rows, columns, protocols)
+    accuracy = bench.column("test_acc", "cifar10")[rows]
     for name, values in columns.items():
         ok = np.isfinite(values)
         emit(figure="proxy_rank_correlation", proxy=name, space="nb201", dataset="cifar10", target="test_acc@200",
