@@ -13,7 +13,6 @@ Rank sums here rank each proxy over all 1,218 cells (a search ranks against 100 
 from __future__ import annotations
 
 import argparse
-import csv
 import itertools
 import json
 from pathlib import Path
@@ -22,6 +21,7 @@ import numpy as np
 from scipy.stats import rankdata
 
 from lightning_nas.benchmarks import create
+from lightning_nas.proxies import ScoreTable
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 #: each table and the command that writes it
@@ -31,19 +31,16 @@ SAMPLE_SIZES = (100, 300, 600)
 TOP = 10
 
 
-def read_scores(path: str, writer: str, cells: int) -> dict[str, np.ndarray]:
-    """Every proxy the table scored on all ``cells`` cells, by row."""
-    if not Path(path).exists():
-        raise SystemExit(f"{path}: no such score table; write it first with: {writer}")
-    with open(path, newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    proxies = [name for name in rows[0] if name not in ("key", "row", "check")]
-    scores = {name: np.full(cells, np.nan) for name in proxies}
-    for row in rows:
-        for name in proxies:
-            if row[name] != "":
-                scores[name][int(row["row"])] = float(row[name])
-    return {name: column for name, column in scores.items() if not np.isnan(column).any()}
+def read_scores(path: str, writer: str, keys: np.ndarray) -> dict[str, np.ndarray]:
+    """Every proxy the table (read as :class:`~lightning_nas.proxies.ScoreTable`, checksums checked) scored
+    on all the cells ``keys`` name, in their order."""
+    table = ScoreTable(path)
+    settings = table.settings()
+    if settings is None:
+        raise SystemExit(f"{path}: no score table with its settings record; write it first with: {writer}")
+    names = sorted(settings["protocol"])
+    scores = table.columns(names, keys)
+    return {name: column for name, column in zip(names, scores.T) if not np.isnan(column).any()}
 
 
 def keep_best(score: np.ndarray, percentile: np.ndarray, n: int, draws: int) -> np.ndarray:
@@ -57,11 +54,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--draws", type=int, default=3000)
     args = parser.parse_args()
-    accuracy = create("darts", root=SHARED_DATA).column("val_acc", "cifar10")
+    bench = create("darts", root=SHARED_DATA)
+    accuracy = bench.column("val_acc", "cifar10")
     percentile = np.array([(accuracy <= value).mean() * 100 for value in accuracy])
     tops = {}
     for protocol, (path, writer) in TABLES.items():
-        scores = read_scores(path, writer, len(accuracy))
+        scores = read_scores(path, writer, bench.keys)
         for n in SAMPLE_SIZES:
             chosen = keep_best(scores["naswot"], percentile, n, args.draws)
             print(json.dumps({"figure": "darts_keep_best_percentile", "protocol": protocol, "scorer": "naswot", "N": n, "draws": args.draws,
