@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-from pathlib import Path
 
 import numpy as np
 from scipy.stats import rankdata
@@ -23,7 +22,8 @@ from scipy.stats import rankdata
 from lightning_nas.benchmarks import create
 from lightning_nas.proxies import ScoreTable
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+from _shared import SHARED_DATA, percentile_among
+
 #: each table and the command that writes it
 TABLES = {"paper protocols": ("scores/perf-darts-cifar10.csv", "python perf/proxies.py --space darts --paper-protocols --archs all"),
           "NASLib's protocol": ("scores/perf-darts-naslib-cifar10.csv", "python perf/proxies.py --space darts --archs all")}
@@ -56,7 +56,7 @@ def main() -> None:
     args = parser.parse_args()
     bench = create("darts", root=SHARED_DATA)
     accuracy = bench.column("val_acc", "cifar10")
-    percentile = np.array([(accuracy <= value).mean() * 100 for value in accuracy])
+    percentile = percentile_among(accuracy, accuracy)
     tops = {}
     for protocol, (path, writer) in TABLES.items():
         scores = read_scores(path, writer, bench.keys)

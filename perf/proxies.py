@@ -31,6 +31,8 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import kendalltau, spearmanr
 
+from _shared import SHARED_DATA
+
 # NAS-Bench-Suite-Zero (all 15,625 NB201 archs, CIFAR-10 Spearman) and NASWOT's paper
 PUBLISHED_SPEARMAN = {"synflow": 0.737, "jacov": 0.731, "snip": 0.596, "grad_norm": 0.594, "naswot": 0.80}
 # the authors' own code run on this CPU: median seconds per NB201 arch and draw (issue 5); TE-NAS's protocol averages
@@ -106,7 +108,6 @@ def darts_correlations(args, bench, rows, columns, protocols) -> None:
 
 
 #: Test and measurement data that is not shipped with the package (NASLib's published proxy scores)
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 def agreement_with_naslib(args, bench, data_root) -> None:

@@ -42,6 +42,8 @@ from typing import Any
 
 import numpy as np
 
+from _shared import SHARED_DATA
+
 # Overrides key of a setting with a teacher: (teacher's config, its overrides); its scores become the pseudo-labels
 TEACHER = "teacher"
 # The NB101 configs' head features without cell_stats (what the CNN had before; what the GNN has)
@@ -136,8 +138,7 @@ LABEL_SETTINGS = [
     *((f"gnn_101_4236:2-members-{n}", "gnn, 2 members", "gnn_101_4236.yaml", {**TWO, "data.num_train": n}) for n in (4236, 8472, 16944)),
     ("gnn_101_4236:8472", "gnn", "gnn_101_4236.yaml", {"data.num_train": 8472}),
 ]
-SHARED_DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "data")
-DARTS_SETTINGS = [("gnn_darts", "gnn", "gnn_darts.yaml", {"data.root": SHARED_DATA})]
+DARTS_SETTINGS = [("gnn_darts", "gnn", "gnn_darts.yaml", {"data.root": str(SHARED_DATA)})]
 DARTS_PROXY_TABLE = "scores/perf-darts-cifar10.csv"
 DARTS_PROXIES = ("naswot", "params", "flops", "synflow", "snip", "grad_norm", "jacov")
 ANCHORS = {

@@ -4,6 +4,8 @@
     python perf/search.py --only nb201:cifar10 --strategies rea,rea+synflow   # zero-cost-proxy-guided REA
     python perf/search.py --protocol nats [--runs 100] [--guided-runs 30] [--plots docs]   # NATS-Bench's protocol
     python perf/search.py --protocol training_free --runs 20 [--reproduction-runs 100] [--only nb201:cifar10]   # zero-query search
+    python perf/search.py --protocol training_free --runs 20 --reproduction-runs 0 --only nb201:cifar10 \
+        --rows nb201:cifar10:tenas_ntk+tenas_lr+tegnas_mse:reinforce-tegnas   # TEGNAS's REINFORCE: ~5 s per arch scored here
 
 ``--protocol nats`` runs NATS-Bench's protocol on NB201 (``search_time_budget_test_acc`` lines): every query is a
 simulated 12-epoch training run, the search stops when the dataset's simulated-time budget is spent (20,000 /
@@ -39,6 +41,8 @@ from pathlib import Path
 
 import numpy as np
 import yaml
+
+from _shared import SHARED_DATA, percentile_among
 
 BUDGET = {"nb101": 424, "nb201": 100}
 TASKS = [("nb201", "cifar10"), ("nb201", "cifar100"), ("nb201", "ImageNet16-120"), ("nb101", "cifar10")]
@@ -206,8 +210,6 @@ def hardware_aware(args) -> None:
                     title=f"NB201 {dataset}: test accuracy vs {cost}, {PARETO_RUNS} Pareto searches of {PARETO_QUERIES} queries")
 
 
-#: training-free runs: (space, dataset, proxy, strategy, evaluations); synflow needs no images, so it runs on every
-#: dataset; NASWOT needs real ones, of which only CIFAR-10's sample ships
 #: Zero-query rows: (space, dataset, fitness proxies, strategy, archs scored). Several proxies are ranked against
 #: TRAINING_FREE_REFERENCE random archs (ProxyScorer(reference=...)). Every row on one (space, dataset) shares one scorer's
 #: cache: an arch is scored once per proxy however many runs and rows meet it, as a score table would hold it.
@@ -215,16 +217,19 @@ TRAINING_FREE = [
     *[("nb201", ds, ("synflow",), strategy, n) for ds in NATS_BUDGET for strategy, n in (("random", 100), ("rea", 300), ("reinforce", 300))],
     *[("nb201", ds, ("synflow", "naswot"), "rea", 300) for ds in NATS_BUDGET],
     ("nb101", "cifar10", ("synflow",), "random", 100), ("nb101", "cifar10", ("synflow",), "rea", 300),
+    # TEGNAS's REINFORCE: its three indicators, its reward (each one's change over a buffer of 10) and learning rate
+    ("nb201", "cifar10", ("tenas_ntk", "tenas_lr", "tegnas_mse"), "reinforce-tegnas", 100),
     # the DARTS space, restricted to NAS-Bench-301's 1,218 published cells (a TableSpace): reported as the percentile
     # of the chosen cell's validation accuracy among them
     *[("darts", "cifar10", proxies, strategy, n) for proxies in (("naswot",), ("naswot", "params")) for strategy, n in (("random", 100), ("rea", 300))],
 ]
 #: the DARTS rows' benchmark is NASLib's published subset (test data, not shipped) and their scores come from the table
 #: ``perf/proxies.py --space darts --paper-protocols`` wrote (each proxy's own protocol, as searches score), so that no cell is scored twice
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 DARTS_TABLE = "scores/perf-darts-cifar10.csv"
 DARTS_TARGET_PERCENTILE = 90.0
 TRAINING_FREE_REFERENCE = 100
+#: TEGNAS's REINFORCE learning rate on NB201 (its ``reinforce_launch.py``), for the ``reinforce-tegnas`` rows
+TEGNAS_REINFORCE_LR = 0.04
 #: NASWOT's own protocol (score N random archs, keep the best), its repo's table over 500 runs (mean, std)
 NASWOT_PUBLISHED = {("cifar10", 10): (91.53, 1.62), ("cifar10", 100): (91.61, 1.71), ("cifar100", 10): (66.63, 3.14), ("cifar100", 100): (66.56, 3.28),
                     ("ImageNet16-120", 10): (38.33, 5.22), ("ImageNet16-120", 100): (36.37, 6.97)}
@@ -240,13 +245,15 @@ def training_free(args) -> None:
     from lightning_nas.benchmarks import create
 
     scorers: dict[tuple[str, str], search.ProxyScorer] = {}
+    strategies = {**{name: getattr(search, cls) for name, cls in PLAIN.items()}, "reinforce-tegnas": lambda: search.Reinforce(lr=TEGNAS_REINFORCE_LR, reward="tegnas")}
 
     def scorer_for(space: str, dataset: str) -> search.ProxyScorer:
         if (space, dataset) not in scorers:
             wanted = sorted({p for s, d, proxies, _, _ in TRAINING_FREE if (s, d) == (space, dataset) for p in proxies}
                             | ({"naswot"} if any(k[0] == dataset for k in NASWOT_PUBLISHED) and space == "nb201" else set()))
             darts = {"table": DARTS_TABLE, "root": str(SHARED_DATA)} if space == "darts" else {}
-            scorers[(space, dataset)] = search.ProxyScorer(space, wanted, dataset, reference=TRAINING_FREE_REFERENCE if len(wanted) > 1 else None, **darts)
+            scorers[(space, dataset)] = search.ProxyScorer(space, wanted, dataset, reference=TRAINING_FREE_REFERENCE if len(wanted) > 1 else None,
+                                                           protocol=args.proxy_protocol, **darts)
         return scorers[(space, dataset)]
 
     def run(space: str, dataset: str, proxies: tuple[str, ...], strategy: str, evaluations: int, runs: int) -> tuple[np.ndarray, dict[str, float]]:
@@ -258,10 +265,11 @@ def training_free(args) -> None:
         for seed in range(runs):
             start = time.perf_counter()
             budget = search.TrainingFreeBudget(bench, evaluations, fitness, dataset)
-            results.append(search.run_search(getattr(search, PLAIN[strategy])(), budget, seed=seed))
+            results.append(search.run_search(strategies[strategy](), budget, seed=seed))
             seconds.append(time.perf_counter() - start)
             assert budget.rows_read == [results[-1].best.best_row]
-        return np.array([r.best.best_report for r in results]), {"seconds_per_search": round(float(np.mean(seconds)), 2), "seconds_first_search": round(seconds[0], 2)}
+        changed = {"proxy_protocol": args.proxy_protocol} if args.proxy_protocol else {}  # the papers' protocols, unless changed
+        return np.array([r.best.best_report for r in results]), {"seconds_per_search": round(float(np.mean(seconds)), 2), "seconds_first_search": round(seconds[0], 2), **changed}
 
     selected = lambda space, dataset: not args.only or f"{space}:{dataset}" in args.only.split(",")  # noqa: E731
     for (dataset, n), (mean, std) in NASWOT_PUBLISHED.items():
@@ -278,7 +286,7 @@ def training_free(args) -> None:
         reported, seconds = run(space, dataset, proxies, strategy, evaluations, args.runs)
         if space == "darts":
             every = create("darts", root=SHARED_DATA).column("val_acc", dataset)
-            percentile = np.array([(every <= value).mean() * 100 for value in reported])
+            percentile = percentile_among(reported, every)
             print(json.dumps({"figure": "training_free_search_percentile", "space": space, "dataset": dataset, "strategy": strategy, "scorer": "+".join(proxies),
                               "reference_archs": TRAINING_FREE_REFERENCE if len(proxies) > 1 else 0, "evaluations": evaluations, "benchmark_queries": 1,
                               "runs": args.runs, "cells": len(every), "mean_percentile": round(float(percentile.mean()), 2), "std_percentile": round(float(percentile.std()), 2),
@@ -301,6 +309,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=100, help="--protocol nats: runs per plain baseline; training_free: runs per row")
     parser.add_argument("--reproduction-runs", type=int, default=100, help="--protocol training_free: runs of each NASWOT reproduction (0: none)")
     parser.add_argument("--reproduction-n", default="10,100", help="--protocol training_free: which of NASWOT's N to reproduce")
+    parser.add_argument("--proxy-protocol", type=json.loads, help="--protocol training_free: changes to the proxies' protocols, as score --protocol, "
+                        "e.g. '{\"tegnas_mse\": {\"repeats\": 1}}' (recorded in every line)")
     parser.add_argument("--rows", help="--protocol training_free: only these rows, space:dataset:scorer:strategy, e.g. nb101:cifar10:synflow:rea")
     parser.add_argument("--guided-runs", type=int, default=30, help="--protocol nats: runs of proxy-guided REA")
     parser.add_argument("--hardware-guided-runs", type=int, default=10, help="--protocol nats: runs of synflow- and GIN-guided constrained REA per device setting")

@@ -284,6 +284,20 @@ class TrainingFreeBudget(QueryBudget):
         self._record(key, row, value, float("nan"))  # nothing read: the report waits for finish()
         return value
 
+    @property
+    def parts(self) -> list[str]:
+        """The proxies whose separate values :meth:`query_parts` returns: the fitness's (a
+        :class:`~lightning_nas.search.ProxyScorer`'s), none for a fitness without them (a predictor, a function)."""
+        return list(getattr(self.fitness, "proxies", ())) if callable(getattr(self.fitness, "scores", None)) else []
+
+    def query_parts(self, arch: Any) -> dict[str, float]:
+        """Each of the fitness's proxies' own score of ``arch`` (NaN where one could not score it), at :meth:`query`'s
+        cost: TEGNAS's REINFORCE rewards each indicator's change, not the combined fitness. Still no benchmark value is read."""
+        if not self.parts:
+            raise InvalidArgument(f"the fitness {self.select_column.split(':', 1)[1]!r} has no separate proxy scores: give a ProxyScorer (search --proxies)")
+        self.query(arch)
+        return dict(zip(self.parts, np.asarray(self.fitness.scores([arch]), dtype=np.float64)[:, 0].tolist()))
+
     def finish(self) -> None:
         """Read the benchmark once: the reported value of the arch chosen, into the last trajectory row."""
         last = self.history[-1]
