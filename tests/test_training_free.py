@@ -3,8 +3,7 @@
 import numpy as np
 import pytest
 
-from lightning_nas.benchmarks.budget import TrainingFreeBudget
-from lightning_nas.benchmarks.budget import QueryBudget
+from lightning_nas.benchmarks.budget import QueryBudget, TrainingFreeBudget
 from lightning_nas.search import ProxyScorer, RandomSearch, RegularizedEvolution, Reinforce, run_search
 from lightning_nas.search.tegnas_reward import BufferedChangeReward
 from lightning_nas.utils.errors import InvalidArgument, LightningNASError
