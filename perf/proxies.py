@@ -107,9 +107,6 @@ def darts_correlations(args, bench, rows, columns, protocols) -> None:
                  target=">= 0.9 for synflow, params, flops")
 
 
-#: Test and measurement data that is not shipped with the package (NASLib's published proxy scores)
-
-
 def agreement_with_naslib(args, bench, data_root) -> None:
     """Our scores vs NASLib's published per-arch scores on the archs of ``../shared/data/zc``."""
     import lightning as L
